@@ -1,0 +1,60 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "synthset",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "synthset", targets: ["synthset"]),
+        .library(name: "SynthsetCore", targets: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        .target(name: "Scenes", dependencies: ["CJPEG"]),
+        .target(
+            name: "WorkflowSpec",
+            dependencies: ["Scenes", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "Planning",
+            dependencies: ["WorkflowSpec", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Resources/catalog.json")]
+        ),
+        .target(
+            name: "Datasets",
+            dependencies: ["Planning"]
+        ),
+        .target(
+            name: "Execution",
+            dependencies: [
+                "Planning", "Datasets", "Scenes",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SynthsetCLI",
+            dependencies: [
+                "WorkflowSpec", "Planning", "Execution", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "synthset", dependencies: ["SynthsetCLI"]),
+        .testTarget(
+            name: "SynthsetTests",
+            dependencies: ["WorkflowSpec", "Planning", "Execution", "Datasets", "SynthsetCLI"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import SynthsetCLI
+SynthsetCommand.main()

@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Scenes", dependencies: ["CJPEG"]),
         .target(
             name: "WorkflowSpec",
-            dependencies: ["Scenes", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Scenes", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Planning",

@@ -1,0 +1,195 @@
+import Foundation
+import WorkflowSpec
+
+/// Settings a plan depends on besides the manifest.
+public struct PlanOptions: Sendable {
+    /// `--gpu`: plan for this catalog GPU instead of `hardware.gpu`.
+    public var gpu: String?
+    /// `--gpus`: GPUs used at once instead of `hardware.count`.
+    public var gpuCount: Int?
+    /// CPU slots for CPU tasks (the executor's `--jobs`).
+    public var cpuSlots: Int
+    public var catalog: Catalog
+    /// Measured timings from the checkpoint store, keyed by `MeasuredTiming.key`.
+    public var measured: [String: MeasuredTiming]
+
+    public init(gpu: String? = nil, gpuCount: Int? = nil, cpuSlots: Int = 2,
+                catalog: Catalog = .builtIn, measured: [String: MeasuredTiming] = [:]) {
+        self.gpu = gpu
+        self.gpuCount = gpuCount
+        self.cpuSlots = cpuSlots
+        self.catalog = catalog
+        self.measured = measured
+    }
+}
+
+/// Expands a workflow into items and tasks, checks VRAM and estimates cost.
+///
+/// Pure: reads nothing and writes nothing (prompt files were read by the loader).
+public struct Planner: Sendable {
+    public var options: PlanOptions
+
+    /// Items per invocation when a step sets no `max_batch`.
+    public static func defaultMaxBatch(_ uses: ToolKind) -> Int {
+        switch uses {
+        case .text2image: 64
+        case .video2world, .text2world: 16
+        case .predict25Text2World, .predict25Image2World, .predict25Video2World: 32
+        case .proceduralScenes: 25
+        case .label: 256
+        case .command: 32
+        default: 1
+        }
+    }
+
+    public init(options: PlanOptions = PlanOptions()) {
+        self.options = options
+    }
+
+    public struct Result: Sendable {
+        public var plan: Plan?
+        public var diagnostics: [Diagnostic]
+        public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    }
+
+    public func plan(_ workflow: Workflow) -> Result {
+        var bag = DiagnosticBag()
+        let hardware = resolveHardware(workflow, &bag)
+        let resolver = TimingResolver(catalog: options.catalog, overrides: workflow.catalog, measured: options.measured)
+        guard let order = topologicalSort(nodes: workflow.steps.map(\.id),
+                                          predecessors: { workflow.step($0)?.from ?? [] }) else {
+            bag.error("steps form a cycle", hint: "run 'synthset validate' for the path", at: workflow.location(of: "steps"))
+            return Result(plan: nil, diagnostics: bag.diagnostics)
+        }
+        var itemsByStep: [String: [PlannedItem]] = [:]
+        var allItems: [PlannedItem] = []
+        var allTasks: [PlannedTask] = []
+        var stepPlans: [StepPlan] = []
+        var producer: [String: String] = [:]  // item id -> task id
+        for stepID in order {
+            guard let step = workflow.step(stepID) else { continue }
+            let upstream = step.from.flatMap { itemsByStep[$0] ?? [] }
+            var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream,
+                                        upstreamSteps: step.from.compactMap { workflow.step($0) })
+            let items = expander.expand()
+            bag.append(contentsOf: expander.diagnostics)
+            if items.isEmpty && bag.errors.isEmpty {
+                bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
+            }
+            itemsByStep[step.id] = items
+            allItems += items
+
+            let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
+            let perItem = resolver.secondsPerItem(step, gpu: hardware.gpu)
+            let load = resolver.loadSeconds(step, gpu: hardware.gpu)
+            if perItem == nil && !items.isEmpty && step.uses.device == .gpu {
+                bag.warning("no timing for \(step.uses.rawValue) \(step.model ?? "") on \(hardware.gpu ?? "no GPU"); step '\(step.id)' is left out of the estimate",
+                            hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
+                            at: workflow.location(of: "steps.\(step.id)"))
+            }
+            let itemIndex = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let tasks = TaskGrouper.group(step: step, items: items, itemIndex: itemIndex, producer: producer,
+                                          perItem: perItem?.value ?? 0, load: load.value,
+                                          vram: fit.need, gpus: step.gpus ?? 1)
+            for task in tasks { for item in task.items { producer[item] = task.id } }
+            allTasks += tasks
+            let busy = tasks.reduce(0) { $0 + $1.seconds * Double($1.gpus) }
+            let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
+            stepPlans.append(StepPlan(
+                id: step.id, uses: step.uses, model: step.model, from: step.from,
+                device: isGPU ? .gpu : step.uses.device, items: items.count, tasks: tasks.count,
+                modelLoads: isGPU && step.uses != .command ? tasks.count : 0,
+                gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
+                vramNeededGB: fit.need, vramFit: fit.fit,
+                secondsPerItem: perItem, loadSeconds: step.uses.device == .gpu ? load : nil))
+        }
+        // Steps in file order for display; tasks stay in topological order.
+        let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
+        stepPlans.sort { fileOrder[$0.id]! < fileOrder[$1.id]! }
+        var seenIDs = Set<String>()
+        for item in allItems where !seenIDs.insert(item.id).inserted {
+            bag.error("step '\(item.step)' produces an item identical to another step's (\(item.id.prefix(12)))",
+                      hint: "two steps with the same tool, settings and inputs would write the same file; remove one",
+                      at: workflow.location(of: "steps.\(item.step)"))
+            break
+        }
+        let gpuHours = stepPlans.reduce(0) { $0 + $1.gpuHours }
+        let wall = WallClockScheduler.makespan(tasks: allTasks, gpuSlots: hardware.count, cpuSlots: max(1, hardware.cpuSlots))
+        let totals = PlanTotals(items: allItems.count, tasks: allTasks.count,
+                                modelLoads: stepPlans.reduce(0) { $0 + $1.modelLoads },
+                                gpuHours: gpuHours, wallHours: wall / 3600,
+                                cost: hardware.pricePerGPUHour.map { $0 * gpuHours })
+        let plan = Plan(workflow: workflow.name, manifestSHA256: workflow.sourceHash,
+                        catalogVersion: options.catalog.version, hardware: hardware, steps: stepPlans,
+                        items: allItems, tasks: allTasks, totals: totals, diagnostics: bag.diagnostics)
+        return Result(plan: bag.hasErrors ? nil : plan, diagnostics: bag.diagnostics)
+    }
+
+    func resolveHardware(_ workflow: Workflow, _ bag: inout DiagnosticBag) -> PlannedHardware {
+        let declared = workflow.hardware
+        let gpuID = options.gpu ?? declared?.gpu
+        let sameAsDeclared = options.gpu == nil || options.gpu == declared?.gpu
+        var hardware = PlannedHardware(gpu: gpuID, name: nil, count: options.gpuCount ?? declared?.count ?? 1,
+                                       vramGB: nil, pricePerGPUHour: nil, cpuSlots: options.cpuSlots)
+        guard let gpuID else { return hardware }
+        let entry = options.catalog.gpu(gpuID)
+        let override = workflow.catalog.gpus[gpuID]
+        hardware.name = entry?.name
+        hardware.vramGB = (sameAsDeclared ? declared?.vramGB : nil) ?? override?.vramGB ?? entry?.vramGB
+        hardware.pricePerGPUHour = (sameAsDeclared ? declared?.pricePerGPUHour : nil) ?? override?.pricePerGPUHour ?? entry?.pricePerGPUHour
+        if entry == nil && hardware.vramGB == nil {
+            let known = options.catalog.gpus.map(\.id)
+            var hint = "known GPUs: \(known.joined(separator: ", ")); or set hardware.vram_gb for another GPU"
+            if let guess = NodeReader.closest(to: gpuID, in: known) { hint = "did you mean '\(guess)'? " + hint }
+            bag.error("unknown GPU '\(gpuID)'", hint: hint,
+                      at: options.gpu != nil ? nil : workflow.location(of: "hardware.gpu"))
+        }
+        return hardware
+    }
+
+    func checkVRAM(_ step: Step, hardware: PlannedHardware, workflow: Workflow, _ bag: inout DiagnosticBag) -> (need: Double?, fit: StepPlan.VRAMFit) {
+        let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
+        guard isGPU else { return (nil, .notApplicable) }
+        let need = step.command?.vramGB ?? options.catalog.vram(uses: step.uses, model: step.model)?.vramGB
+        guard let available = hardware.vramGB else {
+            bag.error("step '\(step.id)' runs on a GPU but the workflow declares none",
+                      hint: "add 'hardware: { gpu: h100-sxm }' (see 'synthset plan --help' for GPU ids) or pass --gpu",
+                      at: workflow.location(of: "steps.\(step.id).uses"))
+            return (need, .unknown)
+        }
+        if let gpus = step.gpus, gpus > hardware.count {
+            bag.error("step '\(step.id)' asks for \(gpus) GPUs per invocation but only \(hardware.count) are available",
+                      hint: "lower 'gpus:' or raise hardware.count (or pass --gpus \(gpus))",
+                      at: workflow.location(of: "steps.\(step.id).gpus"))
+        }
+        guard let need else {
+            if step.uses != .command {
+                bag.warning("VRAM need of \(step.uses.rawValue) \(step.model ?? "") is not published; not checked",
+                            hint: "make sure it fits \(hardware.gpu ?? "the GPU")'s \(Self.gb(available))",
+                            at: workflow.location(of: "steps.\(step.id).model"))
+            }
+            return (nil, .unknown)
+        }
+        if need <= available { return (need, .fits) }
+        let gpuName = hardware.gpu ?? "the GPU"
+        var fixes: [String] = []
+        let smaller = step.uses.models.filter { model in
+            model != step.model && (options.catalog.vram(uses: step.uses, model: model)?.vramGB).map { $0 <= available } == true
+        }
+        if let model = smaller.first, let vram = options.catalog.vram(uses: step.uses, model: model)?.vramGB {
+            fixes.append("use model \(model) (\(Self.gb(vram)))")
+        }
+        let bigger = options.catalog.gpus.filter { $0.vramGB >= need }.sorted { $0.pricePerGPUHour < $1.pricePerGPUHour }.prefix(3)
+        if !bigger.isEmpty {
+            fixes.append("or plan for a GPU with at least \(Self.gb(need)): \(bigger.map { "\($0.id) (\(Self.gb($0.vramGB)))" }.joined(separator: ", "))")
+        }
+        bag.error("model \(step.model ?? "?") of \(step.uses.rawValue) in step '\(step.id)' needs \(Self.gb(need)) of VRAM, but \(gpuName) has \(Self.gb(available))",
+                  hint: fixes.joined(separator: " ") + (step.uses.output == .video ? "; offloading the guardrail and prompt refiner (options) lowers the need but is not modelled" : ""),
+                  at: workflow.location(of: step.model != nil ? "steps.\(step.id).model" : "steps.\(step.id).uses"))
+        return (need, .misfit)
+    }
+
+    static func gb(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) GB" : String(format: "%.2f GB", value)
+    }
+}

@@ -1,0 +1,364 @@
+import Foundation
+import Subprocess
+import Synchronization
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What to run: one tool invocation.
+public struct ProcessSpec: Sendable, Equatable {
+    /// An absolute path, a path relative to ``workingDirectory`` (contains a `/`),
+    /// or a bare name looked up in `PATH` (the child's `PATH`: the override in
+    /// ``environment`` if any, else this process's).
+    public var executable: String
+    /// Arguments, passed as-is (no shell involved).
+    public var arguments: [String]
+    /// Variables added to or overriding the inherited environment.
+    public var environment: [String: String]
+    /// Variables removed from the inherited environment (applied before ``environment``).
+    public var removedEnvironment: Set<String>
+    /// The child's working directory; must exist.
+    public var workingDirectory: URL
+    /// Log file receiving the child's stdout and stderr (appended; parent
+    /// directories are created).
+    public var logFile: URL
+
+    /// Creates a process specification.
+    public init(
+        executable: String, arguments: [String] = [], environment: [String: String] = [:],
+        removedEnvironment: Set<String> = [], workingDirectory: URL, logFile: URL
+    ) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.removedEnvironment = removedEnvironment
+        self.workingDirectory = workingDirectory
+        self.logFile = logFile
+    }
+
+    /// The last `lines` lines of ``logFile`` (see ``ProcessRunner/logTail(_:lines:)``).
+    public func logTail(lines: Int) -> [String] {
+        ProcessRunner.logTail(logFile, lines: lines)
+    }
+}
+
+/// How a finished process ended.
+public struct ProcessOutcome: Sendable, Equatable {
+    /// Exit status of the child.
+    public enum Status: Sendable, Equatable, CustomStringConvertible {
+        /// The child exited with this code.
+        case exited(Int32)
+        /// The child was terminated by this signal.
+        case signaled(Int32)
+
+        /// A readable form, e.g. `exit code 3` or `killed by signal 9 (SIGKILL)`.
+        public var description: String {
+            switch self {
+            case .exited(let code): return "exit code \(code)"
+            case .signaled(let signal): return "killed by signal \(signal)\(Self.signalName(signal))"
+            }
+        }
+
+        private static func signalName(_ signal: Int32) -> String {
+            switch signal {
+            case SIGTERM: return " (SIGTERM)"
+            case SIGKILL: return " (SIGKILL)"
+            case SIGINT: return " (SIGINT)"
+            case SIGSEGV: return " (SIGSEGV)"
+            case SIGABRT: return " (SIGABRT)"
+            case SIGBUS: return " (SIGBUS)"
+            default: return ""
+            }
+        }
+    }
+
+    /// How the child ended.
+    public var status: Status
+    /// Wall-clock time from launch to exit.
+    public var duration: Duration
+    /// The child's process id (also its process-group and session id).
+    public var pid: Int32
+
+    /// Whether the child exited with code 0.
+    public var succeeded: Bool { status == .exited(0) }
+
+    /// Creates an outcome.
+    public init(status: Status, duration: Duration, pid: Int32) {
+        self.status = status
+        self.duration = duration
+        self.pid = pid
+    }
+}
+
+/// Errors thrown by ``ProcessRunner``.
+public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
+    /// The executable was not found; `searched` lists the `PATH` directories tried
+    /// (empty when a path was given).
+    case executableNotFound(String, searched: [String])
+    /// The working directory does not exist or is not a directory.
+    case workingDirectoryMissing(String)
+    /// The log file could not be opened.
+    case cannotOpenLog(path: String, reason: String)
+    /// Launching failed for another reason.
+    case launchFailed(executable: String, reason: String)
+
+    /// A readable explanation that says what to do.
+    public var description: String {
+        switch self {
+        case .executableNotFound(let name, let searched) where searched.isEmpty:
+            return "executable \(name) does not exist or is not executable; check the path and its permissions"
+        case .executableNotFound(let name, let searched):
+            return "executable \(name) was not found in PATH (\(searched.joined(separator: ":"))); "
+                + "install it, add its directory to PATH, or give an absolute path"
+        case .workingDirectoryMissing(let path):
+            return "working directory \(path) does not exist; create it before running the tool"
+        case .cannotOpenLog(let path, let reason):
+            return "cannot open log file \(path): \(reason); check that the workspace is writable"
+        case .launchFailed(let executable, let reason):
+            return "cannot launch \(executable): \(reason)"
+        }
+    }
+}
+
+/// Runs tool subprocesses the way a workflow engine must.
+///
+/// - The child runs in its own session and process group (`setsid`), so it and
+///   everything it spawns can be signalled together, and a terminal's Ctrl-C
+///   reaches only the executor, which decides what to stop.
+/// - stdout and stderr are appended to the spec's log file; output is never
+///   buffered in memory.
+/// - Cancelling the calling Swift task sends SIGTERM to the whole group, then
+///   SIGKILL to the group after `gracePeriod`; the call then throws `CancellationError`.
+/// - When the child exits, members of its group that are still running (daemons
+///   or background jobs the tool left behind) get the same SIGTERM-then-SIGKILL
+///   treatment, so no tool leaks processes (or GPU memory) past its task.
+public enum ProcessRunner {
+    /// Runs `spec` to completion and reports how it ended.
+    ///
+    /// A non-zero exit or a signal is a normal outcome, not an error.
+    ///
+    /// - Parameter gracePeriod: time the process group gets between SIGTERM and SIGKILL.
+    /// - Throws: ``ProcessRunnerError`` when the process cannot be launched;
+    ///   `CancellationError` when the calling task was cancelled before the child
+    ///   exited (the process group has been torn down by then).
+    public static func run(
+        _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10)
+    ) async throws -> ProcessOutcome {
+        try Task.checkCancellation()
+        let executablePath = try resolveExecutable(spec)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: spec.workingDirectory.path, isDirectory: &isDirectory),
+              isDirectory.boolValue
+        else {
+            throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
+        }
+        let (stdoutFD, stderrFD) = try openLog(spec.logFile)
+
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)
+        ]
+
+        var updates: [Environment.Key: String?] = [:]
+        for key in spec.removedEnvironment {
+            if let k = Environment.Key(rawValue: key) { updates[k] = .some(nil) }
+        }
+        for (key, value) in spec.environment {
+            if let k = Environment.Key(rawValue: key) { updates[k] = value }
+        }
+
+        let processID = Mutex<Int32?>(nil)
+        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result: ExecutionResult<Void, FileDescriptorOutput, FileDescriptorOutput>
+        do {
+            result = try await withTaskCancellationHandler {
+                try await Subprocess.run(
+                    .path(FilePath(executablePath)),
+                    arguments: Arguments(spec.arguments),
+                    environment: .inherit.updating(updates),
+                    workingDirectory: FilePath(spec.workingDirectory.path),
+                    platformOptions: options,
+                    input: .none,
+                    output: .fileDescriptor(stdoutFD, closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(stderrFD, closeAfterSpawningProcess: true)
+                ) { execution in
+                    let pid = execution.processIdentifier.value
+                    processID.withLock { $0 = pid }
+                }
+            } onCancel: {
+                cancelledAt.withLock { if $0 == nil { $0 = clock.now } }
+            }
+        } catch let error as SubprocessError {
+            // If the process was spawned, make sure nothing of it survives.
+            if let pid = processID.withLock({ $0 }), ProcessProbe.groupHasLiveMembers(pid) {
+                _ = kill(-pid, SIGTERM)
+                await reapGroup(pid, deadline: clock.now + gracePeriod)
+            }
+            if Task.isCancelled { throw CancellationError() }
+            throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
+        }
+        let duration = clock.now - start
+
+        // The child is reaped. Tear down whatever it left in its process group.
+        // (Linux does not reuse a pid while a process group with that id exists,
+        // so signalling -pid here cannot hit an unrelated group that has members.)
+        let pid = processID.withLock { $0 } ?? result.processIdentifier.value
+        if let cancelled = cancelledAt.withLock({ $0 }) {
+            await reapGroup(pid, deadline: cancelled + gracePeriod)
+            throw CancellationError()
+        }
+        if ProcessProbe.groupHasLiveMembers(pid) {
+            _ = kill(-pid, SIGTERM)
+            await reapGroup(pid, deadline: clock.now + gracePeriod)
+        }
+
+        let status: ProcessOutcome.Status
+        switch result.terminationStatus {
+        case .exited(let code): status = .exited(code)
+        case .signaled(let signal): status = .signaled(signal)
+        }
+        return ProcessOutcome(status: status, duration: duration, pid: pid)
+    }
+
+    /// Waits (until `deadline`) for the live members of process group `pgid` to exit,
+    /// then SIGKILLs any that remain. Not interrupted by task cancellation.
+    static func reapGroup(_ pgid: Int32, deadline: ContinuousClock.Instant) async {
+        let clock = ContinuousClock()
+        while ProcessProbe.groupHasLiveMembers(pgid) {
+            if clock.now >= deadline {
+                _ = kill(-pgid, SIGKILL)
+                // SIGKILL is immediate but delivery is asynchronous; wait briefly.
+                let killDeadline = clock.now + .seconds(2)
+                while ProcessProbe.groupHasLiveMembers(pgid) && clock.now < killDeadline {
+                    await uncancellableSleep(.milliseconds(10))
+                }
+                return
+            }
+            await uncancellableSleep(.milliseconds(25))
+        }
+    }
+
+    private static func uncancellableSleep(_ duration: Duration) async {
+        // An unstructured task does not inherit the caller's cancellation.
+        await Task { try? await Task.sleep(for: duration) }.value
+    }
+
+    // MARK: Executable lookup
+
+    /// Resolves `spec.executable` to an absolute path of an executable file.
+    static func resolveExecutable(_ spec: ProcessSpec) throws -> String {
+        let name = spec.executable
+        if name.contains("/") {
+            let path = name.hasPrefix("/") ? name : spec.workingDirectory.appendingPathComponent(name).path
+            guard isExecutableFile(path) else {
+                throw ProcessRunnerError.executableNotFound(path, searched: [])
+            }
+            return path
+        }
+        let pathValue: String?
+        if let override = spec.environment["PATH"] {
+            pathValue = override
+        } else if spec.removedEnvironment.contains("PATH") {
+            pathValue = nil
+        } else {
+            pathValue = ProcessInfo.processInfo.environment["PATH"]
+        }
+        let directories = (pathValue ?? "/usr/local/bin:/usr/bin:/bin")
+            .split(separator: ":").map(String.init).filter { $0.hasPrefix("/") }
+        for directory in directories {
+            let candidate = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            if isExecutableFile(candidate) { return candidate }
+        }
+        throw ProcessRunnerError.executableNotFound(name, searched: directories)
+    }
+
+    private static func isExecutableFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            && !isDirectory.boolValue && access(path, X_OK) == 0
+    }
+
+    // MARK: Log file
+
+    /// Opens the log for appending, twice-referenced: one descriptor for stdout and a
+    /// duplicate for stderr (both close-on-exec in this process; the child gets them
+    /// as fds 1 and 2).
+    private static func openLog(_ url: URL) throws -> (FileDescriptor, FileDescriptor) {
+        do {
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: error.localizedDescription)
+        }
+        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: ProcessProbe.errorText(errno))
+        }
+        let dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard dup >= 0 else {
+            let reason = ProcessProbe.errorText(errno)
+            close(fd)
+            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: reason)
+        }
+        return (FileDescriptor(rawValue: fd), FileDescriptor(rawValue: dup))
+    }
+
+    // MARK: Log tail
+
+    /// The last `lines` lines of the file at `url` (without a trailing empty line),
+    /// read backwards from the end in blocks, so huge logs are not read whole.
+    /// Returns `[]` if the file is missing. Invalid UTF-8 is repaired.
+    public static func logTail(_ url: URL, lines: Int) -> [String] {
+        guard lines > 0 else { return [] }
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var end = lseek(fd, 0, SEEK_END)
+        guard end > 0 else { return [] }
+
+        let blockSize = 64 * 1024
+        let maxBytes = 16 * 1024 * 1024  // bound the work for files with huge lines
+        var blocks: [[UInt8]] = []  // read back to front
+        var total = 0
+        var newlines = 0
+        var buffer = [UInt8](repeating: 0, count: blockSize)
+        // Ignore one trailing newline: "a\nb\n" has two lines.
+        var skipTrailing = true
+        while end > 0 && total < maxBytes {
+            let size = min(off_t(blockSize), end)
+            let start = end - size
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(size), start) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            var block = Array(buffer[0..<n])
+            if skipTrailing {
+                if block.last == UInt8(ascii: "\n") { block.removeLast() }
+                skipTrailing = false
+            }
+            newlines += block.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            total += block.count
+            blocks.append(block)
+            end = start
+            if newlines >= lines { break }
+        }
+        let text = String(decoding: blocks.reversed().joined(), as: UTF8.self)
+        let all = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if all.count == 1 && all[0].isEmpty { return [] }
+        return all.suffix(lines).map(String.init)
+    }
+
+}

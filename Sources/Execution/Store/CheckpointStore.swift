@@ -1,0 +1,484 @@
+import Foundation
+import GRDB
+
+/// Errors thrown by ``CheckpointStore``.
+public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
+    /// The directory that should hold the database could not be created.
+    case cannotCreateDirectory(path: String, reason: String)
+    /// The database file could not be opened or migrated.
+    case cannotOpen(path: String, reason: String)
+    /// The database was written by a newer synthset with migrations this build does not know.
+    case newerSchema(path: String, unknownMigrations: [String])
+    /// ``CheckpointStore/taskFinished(id:runID:attempt:status:exitCode:duration:loadSeconds:itemCount:error:)``
+    /// named a task attempt that was never started.
+    case unknownTask(id: String, runID: Int64, attempt: Int)
+    /// A run id that does not exist.
+    case unknownRun(Int64)
+
+    /// A readable explanation that says what to do.
+    public var description: String {
+        switch self {
+        case .cannotCreateDirectory(let path, let reason):
+            return "cannot create the checkpoint directory \(path): \(reason); check that the workspace is writable"
+        case .cannotOpen(let path, let reason):
+            return "cannot open the checkpoint database \(path): \(reason); check permissions and free disk space, "
+                + "or move the file aside to start a fresh checkpoint"
+        case .newerSchema(let path, let unknown):
+            return "the checkpoint database \(path) was written by a newer synthset "
+                + "(unknown migrations: \(unknown.joined(separator: ", "))); upgrade synthset to use this workspace"
+        case .unknownTask(let id, let runID, let attempt):
+            return "task \(id) attempt \(attempt) of run \(runID) was never recorded as started; "
+                + "call taskStarted before taskFinished"
+        case .unknownRun(let id):
+            return "run \(id) does not exist in the checkpoint database; use the id returned by beginRun"
+        }
+    }
+}
+
+/// The executor's durable checkpoint: runs, task attempts and produced items,
+/// in one SQLite database.
+///
+/// Durability: the database runs in WAL mode with `synchronous=NORMAL`. Every
+/// method is one transaction; when it returns, the transaction is committed to
+/// the WAL file, so it survives the process being killed at any point
+/// (SIGKILL, crash, OOM). With `NORMAL`, a power loss or OS crash may roll
+/// back the most recent transactions, but never corrupts the database — a
+/// resumed run just redoes those items.
+///
+/// The store is safe to share between tasks and threads (`Sendable`); writes
+/// are serialized by GRDB's `DatabaseQueue`. Another process opening the same
+/// file waits up to the busy timeout for locks.
+public final class CheckpointStore: Sendable {
+    /// The schema version this build writes (`PRAGMA user_version`).
+    public static let currentSchemaVersion = 1
+
+    /// Maximum number of host parameters in one `IN (...)` list.
+    static let inListChunk = 500
+
+    /// The underlying GRDB connection.
+    public let database: DatabaseQueue
+    /// The database file, or `nil` for an in-memory store.
+    public let path: URL?
+
+    /// Opens (creating if needed) the checkpoint database at `path`, creating
+    /// parent directories and running pending migrations.
+    public convenience init(path: URL) throws {
+        let directory = path.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointStoreError.cannotCreateDirectory(
+                path: directory.path, reason: error.localizedDescription)
+        }
+        var config = Self.configuration()
+        config.journalMode = .wal
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path.path, configuration: config)
+        } catch {
+            throw CheckpointStoreError.cannotOpen(path: path.path, reason: "\(error)")
+        }
+        try self.init(queue: queue, path: path)
+    }
+
+    /// Opens a fresh in-memory store (for tests). WAL does not apply to it.
+    public static func inMemory() throws -> CheckpointStore {
+        let queue = try DatabaseQueue(configuration: configuration())
+        return try CheckpointStore(queue: queue, path: nil)
+    }
+
+    private init(queue: DatabaseQueue, path: URL?) throws {
+        self.database = queue
+        self.path = path
+        let migrator = Self.migrator
+        let location = path?.path ?? ":memory:"
+        do {
+            let superseded = try queue.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                let known = Set(migrator.migrations)
+                let applied = try queue.read { db in try migrator.appliedIdentifiers(db) }
+                throw CheckpointStoreError.newerSchema(
+                    path: location, unknownMigrations: applied.subtracting(known).sorted())
+            }
+            try migrator.migrate(queue)
+        } catch let error as CheckpointStoreError {
+            throw error
+        } catch {
+            throw CheckpointStoreError.cannotOpen(path: location, reason: "\(error)")
+        }
+    }
+
+    private static func configuration() -> Configuration {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.foreignKeysEnabled = true
+        config.label = "synthset.checkpoint"
+        return config
+    }
+
+    // MARK: Schema
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "runs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("started_at", .double).notNull()
+                t.column("finished_at", .double)
+                t.column("status", .text).notNull()
+                    .check(sql: "status IN ('running','succeeded','failed','interrupted')")
+                t.column("pid", .integer).notNull()
+                t.column("host", .text).notNull()
+                t.column("argv", .text).notNull()
+                t.column("plan_hash", .text).notNull()
+                t.column("estimated_gpu_seconds", .double)
+                t.column("actual_gpu_seconds", .double)
+            }
+            try db.create(table: "tasks") { t in
+                t.column("id", .text).notNull()
+                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+                t.column("step", .text).notNull()
+                t.column("tool", .text).notNull()
+                t.column("model", .text)
+                t.column("gpu", .text)
+                t.column("attempt", .integer).notNull()
+                t.column("status", .text).notNull()
+                    .check(sql: "status IN ('running','succeeded','failed','interrupted')")
+                t.column("started_at", .double).notNull()
+                t.column("finished_at", .double)
+                t.column("duration", .double)
+                t.column("exit_code", .integer)
+                t.column("load_seconds", .double)
+                t.column("item_count", .integer).notNull()
+                t.column("log_path", .text).notNull()
+                t.column("error", .text)
+                t.primaryKey(["id", "run_id", "attempt"])
+            }
+            try db.create(index: "tasks_on_tool", on: "tasks", columns: ["tool", "model", "gpu", "status"])
+            try db.create(table: "items") { t in
+                t.primaryKey("id", .text)
+                t.column("step", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("sha256", .text)
+                t.column("bytes", .integer)
+                t.column("status", .text).notNull().check(sql: "status IN ('done','failed','running')")
+                t.column("attempts", .integer).notNull()
+                t.column("started_at", .double)
+                t.column("finished_at", .double)
+                t.column("duration", .double)
+                t.column("gpu", .text)
+                t.column("log_path", .text)
+                t.column("error", .text)
+                t.column("task_id", .text)
+                t.column("run_id", .integer)
+                t.column("tool", .text)
+                t.column("model", .text)
+            }
+            try db.create(index: "items_on_step", on: "items", columns: ["step"])
+            try db.create(table: "uploads") { t in
+                t.column("item_id", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("uploaded_at", .double).notNull()
+                t.primaryKey(["item_id", "target"])
+            }
+            try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        return migrator
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`).
+    public func schemaVersion() throws -> Int {
+        try database.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+    }
+
+    /// Identifiers of the migrations applied to the open database, in order (e.g. `["v1"]`).
+    public func appliedMigrations() throws -> [String] {
+        try database.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    /// The SQLite journal mode in effect (`"wal"` for file-backed stores).
+    public func journalMode() throws -> String {
+        try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    // MARK: Runs
+
+    /// Starts a new run owned by this process and returns its id.
+    ///
+    /// First marks runs abandoned by dead processes as interrupted (see
+    /// ``markAbandonedRuns()``), in the same transaction.
+    public func beginRun(argv: [String], planHash: String, estimatedGPUSeconds: Double?) throws -> Int64 {
+        try database.write { db in
+            _ = try Self.markAbandonedRuns(db)
+            let record = RunRecord(
+                startedAt: Date(), status: .running, pid: getpid(), host: ProcessProbe.hostName(),
+                argv: argv, planHash: planHash, estimatedGPUSeconds: estimatedGPUSeconds)
+            try record.insert(db)
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records the end of run `id`.
+    public func finishRun(_ id: Int64, status: RunStatus, actualGPUSeconds: Double?) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE runs SET status = ?, finished_at = ?, actual_gpu_seconds = ? WHERE id = ?",
+                arguments: [status.rawValue, Date().timeIntervalSince1970, actualGPUSeconds, id])
+            if db.changesCount == 0 { throw CheckpointStoreError.unknownRun(id) }
+        }
+    }
+
+    /// The most recent run, if any.
+    public func lastRun() throws -> RunRecord? {
+        try database.read { db in
+            try RunRecord.order(Column(RunRecord.CodingKeys.id).desc).fetchOne(db)
+        }
+    }
+
+    /// The run with id `id`, if any.
+    public func run(id: Int64) throws -> RunRecord? {
+        try database.read { db in try RunRecord.fetchOne(db, key: id) }
+    }
+
+    /// Marks runs left `running` by a process that no longer exists as `interrupted`,
+    /// and returns their ids.
+    ///
+    /// A run is abandoned when it was started on this host and its pid is dead
+    /// (or is a zombie). Runs of live processes — including this one — and runs
+    /// started on other hosts (whose pid cannot be checked) are left alone.
+    /// Tasks of abandoned runs still `running` become `interrupted`, and items
+    /// still `running` for those runs become `failed` with an "interrupted" error.
+    @discardableResult
+    public func markAbandonedRuns() throws -> [Int64] {
+        try database.write { db in try Self.markAbandonedRuns(db) }
+    }
+
+    private static func markAbandonedRuns(_ db: Database) throws -> [Int64] {
+        let host = ProcessProbe.hostName()
+        let running = try RunRecord.filter(Column(RunRecord.CodingKeys.status) == RunStatus.running.rawValue)
+            .fetchAll(db)
+        var abandoned: [Int64] = []
+        let now = Date().timeIntervalSince1970
+        for run in running {
+            guard let id = run.id, run.host == host else { continue }
+            guard !ProcessProbe.isAlive(run.pid) else { continue }
+            abandoned.append(id)
+            try db.execute(
+                sql: "UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) WHERE id = ?",
+                arguments: [now, id])
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET status = 'interrupted', finished_at = COALESCE(finished_at, ?)
+                    WHERE run_id = ? AND status = 'running'
+                    """,
+                arguments: [now, id])
+            try db.execute(
+                sql: """
+                    UPDATE items SET status = 'failed', finished_at = COALESCE(finished_at, ?),
+                        error = COALESCE(error, ?)
+                    WHERE run_id = ? AND status = 'running'
+                    """,
+                arguments: [now, "interrupted: run \(id) (pid \(run.pid)) ended without finishing", id])
+        }
+        return abandoned
+    }
+
+    // MARK: Tasks
+
+    /// Records the start of a task attempt (replacing any row with the same
+    /// `(id, runID, attempt)`).
+    public func taskStarted(_ task: TaskRecord) throws {
+        try database.write { db in try task.insert(db, onConflict: .replace) }
+    }
+
+    /// Records the end of a task attempt.
+    ///
+    /// - Parameter itemCount: when given, replaces the item count recorded at start
+    ///   (for tools that processed fewer items than planned).
+    public func taskFinished(
+        id: String, runID: Int64, attempt: Int, status: TaskStatus, exitCode: Int32?,
+        duration: Double, loadSeconds: Double?, itemCount: Int? = nil, error: String?
+    ) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE tasks SET status = ?, finished_at = ?, exit_code = ?, duration = ?,
+                        load_seconds = ?, item_count = COALESCE(?, item_count), error = ?
+                    WHERE id = ? AND run_id = ? AND attempt = ?
+                    """,
+                arguments: [
+                    status.rawValue, Date().timeIntervalSince1970, exitCode, duration,
+                    loadSeconds, itemCount, error, id, runID, attempt,
+                ])
+            if db.changesCount == 0 {
+                throw CheckpointStoreError.unknownTask(id: id, runID: runID, attempt: attempt)
+            }
+        }
+    }
+
+    /// All attempts recorded for a run, in start order.
+    public func tasks(runID: Int64) throws -> [TaskRecord] {
+        try database.read { db in
+            try TaskRecord.filter(Column(TaskRecord.CodingKeys.runID) == runID)
+                .order(Column(TaskRecord.CodingKeys.startedAt), Column(TaskRecord.CodingKeys.id),
+                       Column(TaskRecord.CodingKeys.attempt))
+                .fetchAll(db)
+        }
+    }
+
+    // MARK: Items
+
+    /// Inserts or replaces one item. When this returns, the row is committed
+    /// (durable against a crash of this process).
+    public func recordItem(_ item: ItemRecord) throws {
+        try database.write { db in try item.insert(db, onConflict: .replace) }
+    }
+
+    /// Inserts or replaces many items in one transaction.
+    public func recordItems(_ items: some Sequence<ItemRecord>) throws {
+        try database.write { db in
+            for item in items { try item.insert(db, onConflict: .replace) }
+        }
+    }
+
+    /// The item with id `id`, if recorded.
+    public func item(id: String) throws -> ItemRecord? {
+        try database.read { db in try ItemRecord.fetchOne(db, key: id) }
+    }
+
+    /// The recorded items among `ids`, keyed by id. Ids with no row are absent.
+    public func items(ids: some Collection<String>) throws -> [String: ItemRecord] {
+        let unique = Array(Set(ids))
+        return try database.read { db in
+            var result: [String: ItemRecord] = [:]
+            result.reserveCapacity(unique.count)
+            for chunk in unique.chunked(Self.inListChunk) {
+                for item in try ItemRecord.filter(chunk.contains(Column(ItemRecord.CodingKeys.id))).fetchAll(db) {
+                    result[item.id] = item
+                }
+            }
+            return result
+        }
+    }
+
+    /// All items of a step, ordered by id.
+    public func items(step: String) throws -> [ItemRecord] {
+        try database.read { db in
+            try ItemRecord.filter(Column(ItemRecord.CodingKeys.step) == step)
+                .order(Column(ItemRecord.CodingKeys.id)).fetchAll(db)
+        }
+    }
+
+    /// Every item, ordered by step then id.
+    public func allItems() throws -> [ItemRecord] {
+        try database.read { db in
+            try ItemRecord.order(Column(ItemRecord.CodingKeys.step), Column(ItemRecord.CodingKeys.id)).fetchAll(db)
+        }
+    }
+
+    /// Deletes the items with the given ids (one transaction) and returns how many rows were removed.
+    @discardableResult
+    public func deleteItems(ids: some Collection<String>) throws -> Int {
+        let unique = Array(Set(ids))
+        return try database.write { db in
+            var removed = 0
+            for chunk in unique.chunked(Self.inListChunk) {
+                removed += try ItemRecord.filter(chunk.contains(Column(ItemRecord.CodingKeys.id))).deleteAll(db)
+            }
+            return removed
+        }
+    }
+
+    /// Number of items per step and status, for a `status` command.
+    public func stepCounts() throws -> [String: [ItemStatus: Int]] {
+        try database.read { db in
+            var result: [String: [ItemStatus: Int]] = [:]
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT step, status, COUNT(*) AS n FROM items GROUP BY step, status")
+            for row in rows {
+                let step: String = row["step"]
+                guard let status = ItemStatus(rawValue: row["status"]) else { continue }
+                result[step, default: [:]][status] = row["n"]
+            }
+            return result
+        }
+    }
+
+    /// Failed items of a step, ordered by id.
+    public func failedItems(step: String) throws -> [ItemRecord] {
+        try database.read { db in
+            try ItemRecord
+                .filter(Column(ItemRecord.CodingKeys.step) == step)
+                .filter(Column(ItemRecord.CodingKeys.status) == ItemStatus.failed.rawValue)
+                .order(Column(ItemRecord.CodingKeys.id)).fetchAll(db)
+        }
+    }
+
+    // MARK: Uploads
+
+    /// Records that `itemID` was uploaded to `target`.
+    public func recordUpload(itemID: String, target: String, at date: Date = Date()) throws {
+        try database.write { db in try UploadRecord(itemID: itemID, target: target, uploadedAt: date).insert(db, onConflict: .replace) }
+    }
+
+    /// Ids of the items already uploaded to `target`.
+    public func uploadedItemIDs(target: String) throws -> Set<String> {
+        try database.read { db in
+            Set(try String.fetchAll(db, sql: "SELECT item_id FROM uploads WHERE target = ?", arguments: [target]))
+        }
+    }
+
+    // MARK: Timings
+
+    /// Median timings of succeeded tasks that ran `tool` with `model` on `gpu`.
+    ///
+    /// `model` and `gpu` match exactly; `nil` matches rows where the column is
+    /// NULL (a model-less tool, a CPU task). Seconds per item are
+    /// `(duration - load_seconds) / item_count` when the load time is known,
+    /// else `duration / item_count`. Tasks with no items or no duration are
+    /// ignored. Returns `nil` when there is no sample.
+    public func measuredTimings(tool: String, model: String?, gpu: String?) throws -> MeasuredTiming? {
+        let rows = try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT duration, load_seconds, item_count FROM tasks
+                    WHERE status = 'succeeded' AND tool = ? AND model IS ? AND gpu IS ?
+                      AND item_count > 0 AND duration IS NOT NULL
+                    """,
+                arguments: [tool, model, gpu])
+        }
+        guard !rows.isEmpty else { return nil }
+        var perItem: [Double] = []
+        var loads: [Double] = []
+        for row in rows {
+            let duration: Double = row["duration"]
+            let load: Double? = row["load_seconds"]
+            let count: Int = row["item_count"]
+            if let load {
+                loads.append(load)
+                perItem.append(max(0, duration - load) / Double(count))
+            } else {
+                perItem.append(duration / Double(count))
+            }
+        }
+        return MeasuredTiming(
+            medianLoadSeconds: Self.median(loads),
+            medianSecondsPerItem: Self.median(perItem) ?? 0,
+            samples: rows.count)
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count.isMultiple(of: 2) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid]
+    }
+}
+
+extension Array {
+    /// Splits the array into consecutive slices of at most `size` elements.
+    func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+
+@testable import Execution
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Test fixtures: small /bin/sh scripts written into a temp directory.
+/// (Production code never builds shell strings from user text.)
+struct ScriptSandbox {
+    let dir: URL
+
+    init() throws { dir = try makeTemporaryDirectory("synthset-proc") }
+
+    func script(_ name: String, _ body: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data("#!/bin/sh\n\(body)\n".utf8).write(to: url)
+        chmod(url.path, 0o755)
+        return url.path
+    }
+
+    func spec(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:]) -> ProcessSpec {
+        ProcessSpec(
+            executable: executable, arguments: arguments, environment: environment,
+            workingDirectory: dir, logFile: dir.appendingPathComponent("logs/task.log"))
+    }
+
+    func read(_ name: String) -> String {
+        (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)) ?? ""
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(at: dir) }
+}
+
+/// Polls until `file` in the sandbox holds a pid.
+func waitForPID(_ sandbox: ScriptSandbox, _ file: String, timeout: Duration = .seconds(5)) async throws -> Int32 {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if let pid = Int32(sandbox.read(file).trimmingCharacters(in: .whitespacesAndNewlines)) { return pid }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw CancellationError()
+}
+
+@Suite struct ProcessRunnerTests {
+    @Test func exitCodeIsPropagated() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let path = try sandbox.script("exit3.sh", "exit 3")
+        let outcome = try await ProcessRunner.run(sandbox.spec(path))
+        #expect(outcome.status == .exited(3))
+        #expect(!outcome.succeeded)
+        #expect(outcome.duration < .seconds(5))
+        let ok = try await ProcessRunner.run(sandbox.spec("true"))  // looked up in PATH
+        #expect(ok.succeeded)
+    }
+
+    @Test func stdoutAndStderrLandInTheLogFile() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let path = try sandbox.script("both.sh", "echo out-line; echo err-line >&2; echo \"arg=$1\"")
+        _ = try await ProcessRunner.run(sandbox.spec(path, ["two words"]))
+        _ = try await ProcessRunner.run(sandbox.spec(path, ["again"]))  // appended, not truncated
+        let log = sandbox.read("logs/task.log")
+        #expect(log == "out-line\nerr-line\narg=two words\nout-line\nerr-line\narg=again\n")
+    }
+
+    @Test func environmentOverridesAndRemovals() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        setenv("SYNTHSET_TEST_REMOVE_ME", "present", 1)
+        let path = try sandbox.script(
+            "env.sh", "echo \"v=$SYNTHSET_TEST_VALUE\"; echo \"r=${SYNTHSET_TEST_REMOVE_ME-unset}\"; echo \"home=${HOME:+set}\"")
+        var spec = sandbox.spec(path, environment: ["SYNTHSET_TEST_VALUE": "hello world"])
+        spec.removedEnvironment = ["SYNTHSET_TEST_REMOVE_ME"]
+        _ = try await ProcessRunner.run(spec)
+        let log = sandbox.read("logs/task.log")
+        #expect(log.contains("v=hello world\n"))
+        #expect(log.contains("r=unset\n"))
+        if ProcessInfo.processInfo.environment["HOME"] != nil {
+            #expect(log.contains("home=set\n"))  // the rest is inherited
+        }
+    }
+
+    @Test func workingDirectoryIsHonored() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let work = sandbox.dir.appendingPathComponent("work dir")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        var spec = sandbox.spec("/bin/sh", ["-c", "pwd -P > here.txt"])
+        spec.workingDirectory = work
+        let outcome = try await ProcessRunner.run(spec)
+        #expect(outcome.succeeded)
+        let written = try String(contentsOf: work.appendingPathComponent("here.txt"), encoding: .utf8)
+        #expect(written.trimmingCharacters(in: .newlines) == work.resolvingSymlinksInPath().path)
+
+        var missing = spec
+        missing.workingDirectory = sandbox.dir.appendingPathComponent("nope")
+        await #expect(throws: ProcessRunnerError.self) { try await ProcessRunner.run(missing) }
+    }
+
+    @Test func missingExecutableThrowsWithHint() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        await #expect {
+            try await ProcessRunner.run(sandbox.spec("synthset-no-such-tool", environment: ["PATH": "/usr/bin:/bin"]))
+        } throws: { error in
+            guard case ProcessRunnerError.executableNotFound(let name, let searched) = error else { return false }
+            return name == "synthset-no-such-tool" && searched == ["/usr/bin", "/bin"]
+                && "\(error)".contains("add its directory to PATH")
+        }
+        await #expect(throws: ProcessRunnerError.self) {
+            try await ProcessRunner.run(sandbox.spec("/no/such/tool"))
+        }
+    }
+
+    @Test func signaledStatusIsReported() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let path = try sandbox.script("selfkill.sh", "kill -9 $$")
+        let outcome = try await ProcessRunner.run(sandbox.spec(path))
+        #expect(outcome.status == .signaled(SIGKILL))
+    }
+
+    @Test func cancellationTearsDownTheProcessGroup() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        // The child spawns a grandchild and waits; SIGTERM to the group stops both.
+        let path = try sandbox.script("tree.sh", "sleep 60 &\necho $! > grandchild.pid\nwait")
+        let spec = sandbox.spec(path)
+        let clock = ContinuousClock()
+        let task = Task { try await ProcessRunner.run(spec, gracePeriod: .seconds(5)) }
+        let grandchild = try await waitForPID(sandbox, "grandchild.pid")
+        #expect(ProcessProbe.isAlive(grandchild))
+        try await Task.sleep(for: .milliseconds(500))
+        let cancelled = clock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(clock.now - cancelled < .seconds(2))  // SIGTERM was enough: no need to wait for the grace period
+        #expect(!ProcessProbe.isAlive(grandchild))
+    }
+
+    @Test func childIgnoringSIGTERMIsKilledAfterGracePeriod() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        // Ignored signals are inherited across fork/exec, so the grandchild ignores TERM too.
+        let path = try sandbox.script("stubborn.sh", "trap '' TERM\nsleep 60 &\necho $! > grandchild.pid\nwait\nwait")
+        let spec = sandbox.spec(path)
+        let clock = ContinuousClock()
+        let grace = Duration.milliseconds(500)
+        let task = Task { try await ProcessRunner.run(spec, gracePeriod: grace) }
+        let grandchild = try await waitForPID(sandbox, "grandchild.pid")
+        try await Task.sleep(for: .milliseconds(500))
+        let cancelled = clock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        let elapsed = clock.now - cancelled
+        #expect(elapsed >= grace)
+        #expect(elapsed < grace + .seconds(2))
+        #expect(!ProcessProbe.isAlive(grandchild))
+    }
+
+    @Test func leftoverGroupMembersAreStoppedAfterNormalExit() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        // The child exits at once, leaving a background daemon in its process group.
+        let path = try sandbox.script("daemon.sh", "sleep 60 > /dev/null 2>&1 &\necho $! > daemon.pid\nexit 0")
+        let outcome = try await ProcessRunner.run(sandbox.spec(path), gracePeriod: .milliseconds(500))
+        #expect(outcome.status == .exited(0))
+        let daemon = try await waitForPID(sandbox, "daemon.pid")
+        #expect(!ProcessProbe.isAlive(daemon))
+    }
+
+    @Test func alreadyCancelledTaskDoesNotLaunch() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let path = try sandbox.script("touch.sh", "touch launched")
+        let spec = sandbox.spec(path)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await ProcessRunner.run(spec)
+        }
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.dir.appendingPathComponent("launched").path))
+    }
+
+    @Test func logTailReturnsLastLines() throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let url = sandbox.dir.appendingPathComponent("big.log")
+        // ~1.5 MB over many 64 KiB blocks, plus an unterminated last line.
+        var text = (0..<100_000).map { "line \($0)" }.joined(separator: "\n") + "\n"
+        try Data(text.utf8).write(to: url)
+        #expect(ProcessRunner.logTail(url, lines: 3) == ["line 99997", "line 99998", "line 99999"])
+        #expect(ProcessRunner.logTail(url, lines: 1) == ["line 99999"])
+        text += "partial"
+        try Data(text.utf8).write(to: url)
+        #expect(ProcessRunner.logTail(url, lines: 2) == ["line 99999", "partial"])
+        let small = sandbox.dir.appendingPathComponent("small.log")
+        try Data("a\nb\n".utf8).write(to: small)
+        #expect(ProcessRunner.logTail(small, lines: 10) == ["a", "b"])
+        try Data().write(to: small)
+        #expect(ProcessRunner.logTail(small, lines: 10) == [])
+        #expect(ProcessRunner.logTail(sandbox.dir.appendingPathComponent("missing.log"), lines: 5) == [])
+        let spec = ProcessSpec(executable: "true", workingDirectory: sandbox.dir, logFile: url)
+        #expect(spec.logTail(lines: 1) == ["partial"])
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Execution
+
+/// A fresh temporary directory, removed by the caller via `defer`.
+func makeTemporaryDirectory(_ prefix: String = "synthset-test") throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// The pid of a process that has exited and been reaped (so the pid is dead).
+func deadPID() throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", "exit 0"]
+    try process.run()
+    process.waitUntilExit()
+    return process.processIdentifier
+}
+
+@Suite struct StoreTests {
+    func item(_ id: String, step: String = "render", status: ItemStatus = .done, runID: Int64? = nil) -> ItemRecord {
+        ItemRecord(
+            id: id, step: step, path: "\(step)/\(id).png", sha256: status == .done ? "ab\(id)" : nil,
+            bytes: status == .done ? 1234 : nil, status: status, attempts: 1,
+            startedAt: Date(timeIntervalSince1970: 1_700_000_000),
+            finishedAt: Date(timeIntervalSince1970: 1_700_000_001.5), duration: 1.5, gpu: "0",
+            logPath: "logs/x.log", error: status == .failed ? "boom" : nil, taskID: "t1", runID: runID,
+            tool: "blender", model: nil)
+    }
+
+    @Test func migrationsRunOnNewFileAndWALIsOn() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("nested/deeper/checkpoint.sqlite")
+        let store = try CheckpointStore(path: path)
+        #expect(FileManager.default.fileExists(atPath: path.path))
+        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.schemaVersion() == CheckpointStore.currentSchemaVersion)
+        #expect(try store.journalMode() == "wal")
+        let synchronous = try store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 1)  // NORMAL
+        let tables = try store.database.read { db in
+            try String.fetchSet(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        #expect(tables.isSuperset(of: ["runs", "tasks", "items", "uploads"]))
+        let indexes = try store.database.read { db in try db.indexes(on: "items").map(\.name) }
+        #expect(indexes.contains("items_on_step"))
+        // Reopening does not re-run migrations.
+        let again = try CheckpointStore(path: path)
+        #expect(try again.appliedMigrations() == ["v1"])
+    }
+
+    @Test func newerSchemaIsRejectedWithAHint() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("checkpoint.sqlite")
+        do {
+            let store = try CheckpointStore(path: path)
+            try store.database.write { db in
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')")
+            }
+        }
+        #expect {
+            _ = try CheckpointStore(path: path)
+        } throws: { error in
+            guard case CheckpointStoreError.newerSchema(_, let unknown) = error else { return false }
+            return unknown == ["v99"] && "\(error)".contains("upgrade synthset")
+        }
+    }
+
+    @Test func upsertKeepsOneRow() throws {
+        let store = try CheckpointStore.inMemory()
+        try store.recordItem(item("a", status: .running))
+        var updated = item("a", status: .done)
+        updated.attempts = 2
+        try store.recordItem(updated)
+        let count = try store.database.read { db in try ItemRecord.fetchCount(db) }
+        #expect(count == 1)
+        #expect(try store.item(id: "a") == updated)
+        #expect(try store.item(id: "missing") == nil)
+    }
+
+    @Test func itemQueriesAndChunkedLookups() throws {
+        let store = try CheckpointStore.inMemory()
+        let many = (0..<1_234).map { item(String(format: "i%05d", $0), step: $0 % 2 == 0 ? "render" : "label") }
+        try store.recordItems(many)
+        try store.recordItem(item("f1", step: "label", status: .failed))
+        try store.recordItem(item("r1", step: "label", status: .running))
+
+        let ids = many.map(\.id) + ["nope"]
+        let found = try store.items(ids: ids)
+        #expect(found.count == 1_234)
+        #expect(found["i00007"] == many[7])
+        #expect(found["nope"] == nil)
+        #expect(try store.items(step: "render").count == 617)
+        #expect(try store.allItems().count == 1_236)
+
+        let counts = try store.stepCounts()
+        #expect(counts["render"] == [.done: 617])
+        #expect(counts["label"] == [.done: 617, .failed: 1, .running: 1])
+        #expect(try store.failedItems(step: "label").map(\.id) == ["f1"])
+
+        #expect(try store.deleteItems(ids: many.prefix(700).map(\.id)) == 700)
+        #expect(try store.allItems().count == 536)
+    }
+
+    @Test func reopenedStoreSeesItemsWrittenByAnotherProcess() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("checkpoint.sqlite")
+        _ = try CheckpointStore(path: path)  // create the schema
+
+        // Another process writes a finished item into the WAL database, then is SIGKILLed
+        // while keeping its connection open (no checkpoint, no clean close).
+        let sqlite = ["/usr/bin/sqlite3", "/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        if let sqlite {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: sqlite)
+            process.arguments = [
+                path.path,
+                "PRAGMA synchronous=NORMAL;",
+                "INSERT INTO items (id, step, path, sha256, bytes, status, attempts) "
+                    + "VALUES ('ext', 'render', 'render/ext.png', 'ff', 9, 'done', 1);",
+                ".shell kill -9 $PPID",  // die by SIGKILL right after the commit
+            ]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
+            #expect(process.terminationStatus == SIGKILL)
+        } else {
+            // No sqlite3 CLI: write from this process and drop the connection without closing cleanly.
+            let store = try CheckpointStore(path: path)
+            try store.recordItem(item("ext"))
+        }
+        let reopened = try CheckpointStore(path: path)
+        let ext = try #require(try reopened.item(id: "ext"))
+        #expect(ext.status == .done)
+        #expect(ext.path == "render/ext.png")
+    }
+
+    @Test func itemsSurviveReopenInProcess() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("checkpoint.sqlite")
+        let writer = try CheckpointStore(path: path)
+        try writer.recordItem(item("x"))
+        // A second connection (as another process would open) sees the committed row immediately.
+        let reader = try CheckpointStore(path: path)
+        #expect(try reader.item(id: "x") == item("x"))
+    }
+
+    @Test func runsLifecycle() throws {
+        let store = try CheckpointStore.inMemory()
+        #expect(try store.lastRun() == nil)
+        let id = try store.beginRun(argv: ["synthset", "run", "recipe.yaml"], planHash: "abc", estimatedGPUSeconds: 12.5)
+        var run = try #require(try store.lastRun())
+        #expect(run.id == id)
+        #expect(run.status == .running)
+        #expect(run.argv == ["synthset", "run", "recipe.yaml"])
+        #expect(run.pid == getpid())
+        #expect(run.estimatedGPUSeconds == 12.5)
+        let argvText = try store.database.read { db in try String.fetchOne(db, sql: "SELECT argv FROM runs") }
+        #expect(argvText == #"["synthset","run","recipe.yaml"]"#)
+
+        try store.finishRun(id, status: .succeeded, actualGPUSeconds: 10)
+        run = try #require(try store.lastRun())
+        #expect(run.status == .succeeded)
+        #expect(run.actualGPUSeconds == 10)
+        #expect(run.finishedAt != nil)
+        #expect(throws: CheckpointStoreError.self) { try store.finishRun(999, status: .failed, actualGPUSeconds: nil) }
+    }
+
+    @Test func markAbandonedRunsFlipsRunsOfDeadProcesses() throws {
+        let store = try CheckpointStore.inMemory()
+        let host = ProcessProbe.hostName()
+        let dead = try deadPID()
+        #expect(!ProcessProbe.isAlive(dead))
+        let (deadRun, aliveRun, otherHostRun) = try store.database.write { db in
+            var ids: [Int64] = []
+            for (pid, h) in [(dead, host), (getppid(), host), (dead, "elsewhere")] {
+                try RunRecord(startedAt: Date(), status: .running, pid: pid, host: h, argv: [], planHash: "h").insert(db)
+                ids.append(db.lastInsertedRowID)
+            }
+            return (ids[0], ids[1], ids[2])
+        }
+        try store.taskStarted(TaskRecord(id: "t", runID: deadRun, step: "render", tool: "blender", itemCount: 2, logPath: "l"))
+        try store.recordItem(item("r", status: .running, runID: deadRun))
+
+        let newRun = try store.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil)
+        #expect(try store.run(id: deadRun)?.status == .interrupted)
+        #expect(try store.run(id: deadRun)?.finishedAt != nil)
+        #expect(try store.run(id: aliveRun)?.status == .running)
+        #expect(try store.run(id: otherHostRun)?.status == .running)
+        #expect(try store.run(id: newRun)?.status == .running)
+        #expect(try store.tasks(runID: deadRun).map(\.status) == [.interrupted])
+        let flipped = try #require(try store.item(id: "r"))
+        #expect(flipped.status == .failed)
+        #expect(flipped.error?.contains("interrupted") == true)
+        // Idempotent, and never touches runs of live processes (ours included).
+        #expect(try store.markAbandonedRuns() == [])
+        #expect(try store.run(id: newRun)?.status == .running)
+    }
+
+    @Test func tasksStartAndFinish() throws {
+        let store = try CheckpointStore.inMemory()
+        let run = try store.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil)
+        let task = TaskRecord(
+            id: "render-0", runID: run, step: "render", tool: "blender", model: nil, gpu: "0",
+            attempt: 1, itemCount: 10, logPath: "logs/render-0.log")
+        try store.taskStarted(task)
+        try store.taskFinished(
+            id: "render-0", runID: run, attempt: 1, status: .succeeded, exitCode: 0,
+            duration: 42, loadSeconds: 2, error: nil)
+        let stored = try #require(try store.tasks(runID: run).first)
+        #expect(stored.status == .succeeded)
+        #expect(stored.exitCode == 0)
+        #expect(stored.duration == 42)
+        #expect(stored.loadSeconds == 2)
+        #expect(stored.itemCount == 10)
+        #expect(stored.finishedAt != nil)
+        #expect(throws: CheckpointStoreError.self) {
+            try store.taskFinished(
+                id: "render-0", runID: run, attempt: 2, status: .failed, exitCode: 1,
+                duration: 1, loadSeconds: nil, error: "x")
+        }
+    }
+
+    @Test func measuredTimingsMedians() throws {
+        let store = try CheckpointStore.inMemory()
+        let run = try store.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil)
+        // (duration, load, items, status, model, gpu)
+        let rows: [(Double, Double?, Int, TaskStatus, String?, String?)] = [
+            (12, 2, 10, .succeeded, "yolo", "0"),   // 1.0 s/item, load 2
+            (24, 4, 10, .succeeded, "yolo", "0"),   // 2.0 s/item, load 4
+            (50, nil, 10, .succeeded, "yolo", "0"), // 5.0 s/item, load unknown
+            (35, 5, 10, .succeeded, "yolo", "0"),   // 3.0 s/item, load 5
+            (999, 1, 1, .failed, "yolo", "0"),      // ignored: failed
+            (999, 1, 1, .succeeded, "yolo", "1"),   // ignored: other gpu
+            (999, 1, 1, .succeeded, nil, "0"),      // ignored: other model
+            (999, 1, 0, .succeeded, "yolo", "0"),   // ignored: no items
+        ]
+        for (index, row) in rows.enumerated() {
+            try store.taskStarted(TaskRecord(
+                id: "t\(index)", runID: run, step: "label", tool: "detector", model: row.4, gpu: row.5,
+                itemCount: row.2, logPath: "l"))
+            try store.taskFinished(
+                id: "t\(index)", runID: run, attempt: 1, status: row.3, exitCode: 0, duration: row.0,
+                loadSeconds: row.1, error: nil)
+        }
+        let timing = try #require(try store.measuredTimings(tool: "detector", model: "yolo", gpu: "0"))
+        #expect(timing.samples == 4)
+        #expect(timing.medianSecondsPerItem == 2.5)  // median of 1, 2, 3, 5
+        #expect(timing.medianLoadSeconds == 4)       // median of 2, 4, 5
+        #expect(try store.measuredTimings(tool: "detector", model: nil, gpu: "0")?.medianSecondsPerItem == 998)
+        #expect(try store.measuredTimings(tool: "nothing", model: nil, gpu: nil) == nil)
+    }
+
+    @Test func uploadsAreRecorded() throws {
+        let store = try CheckpointStore.inMemory()
+        try store.recordUpload(itemID: "a", target: "hub")
+        try store.recordUpload(itemID: "a", target: "hub")
+        try store.recordUpload(itemID: "b", target: "s3")
+        #expect(try store.uploadedItemIDs(target: "hub") == ["a"])
+    }
+}

@@ -306,7 +306,7 @@ public struct UploadRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
 }
 
 /// Timing statistics measured from previously succeeded tasks.
-public struct MeasuredTiming: Sendable, Equatable {
+public struct StoredTiming: Sendable, Equatable {
     /// Median model load time, or `nil` when no sample reported one.
     public var medianLoadSeconds: Double?
     /// Median processing time per item (load time excluded when known).

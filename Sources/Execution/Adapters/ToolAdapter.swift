@@ -1,0 +1,69 @@
+import Foundation
+import Planning
+import WorkflowSpec
+
+/// One invocation of a tool for the still-missing items of a task.
+public struct Invocation: Sendable {
+    public var workflow: Workflow
+    public var step: Step
+    public var task: PlannedTask
+    /// Only the items still to produce (a resumed batch is smaller).
+    public var items: [PlannedItem]
+    /// Final paths of every input item, by id.
+    public var inputs: [String: URL]
+    public var workspace: Workspace
+    /// Scratch folder for this attempt; outputs are written here first.
+    public var scratch: URL
+    public var logFile: URL
+    /// GPU indices assigned to this invocation (empty for CPU tasks).
+    public var gpus: [Int]
+    public var attempt: Int
+    public var gracePeriod: Duration
+
+    /// The environment that pins a GPU task to its GPUs.
+    public var gpuEnvironment: [String: String] {
+        gpus.isEmpty ? [:] : ["CUDA_VISIBLE_DEVICES": gpus.map(String.init).joined(separator: ",")]
+    }
+}
+
+/// What an invocation reports besides the outputs it handed over one by one.
+public struct InvocationOutcome: Sendable {
+    /// Items that could not be produced, with the reason.
+    public var failures: [String: String]
+    public var exitCode: Int32?
+    /// Seconds spent loading models, when the tool says.
+    public var loadSeconds: Double?
+
+    public init(failures: [String: String] = [:], exitCode: Int32? = nil, loadSeconds: Double? = nil) {
+        self.failures = failures
+        self.exitCode = exitCode
+        self.loadSeconds = loadSeconds
+    }
+}
+
+/// Runs one tool. An adapter writes outputs into scratch space and hands each one to
+/// `produced` as soon as it is complete, so a finished item is committed even if the
+/// rest of the batch is lost. Items it never hands over count as failed.
+public protocol ToolAdapter: Sendable {
+    /// Problems that make the step impossible to run here (a missing tool), found before
+    /// any work starts.
+    func preflight(step: Step, workflow: Workflow) -> [Diagnostic]
+
+    func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome
+}
+
+/// The adapters this build can run, by tool.
+public struct AdapterRegistry: Sendable {
+    public var adapters: [ToolKind: any ToolAdapter]
+
+    public init(adapters: [ToolKind: any ToolAdapter]) {
+        self.adapters = adapters
+    }
+
+    public static let standard = AdapterRegistry(adapters: [
+        .proceduralScenes: ProceduralAdapter(),
+        .command: CommandAdapter(),
+    ])
+
+    public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }
+}

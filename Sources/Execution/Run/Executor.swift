@@ -1,0 +1,307 @@
+import Foundation
+import Planning
+import Synchronization
+import WorkflowSpec
+
+/// Runs a plan's tasks on CPU and GPU slots in DAG order, verifies and records every
+/// item, and resumes whatever an earlier run left undone.
+///
+/// Resume is "re-plan, then run only what is not done": an item counts as done when the
+/// store says so and its file is still there with the recorded size. Inside a task only
+/// the missing items are handed to the tool.
+public struct Executor: Sendable {
+    public let workflow: Workflow
+    public let plan: Plan
+    public let options: RunOptions
+    public let registry: AdapterRegistry
+
+    public init(workflow: Workflow, plan: Plan, options: RunOptions, registry: AdapterRegistry = .standard) {
+        self.workflow = workflow
+        self.plan = plan
+        self.options = options
+        self.registry = registry
+    }
+
+    /// Problems that stop the run before anything is written.
+    public func preflight() -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        let unknown = options.only.filter { workflow.step($0) == nil }
+        if !unknown.isEmpty {
+            diagnostics.append(Diagnostic(.error, RunError.unknownSteps(unknown.sorted(), known: workflow.steps.map(\.id)).description))
+        }
+        for step in workflow.steps where options.only.isEmpty || options.only.contains(step.id) {
+            guard let adapter = registry.adapter(for: step.uses) else {
+                diagnostics.append(Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue), which this build of synthset cannot run yet",
+                                              hint: "run the other steps with --only, or use a build with this adapter",
+                                              at: workflow.location(of: "steps.\(step.id).uses")))
+                continue
+            }
+            diagnostics += adapter.preflight(step: step, workflow: workflow)
+        }
+        return diagnostics
+    }
+
+    /// Runs the plan. Takes the workspace lock for the whole run; cancelling the calling
+    /// task stops scheduling, tears child processes down and returns an interrupted summary.
+    public func run(events: @escaping @Sendable (RunEvent) -> Void) async throws -> RunSummary {
+        let problems = preflight()
+        if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
+        let workspace = options.workspace
+        try workspace.createDirectories()
+        let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
+        defer { lock.release() }
+        if let stale {
+            events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
+        }
+        // Scratch space holds only unverified partial outputs; nothing in it is trusted.
+        try? FileManager.default.removeItem(at: workspace.scratch)
+        try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+
+        let store = try CheckpointStore(path: workspace.store)
+        let estimated = plan.totals.gpuHours * 3600
+        let runID = try store.beginRun(argv: options.argv, planHash: plan.hash, estimatedGPUSeconds: estimated)
+        let started = Date()
+        var scheduler = try Scheduler(executor: self, store: store, runID: runID, workspace: workspace)
+        events(.started(scheduler.startEvent()))
+        let summary = await scheduler.run(events: events)
+        let gpuSeconds = (try? store.tasks(runID: runID))?.filter { $0.gpu != nil }.reduce(0) { $0 + ($1.duration ?? 0) } ?? 0
+        try store.finishRun(runID, status: summary.interrupted ? .interrupted : (summary.failed.isEmpty ? .succeeded : .failed),
+                            actualGPUSeconds: gpuSeconds)
+        var result = summary
+        result.seconds = Date().timeIntervalSince(started)
+        return result
+    }
+}
+
+/// The mutable state of one run: which items are done, which tasks wait, which slots
+/// are free. Owned by the run loop alone; child tasks report back through the task group.
+struct Scheduler {
+    let executor: Executor
+    let store: CheckpointStore
+    let runID: Int64
+    let workspace: Workspace
+    let items: [String: PlannedItem]
+    let committer: OutputCommitter
+
+    var done: Set<String> = []
+    var failed: [String: RunSummary.FailedItem] = [:]
+    var blocked: Set<String> = []
+    var states: [TaskState] = []
+    var alreadyDone = 0
+    var produced = 0
+    var cpuFree: Int
+    var gpuPool: GPUPool
+
+    struct TaskState {
+        var task: PlannedTask
+        var remaining: [String]
+        var attempt = 1
+        var notBefore: Date?
+        var running = false
+        var finished = false
+    }
+
+    struct TaskResult: Sendable {
+        var index: Int
+        var attempt: Int
+        var done: [String]
+        var failures: [String: String]
+        var interrupted: Bool
+        var gpus: [Int]
+        var vram: Double?
+        var logPath: String
+    }
+
+    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace) throws {
+        self.executor = executor
+        self.store = store
+        self.runID = runID
+        self.workspace = workspace
+        self.items = executor.plan.itemsByID()
+        self.committer = OutputCommitter(workspace: workspace)
+        cpuFree = max(1, executor.options.jobs)
+        gpuPool = GPUPool(count: max(1, executor.plan.hardware.count), vramGB: executor.plan.hardware.vramGB)
+        let records = try store.items(ids: executor.plan.items.map(\.id))
+        for item in executor.plan.items {
+            guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
+            let url = workspace.url(record.path)
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int).map(Int64.init)
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+            if size == bytes || (isDirectory.boolValue && item.kind == .dataset) { done.insert(item.id) }
+        }
+        alreadyDone = done.count
+        let only = executor.options.only
+        for task in executor.plan.tasks where only.isEmpty || only.contains(task.step) {
+            let remaining = task.items.filter { !done.contains($0) }
+            if !remaining.isEmpty { states.append(TaskState(task: task, remaining: remaining)) }
+        }
+    }
+
+    func startEvent() -> RunStart {
+        var pending: [String: Int] = [:], doneCount: [String: Int] = [:], total: [String: Int] = [:]
+        for item in executor.plan.items {
+            total[item.step, default: 0] += 1
+            if done.contains(item.id) { doneCount[item.step, default: 0] += 1 }
+        }
+        for state in states { pending[state.task.step, default: 0] += state.remaining.count }
+        var perItem: [String: Double] = [:]
+        for step in executor.plan.steps { perItem[step.id] = step.secondsPerItem?.value }
+        return RunStart(runID: runID, workspace: workspace.root.path, pending: pending, done: doneCount,
+                        total: total, estimatedSecondsPerItem: perItem)
+    }
+
+    func retries(for step: String) -> Int {
+        executor.workflow.step(step)?.retries ?? executor.options.retries
+    }
+
+    /// Items of a task whose inputs are all done; marks items blocked by a failed input.
+    mutating func runnable(_ index: Int) -> [String] {
+        var ready: [String] = []
+        var kept: [String] = []
+        for id in states[index].remaining {
+            guard let item = items[id] else { continue }
+            if item.inputs.contains(where: { failed[$0] != nil || blocked.contains($0) }) {
+                blocked.insert(id)
+                continue
+            }
+            kept.append(id)
+            if item.inputs.allSatisfy({ done.contains($0) }) { ready.append(id) }
+        }
+        states[index].remaining = kept
+        if kept.isEmpty { states[index].finished = true }
+        return ready
+    }
+
+    /// Whether any task could still make progress (inputs may yet be produced).
+    func waitingOnInputs(_ index: Int) -> Bool {
+        states[index].remaining.contains { id in
+            items[id]?.inputs.contains { !done.contains($0) && producible($0) } ?? false
+        }
+    }
+
+    func producible(_ id: String) -> Bool {
+        states.contains { !$0.finished && $0.remaining.contains(id) }
+    }
+
+    mutating func run(events: @escaping @Sendable (RunEvent) -> Void) async -> RunSummary {
+        var stopScheduling = false
+        var interrupted = false
+        await withTaskGroup(of: TaskResult.self) { group in
+            var running = 0
+            while true {
+                if Task.isCancelled && !interrupted {
+                    interrupted = true
+                    stopScheduling = true
+                    group.cancelAll()
+                }
+                var nextWake: Date?
+                if !stopScheduling {
+                    for index in states.indices where !states[index].finished && !states[index].running {
+                        if let notBefore = states[index].notBefore, notBefore > Date() {
+                            nextWake = min(nextWake ?? notBefore, notBefore)
+                            continue
+                        }
+                        let ready = runnable(index)
+                        if ready.isEmpty { continue }
+                        // Wait for more inputs when a batch would otherwise start half-empty.
+                        if ready.count < states[index].remaining.count && waitingOnInputs(index) { continue }
+                        let task = states[index].task
+                        var gpus: [Int] = []
+                        if task.device == .gpu {
+                            guard let assigned = gpuPool.acquire(count: task.gpus, vramGB: task.vramGB) else { continue }
+                            gpus = assigned
+                        } else if task.device == .cpu {
+                            guard cpuFree > 0 else { continue }
+                            cpuFree -= 1
+                        }
+                        states[index].running = true
+                        running += 1
+                        let invocationItems = ready.compactMap { items[$0] }
+                        let attempt = states[index].attempt
+                        let context = TaskRunner(executor: executor, store: store, runID: runID, workspace: workspace,
+                                                 committer: committer, items: items)
+                        group.addTask {
+                            await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
+                                                  attempt: attempt, events: events)
+                        }
+                    }
+                }
+                if running == 0 {
+                    if stopScheduling { break }
+                    if let nextWake {
+                        try? await Task.sleep(for: .seconds(max(0.01, nextWake.timeIntervalSinceNow)))
+                        continue
+                    }
+                    break
+                }
+                guard let result = await group.next() else { break }
+                running -= 1
+                complete(result, stopScheduling: &stopScheduling)
+            }
+        }
+        // Whatever is left undone and not failed was blocked by failures or `--only`.
+        for state in states where !state.finished {
+            for id in state.remaining where failed[id] == nil && !done.contains(id) { blocked.insert(id) }
+        }
+        return RunSummary(runID: runID, produced: produced, alreadyDone: alreadyDone,
+                          failed: failed.values.sorted { ($0.step, $0.itemID) < ($1.step, $1.itemID) },
+                          blocked: interrupted ? 0 : blocked.count, interrupted: interrupted, seconds: 0,
+                          workspace: workspace.root.path)
+    }
+
+    mutating func complete(_ result: TaskResult, stopScheduling: inout Bool) {
+        let task = states[result.index].task
+        if task.device == .gpu { gpuPool.release(result.gpus, vramGB: task.vramGB) } else if task.device == .cpu { cpuFree += 1 }
+        states[result.index].running = false
+        done.formUnion(result.done)
+        produced += result.done.count
+        let finishedIDs = Set(result.done)
+        if result.interrupted {
+            states[result.index].remaining.removeAll { finishedIDs.contains($0) }
+            return
+        }
+        states[result.index].remaining.removeAll { finishedIDs.contains($0) }
+        if !result.failures.isEmpty {
+            if result.attempt <= retries(for: task.step) {
+                states[result.index].attempt = result.attempt + 1
+                let delay = min(60, executor.options.retryBackoff * pow(2, Double(result.attempt - 1)))
+                states[result.index].notBefore = Date().addingTimeInterval(delay)
+            } else {
+                for (id, error) in result.failures {
+                    failed[id] = RunSummary.FailedItem(step: task.step, itemID: id, error: error, logPath: result.logPath)
+                }
+                states[result.index].remaining.removeAll { result.failures[$0] != nil }
+                if !executor.options.keepGoing { stopScheduling = true }
+            }
+        }
+        if states[result.index].remaining.isEmpty { states[result.index].finished = true }
+    }
+}
+
+/// GPU slots: which GPUs are free and how much VRAM each has left.
+struct GPUPool {
+    var free: [Double]
+    let total: Double
+
+    init(count: Int, vramGB: Double?) {
+        total = vramGB ?? .greatestFiniteMagnitude
+        free = Array(repeating: total, count: count)
+    }
+
+    /// The lowest-numbered GPUs that can take the task; a task of unknown need takes a
+    /// whole idle GPU.
+    mutating func acquire(count: Int, vramGB: Double?) -> [Int]? {
+        let need = vramGB ?? total
+        let candidates = free.indices.filter { free[$0] >= need && (vramGB != nil || free[$0] == total) }
+        let wanted = min(max(1, count), free.count)
+        guard candidates.count >= wanted else { return nil }
+        let chosen = Array(candidates.prefix(wanted))
+        for index in chosen { free[index] -= need }
+        return chosen
+    }
+
+    mutating func release(_ gpus: [Int], vramGB: Double?) {
+        for index in gpus { free[index] = min(total, free[index] + (vramGB ?? total)) }
+    }
+}

@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import Planning
+import WorkflowSpec
+
+/// A file a tool wrote into scratch space for one item, waiting for verification.
+public struct ProducedOutput: Sendable {
+    public var itemID: String
+    /// The item's main output in scratch space.
+    public var file: URL
+    /// Companion files (ground truth, prompt sidecars) and the workspace-relative path
+    /// each goes to. They are moved before the main file, so a main file in place
+    /// implies its companions are.
+    public var companions: [(file: URL, destination: String)]
+
+    public init(itemID: String, file: URL, companions: [(file: URL, destination: String)] = []) {
+        self.itemID = itemID
+        self.file = file
+        self.companions = companions
+    }
+}
+
+/// Why an output was refused.
+public struct OutputRejected: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Verifies an output, hashes it and renames it into place: a crash never leaves a
+/// half-written file where a finished one is expected.
+struct OutputCommitter: Sendable {
+    let workspace: Workspace
+
+    func verify(_ output: ProducedOutput, kind: ToolKind.Output) throws {
+        let path = output.file.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw OutputRejected(description: "the tool did not write \(output.file.lastPathComponent)")
+        }
+        if kind == .dataset {
+            guard isDirectory.boolValue else { throw OutputRejected(description: "expected a dataset folder at \(path)") }
+            return
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size > 0 else { throw OutputRejected(description: "\(output.file.lastPathComponent) is empty") }
+        let head = MediaProbe.head(output.file)
+        switch kind {
+        case .image:
+            guard MediaProbe.imageSize(head) != nil else {
+                throw OutputRejected(description: "\(output.file.lastPathComponent) is not a decodable JPEG or PNG")
+            }
+        case .video:
+            guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(output.file.lastPathComponent) is not an MP4 file") }
+        case .labels, .upload:
+            guard let data = FileManager.default.contents(atPath: path),
+                  (try? JSONSerialization.jsonObject(with: data)) != nil else {
+                throw OutputRejected(description: "\(output.file.lastPathComponent) is not valid JSON")
+            }
+        case .dataset, .file:
+            break
+        }
+    }
+
+    /// Moves companions then the main file into place; returns sha256 and size.
+    func commit(_ output: ProducedOutput, to destination: String) throws -> (sha256: String, bytes: Int64) {
+        let digest = try Self.sha256(of: output.file)
+        for companion in output.companions {
+            try place(companion.file, at: workspace.url(companion.destination))
+        }
+        try place(output.file, at: workspace.url(destination))
+        return digest
+    }
+
+    private func place(_ source: URL, at target: URL) throws {
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if Foundation.rename(source.path, target.path) != 0 {
+            let code = errno
+            // A folder cannot replace a folder with rename(2): move the old one aside first.
+            if code == ENOTEMPTY || code == EEXIST {
+                let aside = target.deletingLastPathComponent().appendingPathComponent(".old-\(UUID().uuidString)")
+                try FileManager.default.moveItem(at: target, to: aside)
+                try FileManager.default.moveItem(at: source, to: target)
+                try? FileManager.default.removeItem(at: aside)
+                return
+            }
+            throw OutputRejected(description: "cannot move output into place at \(target.path): \(String(cString: strerror(code)))")
+        }
+    }
+
+    /// SHA-256 of a file read in 1 MiB chunks, or of a folder (sorted relative paths and
+    /// their files' hashes).
+    static func sha256(of url: URL) throws -> (sha256: String, bytes: Int64) {
+        var isDirectory: ObjCBool = false
+        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        if isDirectory.boolValue {
+            let files = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
+            var manifest = ""
+            var total: Int64 = 0
+            for file in files {
+                let child = url.appendingPathComponent(file)
+                var childIsDirectory: ObjCBool = false
+                FileManager.default.fileExists(atPath: child.path, isDirectory: &childIsDirectory)
+                if childIsDirectory.boolValue { continue }
+                let (hash, bytes) = try sha256(of: child)
+                manifest += "\(hash)  \(file)\n"
+                total += bytes
+            }
+            return (ContentHash.sha256(manifest), total)
+        }
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            total += Int64(chunk.count)
+        }
+        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+    }
+}

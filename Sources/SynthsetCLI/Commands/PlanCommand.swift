@@ -1,0 +1,47 @@
+import ArgumentParser
+import Execution
+import Foundation
+import Planning
+import WorkflowSpec
+
+extension PlanRenderer.Format: ExpressibleByArgument {}
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show the items, tasks, GPU-hours, wall-clock time and cost of a workflow before running it.",
+        discussion: """
+            Figures come from the versioned catalog (NVIDIA's published table; derived and \
+            assumed figures are marked), the manifest's catalog: overrides, and, once runs \
+            exist in the workspace, the timings measured there. GPUs in the catalog: \
+            \(Catalog.builtIn.gpus.map(\.id).joined(separator: ", ")).
+            """)
+
+    @Argument(help: "The workflow file.")
+    var workflow: String
+
+    @Option(help: "Output format: table, json, dot or mermaid.")
+    var format: PlanRenderer.Format = .table
+
+    @Option(help: "Plan for this catalog GPU instead of hardware.gpu.")
+    var gpu: String?
+
+    @Option(help: "Plan for this many GPUs instead of hardware.count.")
+    var gpus: Int?
+
+    @Option(help: "Workspace whose measured timings to use (default .synthset/<name> beside the workflow).")
+    var workspace: String?
+
+    func validate() throws {
+        if let gpus, gpus < 1 { throw ValidationError("--gpus must be at least 1") }
+    }
+
+    func run() async throws {
+        var options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount)
+        options.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
+        let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
+        DiagnosticPrinter().print(outcome.diagnostics)
+        guard let plan = outcome.plan else { throw Exit.invalidInput }
+        Console.out(PlanRenderer.render(plan, as: format))
+    }
+}

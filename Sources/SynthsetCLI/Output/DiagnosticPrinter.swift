@@ -1,0 +1,32 @@
+import Foundation
+import WorkflowSpec
+
+/// Prints diagnostics to stderr as `file:line:col: error: message; hint`, with the
+/// source line and a caret below when known. Only the CLI prints.
+struct DiagnosticPrinter {
+    var showSnippets = true
+
+    func print(_ diagnostics: [Diagnostic]) {
+        for diagnostic in diagnostics {
+            var text = diagnostic.description + "\n"
+            if showSnippets, let snippet = diagnostic.snippet, !snippet.isEmpty {
+                text += snippet.hasSuffix("\n") ? snippet : snippet + "\n"
+            }
+            Console.error(text)
+        }
+    }
+}
+
+/// Where the CLI writes: stdout for results, stderr for diagnostics and progress.
+enum Console {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
+}

@@ -1,7 +1,0 @@
-import ArgumentParser
-
-/// Placeholder root command.
-public struct SynthsetCommand: ParsableCommand {
-    public init() {}
-    public func run() throws {}
-}

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// The `synthset` command: turns a dataset recipe into a labeled dataset.
+public struct SynthsetCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "synthset",
+        abstract: "Turn a dataset recipe (YAML) into a labeled object-detection dataset.",
+        discussion: """
+            Exit codes: 0 success; 1 the run finished with failed items (or verify found \
+            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit); \
+            130 interrupted.
+            """,
+        version: "0.1.0",
+        subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Clean.self]
+    )
+
+    public init() {}
+}
+
+/// Exit codes shared by every verb.
+enum Exit {
+    static let failedItems = ExitCode(1)
+    static let invalidInput = ExitCode(2)
+    static let interrupted = ExitCode(130)
+}

@@ -103,7 +103,6 @@ public struct GroundTruth: Codable, Sendable, Equatable {
         // encoding total, so the `try!` below cannot fire.
         encoder.nonConformingFloatEncodingStrategy =
             .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        // swiftlint:disable:next force_try
         return try! encoder.encode(self)
     }
 

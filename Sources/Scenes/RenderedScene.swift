@@ -5,6 +5,12 @@ public struct RenderedScene: Sendable {
     public var jpeg: [UInt8]
     /// Exact boxes of the visible objects, with the image name set.
     public var truth: GroundTruth
+
+    /// Pairs encoded bytes with their truth (e.g. for fakes in executor tests).
+    public init(jpeg: [UInt8], truth: GroundTruth) {
+        self.jpeg = jpeg
+        self.truth = truth
+    }
 }
 
 /// An image before JPEG encoding, for tests, previews and benchmarks.

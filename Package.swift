@@ -52,9 +52,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "synthset", dependencies: ["SynthsetCLI"]),
+        .executableTarget(name: "scenes-bench", dependencies: ["Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",
-            dependencies: ["WorkflowSpec", "Planning", "Execution", "Datasets", "SynthsetCLI"],
+            dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "SynthsetCLI"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// The `synthset` command: turns a dataset recipe into a labeled dataset.
+@available(macOS 10.15, *)
 public struct SynthsetCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "synthset",

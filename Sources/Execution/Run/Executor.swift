@@ -127,7 +127,7 @@ struct Scheduler {
             let url = workspace.url(record.path)
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int).map(Int64.init)
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
             if size == bytes || (isDirectory.boolValue && item.kind == .dataset) { done.insert(item.id) }
         }
         alreadyDone = done.count

@@ -90,7 +90,7 @@ struct OutputCommitter: Sendable {
     /// their files' hashes).
     static func sha256(of url: URL) throws -> (sha256: String, bytes: Int64) {
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
         if isDirectory.boolValue {
             let files = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
             var manifest = ""
@@ -98,7 +98,7 @@ struct OutputCommitter: Sendable {
             for file in files {
                 let child = url.appendingPathComponent(file)
                 var childIsDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: child.path, isDirectory: &childIsDirectory)
+                _ = FileManager.default.fileExists(atPath: child.path, isDirectory: &childIsDirectory)
                 if childIsDirectory.boolValue { continue }
                 let (hash, bytes) = try sha256(of: child)
                 manifest += "\(hash)  \(file)\n"

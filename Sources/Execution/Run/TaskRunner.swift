@@ -31,7 +31,7 @@ struct TaskRunner: Sendable {
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
             try store.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
                                              model: task.model, gpu: gpuName, attempt: attempt, startedAt: started,
                                              itemCount: batch.count, logPath: logPath))

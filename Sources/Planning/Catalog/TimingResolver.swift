@@ -84,8 +84,12 @@ public struct TimingResolver: Sendable {
     /// Seconds to load the model once per invocation (0 for CPU tools).
     public func loadSeconds(_ step: Step, gpu: String?) -> Figure {
         let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.uses.device == .gpu ? gpu : nil)
-        if let measured = measured[key], let load = measured.loadSeconds {
-            return Figure(load, .measured, "median of \(measured.samples) measured task(s)", samples: measured.samples)
+        if let measured = measured[key] {
+            // Without a measured load time the measured per-item time already includes
+            // the load spread over the batch, so adding the catalog's would count it twice.
+            return Figure(measured.loadSeconds ?? 0, .measured,
+                          measured.loadSeconds == nil ? "included in the measured per-item time" : "median of \(measured.samples) measured task(s)",
+                          samples: measured.samples)
         }
         if let entry = override(step, gpu: gpu), let value = entry.loadSeconds {
             return Figure(value, .manifest, "the manifest's catalog.timings")

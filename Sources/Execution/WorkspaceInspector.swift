@@ -1,0 +1,111 @@
+import Foundation
+import Planning
+import WorkflowSpec
+
+/// Reads a workspace against a plan for `status` and `clean`, without running anything.
+public struct WorkspaceInspector: Sendable {
+    public let plan: Plan
+    public let workspace: Workspace
+
+    public init(plan: Plan, workspace: Workspace) {
+        self.plan = plan
+        self.workspace = workspace
+    }
+
+    public struct StepStatus: Sendable, Codable {
+        public var step: String
+        public var uses: String
+        public var total: Int
+        public var done: Int
+        public var failed: Int
+        public var running: Int
+        public var pending: Int
+        /// Items per second measured over this step's finished tasks.
+        public var itemsPerSecond: Double?
+        public var failures: [Failure]
+    }
+
+    public struct Failure: Sendable, Codable {
+        public var item: String
+        public var error: String
+        public var attempts: Int
+        public var log: String?
+    }
+
+    public struct Report: Sendable, Codable {
+        public var workspace: String
+        public var steps: [StepStatus]
+        public var lastRun: String?
+        public var lockedBy: String?
+    }
+
+    public func report() throws -> Report {
+        let store = FileManager.default.fileExists(atPath: workspace.store.path) ? try CheckpointStore(path: workspace.store) : nil
+        let records = try store?.items(ids: plan.items.map(\.id)) ?? [:]
+        var steps: [StepStatus] = []
+        let tasks = try store.flatMap { store in try store.lastRun().map { try store.tasks(runID: $0.id ?? 0) } } ?? []
+        for step in plan.steps {
+            var status = StepStatus(step: step.id, uses: step.uses.rawValue, total: 0, done: 0, failed: 0, running: 0,
+                                    pending: 0, itemsPerSecond: nil, failures: [])
+            for item in plan.items where item.step == step.id {
+                status.total += 1
+                switch records[item.id]?.status {
+                case .done?:
+                    if FileManager.default.fileExists(atPath: workspace.url(item.path).path) { status.done += 1 } else { status.pending += 1 }
+                case .failed?:
+                    status.failed += 1
+                    if let record = records[item.id], status.failures.count < 50 {
+                        status.failures.append(Failure(item: item.id, error: record.error ?? "unknown error",
+                                                       attempts: record.attempts, log: record.logPath))
+                    }
+                case .running?: status.running += 1
+                default: status.pending += 1
+                }
+            }
+            let finished = tasks.filter { $0.step == step.id && $0.status == .succeeded }
+            let seconds = finished.reduce(0) { $0 + ($1.duration ?? 0) }
+            let count = finished.reduce(0) { $0 + $1.itemCount }
+            if seconds > 0 { status.itemsPerSecond = Double(count) / seconds }
+            steps.append(status)
+        }
+        let lastRun = try store?.lastRun().map { run in
+            "run \(run.id ?? 0) \(run.status.rawValue), started \(ISO8601DateFormatter().string(from: run.startedAt))"
+        }
+        let holder = WorkspaceLock.currentHolder(directory: workspace.root).map { "pid \($0.pid) on \($0.host) since \(ISO8601DateFormatter().string(from: $0.startedAt))" }
+        return Report(workspace: workspace.root.path, steps: steps, lastRun: lastRun, lockedBy: holder)
+    }
+
+    /// Removes outputs and records of items no longer in the plan, and scratch files.
+    /// Takes the workspace lock so it never races a run. Returns the paths removed.
+    public func removeOrphans(dryRun: Bool = false) throws -> [String] {
+        let (lock, _) = try WorkspaceLock.acquire(directory: workspace.root, command: "synthset clean")
+        defer { lock.release() }
+        let keep = Set(plan.items.map(\.path)).union(plan.items.map { ($0.path as NSString).deletingPathExtension + ".json" })
+        var removed: [String] = []
+        let outputs = workspace.url("outputs")
+        if let enumerator = FileManager.default.enumerator(at: outputs, includingPropertiesForKeys: [.isDirectoryKey]) {
+            for case let url as URL in enumerator {
+                let relative = workspace.relative(url)
+                let isDirectory = (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
+                if keep.contains(relative) {
+                    if isDirectory { enumerator.skipDescendants() }
+                    continue
+                }
+                if isDirectory {
+                    if keep.contains(where: { $0.hasPrefix(relative + "/") }) { continue }
+                    enumerator.skipDescendants()
+                }
+                removed.append(relative)
+                if !dryRun { try FileManager.default.removeItem(at: url) }
+            }
+        }
+        if FileManager.default.fileExists(atPath: workspace.store.path) {
+            let store = try CheckpointStore(path: workspace.store)
+            let planned = Set(plan.items.map(\.id))
+            let stale = try store.allItems().map(\.id).filter { !planned.contains($0) }
+            if !dryRun { try store.deleteItems(ids: stale) }
+        }
+        if !dryRun { try? FileManager.default.removeItem(at: workspace.scratch) }
+        return removed
+    }
+}

@@ -1,0 +1,5 @@
+import SynthsetCLI
+
+/// The executable: everything lives in SynthsetCLI.
+@main
+extension SynthsetCommand {}

@@ -1,2 +1,0 @@
-import SynthsetCLI
-SynthsetCommand.main()

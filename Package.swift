@@ -19,7 +19,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
-        .target(name: "Scenes", dependencies: ["CJPEG"]),
+        // The renderer is a per-pixel hot loop: optimize it in debug builds too, so tests
+        // and the demo do not crawl (debug Swift is ~20x slower there).
+        .target(name: "Scenes", dependencies: ["CJPEG"],
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(
             name: "WorkflowSpec",
             dependencies: ["Scenes", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]

@@ -120,7 +120,7 @@ struct Scheduler {
         self.items = executor.plan.itemsByID()
         self.committer = OutputCommitter(workspace: workspace)
         cpuFree = max(1, executor.options.jobs)
-        gpuPool = GPUPool(count: max(1, executor.plan.hardware.count), vramGB: executor.plan.hardware.vramGB)
+        gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
         let records = try store.items(ids: executor.plan.items.map(\.id))
         for item in executor.plan.items {
             guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
@@ -209,7 +209,7 @@ struct Scheduler {
                         let task = states[index].task
                         var gpus: [Int] = []
                         if task.device == .gpu {
-                            guard let assigned = gpuPool.acquire(count: task.gpus, vramGB: task.vramGB) else { continue }
+                            guard let assigned = gpuPool.acquire(count: task.gpus) else { continue }
                             gpus = assigned
                         } else if task.device == .cpu {
                             guard cpuFree > 0 else { continue }
@@ -252,7 +252,7 @@ struct Scheduler {
 
     mutating func complete(_ result: TaskResult, stopScheduling: inout Bool) {
         let task = states[result.index].task
-        if task.device == .gpu { gpuPool.release(result.gpus, vramGB: task.vramGB) } else if task.device == .cpu { cpuFree += 1 }
+        if task.device == .gpu { gpuPool.release(result.gpus) } else if task.device == .cpu { cpuFree += 1 }
         states[result.index].running = false
         done.formUnion(result.done)
         produced += result.done.count
@@ -279,29 +279,27 @@ struct Scheduler {
     }
 }
 
-/// GPU slots: which GPUs are free and how much VRAM each has left.
+/// GPU slots: one task per GPU at a time. The planner already checked that each task's
+/// VRAM need fits the GPU, so exclusive slots can never exceed it; sharing a GPU between
+/// two tasks would only make both slower (they compete for the same compute).
 struct GPUPool {
-    var free: [Double]
-    let total: Double
+    var busy: [Bool]
 
-    init(count: Int, vramGB: Double?) {
-        total = vramGB ?? .greatestFiniteMagnitude
-        free = Array(repeating: total, count: count)
+    init(count: Int) {
+        busy = Array(repeating: false, count: count)
     }
 
-    /// The lowest-numbered GPUs that can take the task; a task of unknown need takes a
-    /// whole idle GPU.
-    mutating func acquire(count: Int, vramGB: Double?) -> [Int]? {
-        let need = vramGB ?? total
-        let candidates = free.indices.filter { free[$0] >= need && (vramGB != nil || free[$0] == total) }
-        let wanted = min(max(1, count), free.count)
-        guard candidates.count >= wanted else { return nil }
-        let chosen = Array(candidates.prefix(wanted))
-        for index in chosen { free[index] -= need }
+    /// The lowest-numbered idle GPUs, `count` of them, or nil when not enough are idle.
+    mutating func acquire(count: Int) -> [Int]? {
+        let idle = busy.indices.filter { !busy[$0] }
+        let wanted = min(max(1, count), busy.count)
+        guard idle.count >= wanted else { return nil }
+        let chosen = Array(idle.prefix(wanted))
+        for index in chosen { busy[index] = true }
         return chosen
     }
 
-    mutating func release(_ gpus: [Int], vramGB: Double?) {
-        for index in gpus { free[index] = min(total, free[index] + (vramGB ?? total)) }
+    mutating func release(_ gpus: [Int]) {
+        for index in gpus { busy[index] = false }
     }
 }

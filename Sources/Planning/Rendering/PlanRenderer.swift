@@ -75,10 +75,11 @@ public enum PlanRenderer {
             lines.append(format(row))
         }
         lines.append("")
-        var summary = "GPU-hours \(number(t.gpuHours)), wall-clock \(duration(t.wallHours * 3600)) with \(hw.count) GPU\(hw.count == 1 ? "" : "s") and \(hw.cpuSlots) CPU slot\(hw.cpuSlots == 1 ? "" : "s")"
+        let slots = hw.gpu == nil ? "" : "\(hw.count) GPU\(hw.count == 1 ? "" : "s") and "
+        var summary = "GPU-hours \(number(t.gpuHours)), wall-clock \(duration(t.wallHours * 3600)) with \(slots)\(hw.cpuSlots) CPU slot\(hw.cpuSlots == 1 ? "" : "s")"
         if let cost = t.cost { summary += String(format: ", about $%.2f", cost) }
         lines.append(summary)
-        lines.append("figures: plain = NVIDIA's published table, ~ derived, ? assumed, m measured by earlier runs, * set in the manifest")
+        lines.append("figures: plain = NVIDIA's published table, ~ derived, ? assumed, m measured (earlier runs or a benchmark), * set in the manifest")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,0 +1,242 @@
+import Foundation
+import Testing
+@testable import Execution
+
+/// End-to-end behaviour of `synthset run` on the built binary: crash safety, retries,
+/// GPU slots and Ctrl-C. Serialized: they measure concurrency and kill processes.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct ExecutorTests {
+    static func proceduralWorkflow(name: String, seeds: String, size: (Int, Int), batch: Int = 10) -> String {
+        """
+        version: 1
+        name: \(name)
+        steps:
+          scenes:
+            uses: procedural/scenes
+            seeds: \(seeds)
+            size: [\(size.0), \(size.1)]
+            max_batch: \(batch)
+            objects:
+              can: { shape: cylinder, colors: [red, blue, silver], size: [0.15, 0.35], count: [1, 4] }
+              box: { shape: box, colors: [cardboard], size: [0.2, 0.4], count: [0, 2] }
+            camera: { blur: [0, 1], noise: [0, 6], jpeg_quality: [80, 92] }
+        """
+    }
+
+    @Test("SIGKILL at random moments never leaves a partial output, and resuming reproduces an uninterrupted run byte for byte")
+    func killAndResume() throws {
+        let dir = try TestSupport.temporaryDirectory("kill")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.proceduralWorkflow(name: "kill", seeds: "0..299", size: (320, 240)).write(
+            to: dir.appendingPathComponent("kill.yaml"), atomically: true, encoding: .utf8)
+
+        let reference = try TestSupport.run(["run", "kill.yaml", "--workspace", "ref"], in: dir)
+        #expect(reference.status == 0, "reference run failed: \(reference.stderr)")
+        let expected = TestSupport.files(under: dir.appendingPathComponent("ref/outputs"))
+        #expect(expected.count == 600)  // 300 images and their ground truth
+
+        var generator = SystemRandomNumberGenerator()
+        var killsMidRun = 0
+        var previouslyDone = 0
+        for _ in 0..<20 where killsMidRun < 12 {
+            let (process, _, _) = try TestSupport.launch(["run", "kill.yaml", "--workspace", "crash"], in: dir)
+            Thread.sleep(forTimeInterval: Double.random(in: 0.15...0.9, using: &generator))
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killsMidRun += 1
+            }
+            process.waitUntilExit()
+            // Whatever sits where an output belongs is complete and identical to the reference.
+            let present = TestSupport.files(under: dir.appendingPathComponent("crash/outputs"))
+            for (path, data) in present {
+                #expect(expected[path] == data, "partial or wrong file at \(path) after a kill")
+            }
+            // The store opens and never loses a finished item.
+            let store = try CheckpointStore(path: dir.appendingPathComponent("crash/state.db"))
+            let done = try store.allItems().filter { $0.status == .done }.count
+            #expect(done >= previouslyDone, "the store lost finished items: \(done) < \(previouslyDone)")
+            previouslyDone = done
+        }
+        #expect(killsMidRun >= 10, "only \(killsMidRun) kills landed while the run was working")
+
+        let final = try TestSupport.run(["run", "kill.yaml", "--workspace", "crash", "--json"], in: dir)
+        #expect(final.status == 0, "resumed run failed: \(final.stderr)")
+        let produced = TestSupport.events(final.stdout).filter { $0["event"] as? String == "item_done" }.count
+        #expect(produced == 300 - previouslyDone, "the resumed run redid finished items")
+        let actual = TestSupport.files(under: dir.appendingPathComponent("crash/outputs"))
+        #expect(actual.keys.sorted() == expected.keys.sorted())
+        #expect(actual == expected)
+        let scratch = (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("crash/tmp").path)) ?? []
+        #expect(scratch.isEmpty, "scratch files left behind: \(scratch)")
+    }
+
+    /// A stand-in batch tool that exits 0 but skips the item with seed 3 (the way Cosmos
+    /// skips a guardrail-blocked item), always or only the first time.
+    static func skippingWorkflow(name: String, always: Bool, directory: URL) throws -> String {
+        let tool = directory.appendingPathComponent("batch-tool.py")
+        try TestSupport.script("""
+            #!/usr/bin/env python3
+            import json, os, sys
+            batch = json.load(open(sys.argv[1]))
+            with open(os.environ["INVOCATIONS"], "a") as log:
+                log.write(json.dumps(sorted(entry["seed"] for entry in batch)) + "\\n")
+            marker = os.environ["INVOCATIONS"] + ".skipped"
+            for entry in batch:
+                if entry["seed"] == 3 and (\(always ? "True" : "False") or not os.path.exists(marker)):
+                    open(marker, "w").close()
+                    print("skipping item with seed 3 (guardrail)")
+                    continue
+                with open(entry["output"], "w") as out:
+                    out.write("seed %d\\n" % entry["seed"])
+            sys.exit(0)
+            """, at: tool)
+        return """
+            version: 1
+            name: \(name)
+            steps:
+              gen:
+                uses: command
+                program: ./batch-tool.py
+                args: ["{batch_file}"]
+                per: batch
+                seeds: 0..5
+                output: txt
+                env: { INVOCATIONS: \(directory.appendingPathComponent("invocations.log").path) }
+            """
+    }
+
+    static func invocations(_ directory: URL) throws -> [[Int]] {
+        try String(contentsOf: directory.appendingPathComponent("invocations.log"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONDecoder().decode([Int].self, from: Data($0.utf8)) }
+    }
+
+    @Test("An item the tool skips with exit 0 is retried alone and succeeds")
+    func skippedItemRetriedAlone() throws {
+        let dir = try TestSupport.temporaryDirectory("skip")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.skippingWorkflow(name: "skip", always: false, directory: dir)
+            .write(to: dir.appendingPathComponent("skip.yaml"), atomically: true, encoding: .utf8)
+        let result = try TestSupport.run(["run", "skip.yaml"], in: dir, environment: ["SYNTHSET_RETRY_BACKOFF": "0.05"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let calls = try Self.invocations(dir)
+        #expect(calls == [[0, 1, 2, 3, 4, 5], [3]])
+    }
+
+    @Test("An item the tool keeps skipping is reported failed with exit 1 after the retries")
+    func skippedItemReported() throws {
+        let dir = try TestSupport.temporaryDirectory("skip-always")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.skippingWorkflow(name: "skipalways", always: true, directory: dir)
+            .write(to: dir.appendingPathComponent("skip.yaml"), atomically: true, encoding: .utf8)
+        let result = try TestSupport.run(["run", "skip.yaml", "--retries", "2"], in: dir, environment: ["SYNTHSET_RETRY_BACKOFF": "0.05"])
+        #expect(result.status == 1)
+        let calls = try Self.invocations(dir)
+        #expect(calls == [[0, 1, 2, 3, 4, 5], [3], [3]])
+        #expect(result.stderr.contains("1 failed"), "\(result.stderr)")
+        #expect(result.stderr.contains("did not produce") || result.stderr.contains("without writing"), "\(result.stderr)")
+        #expect(result.stderr.contains("skipping item with seed 3"), "the log tail is shown: \(result.stderr)")
+        let status = try TestSupport.run(["status", "skip.yaml", "--json"], in: dir)
+        let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let steps = report?["steps"] as? [[String: Any]]
+        #expect(steps?.first?["failed"] as? Int == 1)
+        #expect(steps?.first?["done"] as? Int == 5)
+    }
+
+    /// A GPU stand-in that records when it ran and which GPU it was given.
+    static func gpuWorkflow(directory: URL) throws -> String {
+        try TestSupport.script("""
+            #!/bin/sh
+            echo "start $(date +%s.%N) ${CUDA_VISIBLE_DEVICES:-none} $1" >> "$GPU_LOG"
+            sleep 0.5
+            echo "seed $1" > "$2"
+            echo "end $(date +%s.%N) ${CUDA_VISIBLE_DEVICES:-none} $1" >> "$GPU_LOG"
+            """, at: directory.appendingPathComponent("gpu-tool.sh"))
+        return """
+            version: 1
+            name: gpus
+            hardware: { gpu: h100-sxm, count: 2 }
+            steps:
+              gen:
+                uses: command
+                program: ./gpu-tool.sh
+                args: ["{seed}", "{output}"]
+                seeds: 0..5
+                output: txt
+                gpu: true
+                vram_gb: 20
+                env: { GPU_LOG: \(directory.appendingPathComponent("gpu.log").path) }
+            """
+    }
+
+    struct Interval { var start: Double; var end: Double; var device: String }
+
+    static func intervals(_ log: URL) throws -> [Interval] {
+        var starts: [String: (Double, String)] = [:]
+        var result: [Interval] = []
+        for line in try String(contentsOf: log, encoding: .utf8).split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            if parts[0] == "start" { starts[parts[3]] = (Double(parts[1])!, parts[2]) }
+            if parts[0] == "end", let start = starts[parts[3]] { result.append(Interval(start: start.0, end: Double(parts[1])!, device: start.1)) }
+        }
+        return result
+    }
+
+    @Test("Two GPU slots run two GPU tasks at once on different GPUs; one slot never overlaps")
+    func gpuSlots() throws {
+        for slots in [2, 1] {
+            let dir = try TestSupport.temporaryDirectory("gpu\(slots)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try Self.gpuWorkflow(directory: dir).write(to: dir.appendingPathComponent("gpus.yaml"), atomically: true, encoding: .utf8)
+            let result = try TestSupport.run(["run", "gpus.yaml", "--gpus", String(slots), "--jobs", "4"], in: dir)
+            #expect(result.status == 0, "\(result.stderr)")
+            let runs = try Self.intervals(dir.appendingPathComponent("gpu.log"))
+            #expect(runs.count == 6)
+            var overlaps = 0
+            for (i, a) in runs.enumerated() {
+                for b in runs[(i + 1)...] where a.start < b.end && b.start < a.end {
+                    overlaps += 1
+                    #expect(a.device != b.device, "two tasks shared GPU \(a.device) at once")
+                }
+            }
+            if slots == 2 {
+                #expect(overlaps > 0, "two GPU slots never ran two tasks at once")
+                #expect(Set(runs.map(\.device)) == ["0", "1"])
+            } else {
+                #expect(overlaps == 0, "one GPU slot ran tasks at the same time")
+                #expect(Set(runs.map(\.device)) == ["0"])
+            }
+        }
+    }
+
+    @Test("Ctrl-C exits 130 and the next run resumes without redoing finished items")
+    func interruptAndResume() throws {
+        let dir = try TestSupport.temporaryDirectory("sigint")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.proceduralWorkflow(name: "sigint", seeds: "0..399", size: (320, 240), batch: 20).write(
+            to: dir.appendingPathComponent("sigint.yaml"), atomically: true, encoding: .utf8)
+        let (process, out, _) = try TestSupport.launch(["run", "sigint.yaml", "--json"], in: dir)
+        let outputs = dir.appendingPathComponent(".synthset/sigint/outputs/scenes")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path))?.count ?? 0) < 20 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(process.isRunning, "the run finished before it could be interrupted")
+        process.interrupt()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let first = TestSupport.events((try? String(contentsOf: out, encoding: .utf8)) ?? "")
+        let doneFirst = first.filter { $0["event"] as? String == "item_done" }.count
+        #expect(doneFirst > 0)
+        #expect(doneFirst < 400)
+        let before = TestSupport.files(under: outputs)
+
+        let second = try TestSupport.run(["run", "sigint.yaml", "--json"], in: dir)
+        #expect(second.status == 0, "\(second.stderr)")
+        let events = TestSupport.events(second.stdout)
+        let started = events.first { $0["event"] as? String == "run_started" }?["data"] as? [String: Any]
+        #expect((started?["done"] as? [String: Int])?["scenes"] == doneFirst)
+        #expect(events.filter { $0["event"] as? String == "item_done" }.count == 400 - doneFirst)
+        let after = TestSupport.files(under: outputs)
+        for (path, data) in before where path.hasSuffix(".jpg") { #expect(after[path] == data) }
+    }
+}

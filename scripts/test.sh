@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test suite: installs what the tests need (Debian packages, a Python venv under
+# .build/ for the dataset consumers), builds, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYNTHSET_SETUP_TESTS=1 bash scripts/setup.sh
+if [ -f .ci/setup-python.sh ]; then
+  bash .ci/setup-python.sh
+fi
+swift build --build-tests
+swift test --skip-build

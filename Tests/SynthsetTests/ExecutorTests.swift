@@ -27,20 +27,26 @@ struct ExecutorTests {
     func killAndResume() throws {
         let dir = try TestSupport.temporaryDirectory("kill")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.proceduralWorkflow(name: "kill", seeds: "0..299", size: (320, 240)).write(
+        let total = 400
+        try Self.proceduralWorkflow(name: "kill", seeds: "0..\(total - 1)", size: (320, 240)).write(
             to: dir.appendingPathComponent("kill.yaml"), atomically: true, encoding: .utf8)
 
+        let referenceStart = Date()
         let reference = try TestSupport.run(["run", "kill.yaml", "--workspace", "ref"], in: dir)
+        let referenceSeconds = Date().timeIntervalSince(referenceStart)
         #expect(reference.status == 0, "reference run failed: \(reference.stderr)")
         let expected = TestSupport.files(under: dir.appendingPathComponent("ref/outputs"))
-        #expect(expected.count == 600)  // 300 images and their ground truth
+        #expect(expected.count == 2 * total)  // images and their ground truth
 
         var generator = SystemRandomNumberGenerator()
         var killsMidRun = 0
         var previouslyDone = 0
         for _ in 0..<20 where killsMidRun < 12 {
             let (process, _, _) = try TestSupport.launch(["run", "kill.yaml", "--workspace", "crash"], in: dir)
-            Thread.sleep(forTimeInterval: Double.random(in: 0.15...0.9, using: &generator))
+            // A random moment within the time the remaining work should take, so kills land
+            // mid-run on fast and slow machines alike.
+            let expectedSeconds = 0.1 + referenceSeconds * Double(total - previouslyDone) / Double(total)
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...max(0.06, 0.6 * expectedSeconds), using: &generator))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 killsMidRun += 1
@@ -62,7 +68,7 @@ struct ExecutorTests {
         let final = try TestSupport.run(["run", "kill.yaml", "--workspace", "crash", "--json"], in: dir)
         #expect(final.status == 0, "resumed run failed: \(final.stderr)")
         let produced = TestSupport.events(final.stdout).filter { $0["event"] as? String == "item_done" }.count
-        #expect(produced == 300 - previouslyDone, "the resumed run redid finished items")
+        #expect(produced == total - previouslyDone, "the resumed run redid finished items")
         let actual = TestSupport.files(under: dir.appendingPathComponent("crash/outputs"))
         #expect(actual.keys.sorted() == expected.keys.sorted())
         #expect(actual == expected)

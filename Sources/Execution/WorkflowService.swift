@@ -38,8 +38,7 @@ public enum WorkflowService {
         for step in workflow.steps {
             let gpuKey = step.uses.device == .gpu ? gpu : nil
             guard let timing = try? store.measuredTimings(tool: step.uses.rawValue, model: step.model, gpu: gpuKey) else { continue }
-            measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: gpuKey)] =
-                MeasuredTiming(loadSeconds: timing.medianLoadSeconds, secondsPerItem: timing.medianSecondsPerItem, samples: timing.samples)
+            measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: gpuKey)] = timing
         }
         return measured
     }

@@ -254,9 +254,9 @@ func deadPID() throws -> Int32 {
         }
         let timing = try #require(try store.measuredTimings(tool: "detector", model: "yolo", gpu: "0"))
         #expect(timing.samples == 4)
-        #expect(timing.medianSecondsPerItem == 2.5)  // median of 1, 2, 3, 5
-        #expect(timing.medianLoadSeconds == 4)       // median of 2, 4, 5
-        #expect(try store.measuredTimings(tool: "detector", model: nil, gpu: "0")?.medianSecondsPerItem == 998)
+        #expect(timing.secondsPerItem == 2.5)  // median of 1, 2, 3, 5
+        #expect(timing.loadSeconds == 4)       // median of 2, 4, 5
+        #expect(try store.measuredTimings(tool: "detector", model: nil, gpu: "0")?.secondsPerItem == 998)
         #expect(try store.measuredTimings(tool: "nothing", model: nil, gpu: nil) == nil)
     }
 

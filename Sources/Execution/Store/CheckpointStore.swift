@@ -1,4 +1,5 @@
 import Foundation
+import Planning
 import GRDB
 
 /// Errors thrown by ``CheckpointStore``.
@@ -437,7 +438,7 @@ public final class CheckpointStore: Sendable {
     /// `(duration - load_seconds) / item_count` when the load time is known,
     /// else `duration / item_count`. Tasks with no items or no duration are
     /// ignored. Returns `nil` when there is no sample.
-    public func measuredTimings(tool: String, model: String?, gpu: String?) throws -> StoredTiming? {
+    public func measuredTimings(tool: String, model: String?, gpu: String?) throws -> MeasuredTiming? {
         let rows = try database.read { db in
             try Row.fetchAll(
                 db,
@@ -462,9 +463,9 @@ public final class CheckpointStore: Sendable {
                 perItem.append(duration / Double(count))
             }
         }
-        return StoredTiming(
-            medianLoadSeconds: Self.median(loads),
-            medianSecondsPerItem: Self.median(perItem) ?? 0,
+        return MeasuredTiming(
+            loadSeconds: Self.median(loads),
+            secondsPerItem: Self.median(perItem) ?? 0,
             samples: rows.count)
     }
 

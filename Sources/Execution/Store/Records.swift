@@ -304,20 +304,3 @@ public struct UploadRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
         .timeIntervalSince1970
     }
 }
-
-/// Timing statistics measured from previously succeeded tasks.
-public struct StoredTiming: Sendable, Equatable {
-    /// Median model load time, or `nil` when no sample reported one.
-    public var medianLoadSeconds: Double?
-    /// Median processing time per item (load time excluded when known).
-    public var medianSecondsPerItem: Double
-    /// Number of task attempts the medians are computed from.
-    public var samples: Int
-
-    /// Creates a timing summary.
-    public init(medianLoadSeconds: Double?, medianSecondsPerItem: Double, samples: Int) {
-        self.medianLoadSeconds = medianLoadSeconds
-        self.medianSecondsPerItem = medianSecondsPerItem
-        self.samples = samples
-    }
-}

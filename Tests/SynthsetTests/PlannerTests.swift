@@ -16,9 +16,21 @@ func loadExample(_ name: String, sourceLocation: Testing.SourceLocation = #_sour
     return try #require(result.workflow, "\(render(result.diagnostics))", sourceLocation: sourceLocation)
 }
 
+/// One plan at a time, off Swift concurrency's cooperative threads: planning is
+/// CPU-bound and synchronous, and on a 2-core machine parallel plans would hold every
+/// cooperative thread (and core) for seconds, starving the timing-sensitive async tests
+/// of other suites (ProcessRunnerTests) that run in parallel.
+let planningQueue = DispatchQueue(label: "PlannerTests.planning")
+
+func planOffPool(_ workflow: Workflow, _ options: PlanOptions = PlanOptions()) async -> Planner.Result {
+    await withCheckedContinuation { continuation in
+        planningQueue.async { continuation.resume(returning: Planner(options: options).plan(workflow)) }
+    }
+}
+
 func makePlan(_ workflow: Workflow, _ options: PlanOptions = PlanOptions(),
-              sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> Plan {
-    let result = Planner(options: options).plan(workflow)
+              sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> Plan {
+    let result = await planOffPool(workflow, options)
     return try #require(result.plan, "\(render(result.diagnostics))", sourceLocation: sourceLocation)
 }
 
@@ -74,10 +86,10 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 @Suite struct PlannerTests {
     // MARK: (a) adding a prompt var value or a seed renames nothing
 
-    @Test func addingAVarValueOrASeedKeepsEveryItemID() throws {
-        let base = try makePlan(loadWorkflow(chainManifest()))
-        let moreColors = try makePlan(loadWorkflow(chainManifest(colors: "[red, blue, green]")))
-        let moreSeeds = try makePlan(loadWorkflow(chainManifest(seeds: "0..2")))
+    @Test func addingAVarValueOrASeedKeepsEveryItemID() async throws {
+        let base = try await makePlan(loadWorkflow(chainManifest()))
+        let moreColors = try await makePlan(loadWorkflow(chainManifest(colors: "[red, blue, green]")))
+        let moreSeeds = try await makePlan(loadWorkflow(chainManifest(seeds: "0..2")))
         for grown in [moreColors, moreSeeds] {
             for step in ["images", "clips", "frames", "labels"] {
                 #expect(grown.ids(step).count > base.ids(step).count, "\(step) gained no items")
@@ -96,9 +108,9 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: (b) a labeling threshold changes labels and exports only
 
-    @Test func changingBoxThresholdChangesOnlyLabelAndExportIDs() throws {
-        let a = try makePlan(loadWorkflow(chainManifest(boxThreshold: "0.30")))
-        let b = try makePlan(loadWorkflow(chainManifest(boxThreshold: "0.35")))
+    @Test func changingBoxThresholdChangesOnlyLabelAndExportIDs() async throws {
+        let a = try await makePlan(loadWorkflow(chainManifest(boxThreshold: "0.30")))
+        let b = try await makePlan(loadWorkflow(chainManifest(boxThreshold: "0.35")))
         for step in ["images", "clips", "frames"] {
             #expect(!a.ids(step).isEmpty)
             #expect(a.ids(step) == b.ids(step), "\(step) ids changed")
@@ -112,11 +124,11 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: (c) identity does not depend on runs or key order
 
-    @Test func samePlanTwiceAndWithReorderedKeys() throws {
+    @Test func samePlanTwiceAndWithReorderedKeys() async throws {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("workflows/can-factory-h100.yaml"), encoding: .utf8)
         let options = PlanOptions()
-        let first = try makePlan(loadWorkflow(text), options)
-        let second = try makePlan(loadWorkflow(text), options)
+        let first = try await makePlan(loadWorkflow(text), options)
+        let second = try await makePlan(loadWorkflow(text), options)
         #expect(first.items.map(\.id) == second.items.map(\.id))
         #expect(first.tasks.map(\.id) == second.tasks.map(\.id))
         #expect(first.hash == second.hash)
@@ -181,7 +193,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         name: can-factory-h100
         version: 1
         """
-        let shuffled = try makePlan(loadWorkflow(reordered), options)
+        let shuffled = try await makePlan(loadWorkflow(reordered), options)
         #expect(Set(shuffled.tasks.map(\.id)).symmetricDifference(first.tasks.map(\.id)).isEmpty)
         #expect(shuffled.totals.items == first.totals.items)
         for step in ["images", "clips", "frames", "labels", "dataset"] {
@@ -191,9 +203,9 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: (d) can-factory: VRAM misfit on the RTX 5090, plans on an H100
 
-    @Test func canFactoryMisfitsOnRTX5090() throws {
+    @Test func canFactoryMisfitsOnRTX5090() async throws {
         let workflow = try loadExample("can-factory.yaml")
-        let result = Planner(options: PlanOptions()).plan(workflow)
+        let result = await planOffPool(workflow)
         #expect(result.plan == nil)
         #expect(result.errors.count == 1, "\(render(result.errors))")
         let error = try #require(result.errors.first)
@@ -213,9 +225,9 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         #expect(lines[location.line - 1].trimmingCharacters(in: .whitespaces).hasPrefix("model: 14B"))
     }
 
-    @Test func canFactoryPlansOnH100() throws {
+    @Test func canFactoryPlansOnH100() async throws {
         let workflow = try loadExample("can-factory.yaml")
-        let plan = try makePlan(workflow, PlanOptions(gpu: "h100-sxm"))
+        let plan = try await makePlan(workflow, PlanOptions(gpu: "h100-sxm"))
         #expect(plan.diagnostics.filter { $0.severity == .error }.isEmpty)
         let images = try #require(plan.step("images"))
         // 12 sampled template prompts + 30 from the file, for 10 seeds.
@@ -236,7 +248,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         let imagesOnly = try #require(text.components(separatedBy: "  clips:\n").first)
         let sameNegative = imagesOnly.replacingOccurrences(of: "    negative: \"sharp focus, ultra-high detail, DSLR, 4K\"\n", with: "")
         #expect(sameNegative != imagesOnly)
-        let plain = try makePlan(loadWorkflow(sameNegative), PlanOptions(gpu: "h100-sxm"))
+        let plain = try await makePlan(loadWorkflow(sameNegative), PlanOptions(gpu: "h100-sxm"))
         let seeds = Set(plain.items.filter { $0.step == "images" }.compactMap(\.seed))
         #expect(seeds.count == 10)
         #expect(plain.step("images")?.modelLoads == seeds.count)
@@ -245,7 +257,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: (e) seeded sampling
 
-    @Test func seededSamplingIsStableAndRespectsCount() throws {
+    @Test func seededSamplingIsStableAndRespectsCount() async throws {
         let a = PromptExpander.sampleIndices(count: 12, from: 36, seed: 7)
         let again = PromptExpander.sampleIndices(count: 12, from: 36, seed: 7)
         let other = PromptExpander.sampleIndices(count: 12, from: 36, seed: 8)
@@ -295,8 +307,8 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         """
     }
 
-    @Test func predict25PutsAllSeedsInOneTask() throws {
-        let plan = try makePlan(loadWorkflow(batchManifest("cosmos-predict2.5/text2world", model: "2B/post-trained")))
+    @Test func predict25PutsAllSeedsInOneTask() async throws {
+        let plan = try await makePlan(loadWorkflow(batchManifest("cosmos-predict2.5/text2world", model: "2B/post-trained")))
         let tasks = plan.tasks("gen")
         #expect(tasks.count == 1)
         #expect(tasks.first?.items.count == 24)
@@ -304,8 +316,8 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         #expect(Set(plan.items.compactMap(\.seed)) == [0, 1])
     }
 
-    @Test func predict2NeedsOneTaskPerSeed() throws {
-        let plan = try makePlan(loadWorkflow(batchManifest("cosmos-predict2/text2image", model: "2B")))
+    @Test func predict2NeedsOneTaskPerSeed() async throws {
+        let plan = try await makePlan(loadWorkflow(batchManifest("cosmos-predict2/text2image", model: "2B")))
         let tasks = plan.tasks("gen")
         #expect(tasks.count == 2)
         #expect(tasks.map(\.items.count) == [12, 12])
@@ -319,10 +331,10 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: (g) wall clock comes from scheduling
 
-    @Test func twoGPUsAreFasterButNotTwiceAsFast() throws {
+    @Test func twoGPUsAreFasterButNotTwiceAsFast() async throws {
         let workflow = try loadExample("can-factory-h100.yaml")
-        let one = try makePlan(workflow, PlanOptions(gpuCount: 1))
-        let two = try makePlan(workflow, PlanOptions(gpuCount: 2))
+        let one = try await makePlan(workflow, PlanOptions(gpuCount: 1))
+        let two = try await makePlan(workflow, PlanOptions(gpuCount: 2))
         #expect(one.totals.gpuHours == two.totals.gpuHours)
         #expect(two.totals.wallHours < one.totals.wallHours)
         #expect(two.totals.wallHours > one.totals.wallHours / 2)
@@ -334,8 +346,8 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: (h) plan JSON
 
-    @Test func planJSONHasTheDocumentedFields() throws {
-        let plan = try makePlan(loadExample("can-factory-h100.yaml"))
+    @Test func planJSONHasTheDocumentedFields() async throws {
+        let plan = try await makePlan(loadExample("can-factory-h100.yaml"))
         let data = try JSONEncoder().encode(plan)
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let steps = try #require(json["steps"] as? [[String: Any]])
@@ -365,8 +377,8 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     // MARK: examples
 
-    @Test func demoPlansWithoutAGPU() throws {
-        let result = Planner().plan(try loadExample("demo.yaml"))
+    @Test func demoPlansWithoutAGPU() async throws {
+        let result = await planOffPool(try loadExample("demo.yaml"))
         let plan = try #require(result.plan)
         #expect(result.diagnostics.isEmpty, "\(render(result.diagnostics))")
         #expect(plan.totals.items == 200)
@@ -374,8 +386,8 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         #expect(plan.tasks.allSatisfy { $0.device == .cpu })
     }
 
-    @Test func h100VariantPlansCleanly() throws {
-        let result = Planner().plan(try loadExample("can-factory-h100.yaml"))
+    @Test func h100VariantPlansCleanly() async throws {
+        let result = await planOffPool(try loadExample("can-factory-h100.yaml"))
         let plan = try #require(result.plan, "\(render(result.diagnostics))")
         #expect(result.diagnostics.isEmpty, "\(render(result.diagnostics))")
         #expect(plan.hardware.gpu == "h100-sxm")

@@ -15,9 +15,9 @@ public struct ResolvedPrompt: Sendable, Hashable, Codable {
 /// Matrix order: combinations are enumerated like an odometer over the vars sorted by
 /// name, the last changing fastest. Name order, not file order, so that reordering the
 /// keys of `vars:` (a YAML mapping) changes neither the prompts nor a sample.
-/// Sampling (`sample: {count, seed}`) draws `count` distinct combination indices with a partial Fisher–Yates shuffle driven by
-/// SplitMix64 seeded with `seed` (`index = i + next() % (n - i)`), then keeps them in
-/// matrix order. It uses only 64-bit integer arithmetic, so the same seed picks the
+/// Sampling (`sample: {count, seed}`) draws `count` distinct combination indices with a
+/// partial Fisher–Yates shuffle driven by SplitMix64 seeded with `seed`
+/// (`index = i + next() % (n - i)`), then keeps them in matrix order. It uses only 64-bit integer arithmetic, so the same seed picks the
 /// same subset on every machine. Adding a var value changes `n` and so the subset.
 public enum PromptExpander {
     public static func expand(_ set: PromptSet) -> [ResolvedPrompt] {

@@ -48,7 +48,16 @@ public struct ItemSignature: Sendable, Codable, Hashable {
 /// SHA-256 as lowercase hex, the one hash synthset uses for ids and fingerprints.
 public enum ContentHash {
     public static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        // A lookup table, not String(format:): planning hashes every item, and
+        // Foundation's formatting was most of the planner's time.
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: data) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }

@@ -181,7 +181,7 @@ public struct Planner: Sendable {
         }
         let bigger = options.catalog.gpus.filter { $0.vramGB >= need }.sorted { $0.pricePerGPUHour < $1.pricePerGPUHour }.prefix(3)
         if !bigger.isEmpty {
-            fixes.append("or plan for a GPU with at least \(Self.gb(need)): \(bigger.map { "\($0.id) (\(Self.gb($0.vramGB)))" }.joined(separator: ", "))")
+            fixes.append("\(fixes.isEmpty ? "" : "or ")plan for a GPU with at least \(Self.gb(need)): \(bigger.map { "\($0.id) (\(Self.gb($0.vramGB)))" }.joined(separator: ", "))")
         }
         bag.error("model \(step.model ?? "?") of \(step.uses.rawValue) in step '\(step.id)' needs \(Self.gb(need)) of VRAM, but \(gpuName) has \(Self.gb(available))",
                   hint: fixes.joined(separator: " ") + (step.uses.output == .video ? "; offloading the guardrail and prompt refiner (options) lowers the need but is not modelled" : ""),

@@ -12,11 +12,12 @@ public struct ResolvedPrompt: Sendable, Hashable, Codable {
 
 /// Expands prompt sets into prompts.
 ///
-/// Matrix order: combinations are enumerated like an odometer over the vars in file
-/// order, the last var changing fastest. Sampling (`sample: {count, seed}`) draws
-/// `count` distinct combination indices with a partial Fisher–Yates shuffle driven by
-/// SplitMix64 seeded with `seed` (`index = i + next() % (n - i)`), then keeps them in
-/// matrix order. It uses only 64-bit integer arithmetic, so the same seed picks the
+/// Matrix order: combinations are enumerated like an odometer over the vars sorted by
+/// name, the last changing fastest. Name order, not file order, so that reordering the
+/// keys of `vars:` (a YAML mapping) changes neither the prompts nor a sample.
+/// Sampling (`sample: {count, seed}`) draws `count` distinct combination indices with a
+/// partial Fisher–Yates shuffle driven by SplitMix64 seeded with `seed`
+/// (`index = i + next() % (n - i)`), then keeps them in matrix order. It uses only 64-bit integer arithmetic, so the same seed picks the
 /// same subset on every machine. Adding a var value changes `n` and so the subset.
 public enum PromptExpander {
     public static func expand(_ set: PromptSet) -> [ResolvedPrompt] {
@@ -26,7 +27,8 @@ public enum PromptExpander {
                 ResolvedPrompt(text: prompt.prompt, negative: prompt.negative ?? set.negative,
                                ref: "\(set.id)[\(index)]", vars: nil)
             }
-        case .template(let template, let vars, let sample):
+        case .template(let template, let declared, let sample):
+            let vars = declared.sorted { $0.name < $1.name }
             let total = vars.reduce(1) { $0 * $1.values.count }
             guard total > 0 else { return [] }
             let indices = sample.map { sampleIndices(count: min($0.count, total), from: total, seed: $0.seed) }

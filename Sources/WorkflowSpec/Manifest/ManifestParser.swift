@@ -349,6 +349,8 @@ final class ManifestParser {
             for (index, upstream) in step.from.enumerated() {
                 let at = reader.sourceMap["steps.\(step.id).from"]
                 guard let source = byID[upstream] else {
+                    // Declared but invalid: its own errors were reported already.
+                    if reader.sourceMap["steps.\(upstream)"] != nil { continue }
                     var hint = "steps are: \(steps.map(\.id).joined(separator: ", "))"
                     if let guess = NodeReader.closest(to: upstream, in: steps.map(\.id)) { hint = "did you mean '\(guess)'? " + hint }
                     reader.append(Diagnostic(.error, "step '\(step.id)' takes input from unknown step '\(upstream)' (steps.\(step.id).from[\(index)])",
@@ -364,7 +366,8 @@ final class ManifestParser {
             }
             for set in step.promptSets {
                 usedPrompts.insert(set)
-                if !promptIDs.contains(set) {
+                // A set declared but invalid (bad template, missing file) was reported already.
+                if !promptIDs.contains(set) && reader.sourceMap["prompts.\(set)"] == nil {
                     var hint = "prompt sets are: \(prompts.map(\.id).joined(separator: ", "))"
                     if prompts.isEmpty { hint = "define it under 'prompts:'" }
                     if let guess = NodeReader.closest(to: set, in: Array(promptIDs)) { hint = "did you mean '\(guess)'? " + hint }

@@ -60,6 +60,9 @@ struct PromptFileReader {
         for (index, item) in items.enumerated() {
             let path = "[\(index)]"
             switch item {
+            case .scalar where item.tagName != .str:
+                fileReader.error("prompt \(index) must be a string or an object with \"prompt\", found \(NodeReader.describe(item))",
+                                 hint: "write \"a prompt\" or {\"prompt\": \"...\"}", at: item)
             case .scalar:
                 if let text = fileReader.string(item, path, allowNonText: false) {
                     if text.trimmingCharacters(in: .whitespaces).isEmpty {

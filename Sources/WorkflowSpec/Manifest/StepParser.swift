@@ -75,7 +75,7 @@ struct StepParser {
         case .command: step.command = parseCommand(step)
         default: break
         }
-        if uses.takesSeeds && step.seeds == nil && uses.requiresInput == false && uses != .command {
+        if uses.takesSeeds && node("seeds") == nil && uses.requiresInput == false && uses != .command {
             reader.error("step '\(id)' (\(uses.rawValue)) has no seeds", hint: "add 'seeds: 0..9' (or a list, or {from: 0, count: 10})", at: fields.node)
         }
         return step

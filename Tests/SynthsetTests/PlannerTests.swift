@@ -11,6 +11,15 @@ func loadWorkflow(_ yaml: String, sourceLocation: Testing.SourceLocation = #_sou
     return try #require(result.workflow, sourceLocation: sourceLocation)
 }
 
+/// The design document's can-factory manifest, verbatim (RTX 5090: the 14B video2world
+/// step does not fit). `workflows/can-factory.yaml` is the same recipe on an H100.
+let designExample = repositoryRoot.appendingPathComponent("Tests/SynthsetTests/Fixtures/design/can-factory.yaml")
+
+func loadDesignExample(sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> Workflow {
+    let result = WorkflowLoader().load(file: designExample.path)
+    return try #require(result.workflow, "\(render(result.diagnostics))", sourceLocation: sourceLocation)
+}
+
 func loadExample(_ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> Workflow {
     let result = WorkflowLoader().load(file: repositoryRoot.appendingPathComponent("workflows/\(name)").path)
     return try #require(result.workflow, "\(render(result.diagnostics))", sourceLocation: sourceLocation)
@@ -204,7 +213,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
     // MARK: (d) can-factory: VRAM misfit on the RTX 5090, plans on an H100
 
     @Test func canFactoryMisfitsOnRTX5090() async throws {
-        let workflow = try loadExample("can-factory.yaml")
+        let workflow = try loadDesignExample()
         let result = await planOffPool(workflow)
         #expect(result.plan == nil)
         #expect(result.errors.count == 1, "\(render(result.errors))")
@@ -218,15 +227,15 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         #expect(error.hint?.isEmpty == false)
         let location = try #require(error.location)
         // `model: 14B` of the clips step.
-        #expect(location.file.hasSuffix("workflows/can-factory.yaml"))
+        #expect(location.file.hasSuffix("design/can-factory.yaml"))
         #expect(location.line == 41 && location.column == 5, "\(location)")
-        let lines = try String(contentsOf: repositoryRoot.appendingPathComponent("workflows/can-factory.yaml"), encoding: .utf8)
+        let lines = try String(contentsOf: designExample, encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[location.line - 1].trimmingCharacters(in: .whitespaces).hasPrefix("model: 14B"))
     }
 
     @Test func canFactoryPlansOnH100() async throws {
-        let workflow = try loadExample("can-factory.yaml")
+        let workflow = try loadDesignExample()
         let plan = try await makePlan(workflow, PlanOptions(gpu: "h100-sxm"))
         #expect(plan.diagnostics.filter { $0.severity == .error }.isEmpty)
         let images = try #require(plan.step("images"))
@@ -244,7 +253,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
         // With one negative prompt for all, a model load per distinct (model, seed): 10.
         // (Only the images step, to keep the test fast.)
-        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("workflows/can-factory.yaml"), encoding: .utf8)
+        let text = try String(contentsOf: designExample, encoding: .utf8)
         let imagesOnly = try #require(text.components(separatedBy: "  clips:\n").first)
         let sameNegative = imagesOnly.replacingOccurrences(of: "    negative: \"sharp focus, ultra-high detail, DSLR, 4K\"\n", with: "")
         #expect(sameNegative != imagesOnly)
@@ -269,7 +278,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
             #expect(sample.allSatisfy { (0..<36).contains($0) })
         }
         // Through a workflow: the same seed gives the same prompts, another seed others.
-        let workflow = try loadExample("can-factory.yaml")
+        let workflow = try loadDesignExample()
         let set = try #require(workflow.promptSet("can_line"))
         let prompts = PromptExpander.expand(set).map(\.text)
         #expect(prompts.count == 12)
@@ -394,4 +403,18 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         #expect(plan.hardware.count == 2)
         #expect(plan.steps.allSatisfy { $0.vramFit != .misfit })
     }
+}
+
+/// The shipped can-factory example: the design recipe on an 80 GB H100 with one
+/// negative prompt, so model loads are exactly the distinct (model, seed) pairs.
+@Test func shippedCanFactoryLoadsOncePerModelAndSeed() async throws {
+    let workflow = try loadExample("can-factory.yaml")
+    let plan = try await makePlan(workflow)
+    let images = try #require(plan.step("images"))
+    let pairs = Set(plan.items.filter { $0.step == "images" }.map { "\(images.model ?? "")|\($0.seed ?? -1)" })
+    #expect(images.modelLoads == pairs.count)
+    #expect(pairs.count == 10)
+    #expect(plan.step("clips")?.vramFit == .fits)
+    #expect(plan.totals.gpuHours > 0)
+    #expect(plan.totals.cost != nil)
 }

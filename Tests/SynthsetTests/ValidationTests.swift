@@ -133,7 +133,7 @@ func render(_ diagnostics: [Diagnostic]) -> String {
     }
 
     @Test func canFactoryIsTheDesignExample() throws {
-        let result = WorkflowLoader().load(file: repositoryRoot.appendingPathComponent("workflows/can-factory.yaml").path)
+        let result = WorkflowLoader().load(file: repositoryRoot.appendingPathComponent("Tests/SynthsetTests/Fixtures/design/can-factory.yaml").path)
         let workflow = try #require(result.workflow)
         #expect(workflow.hardware?.gpu == "rtx-5090")
         #expect(workflow.steps.map(\.id) == ["images", "clips", "frames", "labels", "dataset"])

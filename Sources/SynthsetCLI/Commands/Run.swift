@@ -55,7 +55,9 @@ struct Run: AsyncParsableCommand {
         guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
         let options = RunOptions(workspace: WorkflowService.workspace(for: loaded, override: workspace), jobs: jobs,
                                  keepGoing: keepGoing, retries: retries, only: Set(only),
-                                 gracePeriod: .milliseconds(Int(grace * 1000)))
+                                 gracePeriod: .milliseconds(Int(grace * 1000)),
+                                 // Hidden, for tests: the first retry delay in seconds (default 2).
+                                 retryBackoff: ProcessInfo.processInfo.environment["SYNTHSET_RETRY_BACKOFF"].flatMap(Double.init) ?? 2)
         let executor = Executor(workflow: loaded, plan: plan, options: options)
         let reporter = ProgressReporter(mode: json ? .json : (Console.stderrIsTTY ? .tty : .plain), plan: plan)
         let summary: RunSummary

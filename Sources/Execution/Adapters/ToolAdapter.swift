@@ -63,6 +63,14 @@ public struct AdapterRegistry: Sendable {
     public static let standard = AdapterRegistry(adapters: [
         .proceduralScenes: ProceduralAdapter(),
         .command: CommandAdapter(),
+        .text2image: CosmosPredict2Adapter(),
+        .video2world: CosmosPredict2Adapter(),
+        .text2world: CosmosPredict2Adapter(),
+        .video2worldBestOfN: CosmosBestOfNAdapter(),
+        .predict25Text2World: CosmosPredict25Adapter(),
+        .predict25Image2World: CosmosPredict25Adapter(),
+        .predict25Video2World: CosmosPredict25Adapter(),
+        .extractFrames: FFmpegFramesAdapter(),
     ])
 
     public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }

@@ -209,7 +209,9 @@ struct ItemExpander {
                 }
                 if let cap = sampling.maxFrames { indices = Array(indices.prefix(cap)) }
             } else if let cap = sampling.maxFrames {
-                indices = Array(0..<cap)
+                // Frame indices in the clip: every Nth decoded frame, or the kth sample.
+                let step = sampling.fps == nil ? (sampling.every ?? 1) : 1
+                indices = (0..<cap).map { $0 * step }
             } else {
                 if reported.insert(clip.step).inserted {
                     diagnostics.append(Diagnostic(.error, "step '\(step.id)' cannot know how many frames the clips of step '\(clip.step)' have",

@@ -68,6 +68,7 @@ public struct Planner: Sendable {
         var producer: [String: String] = [:]  // item id -> task id
         for stepID in order {
             guard let step = workflow.step(stepID) else { continue }
+            checkInputExtensions(step, workflow: workflow, &bag)
             let upstream = step.from.flatMap { itemsByStep[$0] ?? [] }
             var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream,
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
@@ -187,6 +188,29 @@ public struct Planner: Sendable {
                   hint: fixes.joined(separator: " ") + (step.uses.output == .video ? "; offloading the guardrail and prompt refiner (options) lowers the need but is not modelled" : ""),
                   at: workflow.location(of: step.model != nil ? "steps.\(step.id).model" : "steps.\(step.id).uses"))
         return (need, .misfit)
+    }
+
+    /// Extensions Cosmos-Predict2's video2world takes as input, case-sensitive: its loader
+    /// rejects `.webp` (listed without the dot) and its prompt refiner raises on anything
+    /// but `.mp4`, `.jpg` and `.png`, failing the whole batch (cosmos-predict2.md §1).
+    public static let video2worldInputExtensions: Set<String> = ["jpg", "png", "mp4"]
+
+    /// Steps of synthset's own tools always write `.jpg`/`.mp4`; a `command` step may not.
+    func checkInputExtensions(_ step: Step, workflow: Workflow, _ bag: inout DiagnosticBag) {
+        guard step.uses == .video2world || step.uses == .video2worldBestOfN else { return }
+        for upstreamID in step.from {
+            guard let upstream = workflow.step(upstreamID), upstream.uses == .command,
+                  let ext = upstream.command?.outputExtension, !Self.video2worldInputExtensions.contains(ext) else { continue }
+            let why: String
+            switch ext.lowercased() {
+            case "webp": why = "Cosmos-Predict2 rejects .webp inputs"
+            case "jpg", "jpeg", "png", "mp4": why = "with the prompt refiner on, a .\(ext) input makes Cosmos-Predict2 fail the whole batch (only lowercase .jpg, .png and .mp4 are accepted)"
+            default: why = "Cosmos-Predict2 takes only .jpg, .png or .mp4 inputs"
+            }
+            bag.error("step '\(step.id)' (\(step.uses.rawValue)) would read .\(ext) files from command step '\(upstreamID)': \(why)",
+                      hint: "make step '\(upstreamID)' write 'output: jpg' (or png, or mp4), converting its files if needed",
+                      at: workflow.location(of: "steps.\(upstreamID).output"))
+        }
     }
 
     static func gb(_ value: Double) -> String {

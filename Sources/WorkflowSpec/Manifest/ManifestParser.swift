@@ -358,7 +358,7 @@ final class ManifestParser {
                     continue
                 }
                 if upstream == step.id { continue }  // reported as a cycle below
-                if !step.uses.acceptedInputs.contains(source.uses.output) {
+                if !step.uses.acceptedInputs.contains(source.uses.output) && !step.uses.acceptedInputs.contains(source.outputKind) {
                     let accepted = step.uses.acceptedInputs.map(\.rawValue).sorted().joined(separator: " or ")
                     reader.append(Diagnostic(.error, "step '\(step.id)' (\(step.uses.rawValue)) cannot take \(source.uses.output.rawValue)s from step '\(upstream)' (\(source.uses.rawValue))",
                                              hint: "it takes \(accepted.isEmpty ? "no input" : accepted); point 'from:' at such a step", at: at))

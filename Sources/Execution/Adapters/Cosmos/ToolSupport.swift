@@ -1,0 +1,189 @@
+import Foundation
+import Planning
+import Synchronization
+import WorkflowSpec
+
+/// Locating external tools from `tools:` and turning `options:` into CLI flags, shared
+/// by the Cosmos and ffmpeg adapters.
+enum ToolSupport {
+    /// A path from the manifest: `~` expanded, absolute kept, relative resolved against
+    /// the manifest's folder (the tool runs with its own working directory, so every path
+    /// handed to it must be absolute).
+    static func absolutePath(_ value: String, workflow: Workflow) -> String {
+        if value.hasPrefix("~") { return (value as NSString).expandingTildeInPath }
+        if value.hasPrefix("/") { return value }
+        return workflow.directory.appendingPathComponent(value).standardizedFileURL.path
+    }
+
+    /// A program: a bare name stays for the `PATH` lookup; anything else is a path.
+    static func program(_ value: String, workflow: Workflow) -> String {
+        value.contains("/") || value.hasPrefix("~") ? absolutePath(value, workflow: workflow) : value
+    }
+
+    /// The checkout of a tool family (`tools.<family>.root`), absolute.
+    static func root(_ family: String, workflow: Workflow) -> URL? {
+        guard let root = workflow.tools[family]?.root else { return nil }
+        return URL(fileURLWithPath: absolutePath(root, workflow: workflow), isDirectory: true).standardizedFileURL
+    }
+
+    /// The interpreter of a tool family (`tools.<family>.python`, default `python3`).
+    static func python(_ family: String, workflow: Workflow) -> String {
+        program(workflow.tools[family]?.python ?? "python3", workflow: workflow)
+    }
+
+    /// `torchrun` for multi-GPU launches: the one beside the interpreter when the
+    /// interpreter is a path (a virtual environment), else `torchrun` from `PATH`.
+    static func torchrun(python: String) -> String {
+        guard python.contains("/") else { return "torchrun" }
+        let sibling = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("torchrun").path
+        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : "torchrun"
+    }
+
+    /// The absolute path of an executable (a path, or a name found in `PATH`), nil if none.
+    static func findExecutable(_ program: String, environment: [String: String] = [:]) -> String? {
+        let spec = ProcessSpec(executable: program, environment: environment,
+                               workingDirectory: URL(fileURLWithPath: "/"), logFile: URL(fileURLWithPath: "/dev/null"))
+        return try? ProcessRunner.resolveExecutable(spec)
+    }
+
+    /// `options:` as CLI flags, in the tool's option order: a bool is a bare flag when
+    /// true and nothing when false; any other value is `--name value` (paths absolute).
+    static func flags(_ step: Step, workflow: Workflow, only names: Set<String>? = nil, excluding: Set<String> = []) -> [String] {
+        var arguments: [String] = []
+        for spec in step.uses.options where !excluding.contains(spec.name) && (names?.contains(spec.name) ?? true) {
+            guard let value = step.options[spec.name] else { continue }
+            switch value {
+            case .bool(let flag):
+                if flag { arguments.append("--\(spec.name)") }
+            case .string(let text):
+                arguments += ["--\(spec.name)", spec.kind == .path ? absolutePath(text, workflow: workflow) : text]
+            case .int, .number:
+                arguments += ["--\(spec.name)", value.description]
+            }
+        }
+        return arguments
+    }
+
+    /// Where a tool's configuration dump is kept after the scratch folder is removed:
+    /// beside the task's log (`<task>-a<n>.<suffix>`).
+    static func provenanceURL(logFile: URL, suffix: String) -> URL {
+        logFile.deletingPathExtension().appendingPathExtension(suffix)
+    }
+
+    /// Groups by key: groups in order of first appearance, items in their order.
+    static func orderedGroups<T>(_ items: [T], key: (T) -> String) -> [[T]] {
+        var order: [String] = []
+        var groups: [String: [T]] = [:]
+        for item in items {
+            let k = key(item)
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(item)
+        }
+        return order.map { groups[$0]! }
+    }
+
+    static func fileSize(_ url: URL) -> Int? {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+    }
+
+    static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
+
+    /// Writes a line to the task's log (what synthset ran and why items failed).
+    static func log(_ text: String, to logFile: URL) {
+        guard let handle = try? FileHandle(forWritingTo: logFile) else {
+            try? Data((text + "\n").utf8).write(to: logFile)
+            return
+        }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data((text + "\n").utf8))
+    }
+
+    /// A shell-like rendering of a command line, for the log.
+    static func commandLine(_ arguments: [String]) -> String {
+        arguments.map { argument in
+            argument.isEmpty || argument.contains(where: { " \"'\\$`\n".contains($0) })
+                ? "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'" : argument
+        }.joined(separator: " ")
+    }
+}
+
+/// One output a batch tool is expected to write.
+struct ExpectedOutput: Sendable {
+    var item: PlannedItem
+    /// Where the tool writes it (in scratch space).
+    var file: URL
+    /// Files the tool writes after the output, each with its workspace destination. The
+    /// first one doubles as the "output complete" marker while the tool still runs.
+    var companions: [(file: URL, destination: String)]
+}
+
+/// Runs a batch tool and hands over each expected output as soon as it is complete (its
+/// sidecar exists and its size held still for one poll), so an interrupted batch keeps
+/// what it finished; after the tool exits, a sweep hands over the rest.
+struct BatchCollector: Sendable {
+    var pollInterval: Duration = .seconds(1)
+
+    struct Result: Sendable {
+        var outcome: ProcessOutcome
+        var handedOver: Set<String>
+    }
+
+    final class Flag: Sendable {
+        let state = Mutex(false)
+    }
+
+    func run(_ spec: ProcessSpec, expected: [ExpectedOutput], gracePeriod: Duration,
+             produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
+        var handed = Set<String>()
+        var lastSizes: [String: Int] = [:]
+        let finished = Flag()
+        let process = Task {
+            defer { finished.state.withLock { $0 = true } }
+            return try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
+        }
+        let outcome = try await withTaskCancellationHandler {
+            while !finished.state.withLock({ $0 }) && !Task.isCancelled {
+                try? await Task.sleep(for: pollInterval)
+                if Task.isCancelled || finished.state.withLock({ $0 }) { break }
+                for output in expected where !handed.contains(output.item.id) {
+                    guard let marker = output.companions.first?.file, ToolSupport.exists(marker),
+                          let size = ToolSupport.fileSize(output.file), size > 0 else { continue }
+                    if lastSizes[output.item.id] == size {
+                        handed.insert(output.item.id)
+                        await produced(Self.handOver(output))
+                    } else {
+                        lastSizes[output.item.id] = size
+                    }
+                }
+            }
+            return try await process.value
+        } onCancel: {
+            process.cancel()
+        }
+        // After a clean exit every written file is complete; after a crash only those
+        // whose sidecar (written after the output) exists are trusted.
+        for output in expected where !handed.contains(output.item.id) && ToolSupport.exists(output.file) {
+            if !outcome.succeeded, let marker = output.companions.first?.file, !ToolSupport.exists(marker) { continue }
+            handed.insert(output.item.id)
+            await produced(Self.handOver(output))
+        }
+        return Result(outcome: outcome, handedOver: handed)
+    }
+
+    static func handOver(_ output: ExpectedOutput) -> ProducedOutput {
+        ProducedOutput(itemID: output.item.id, file: output.file,
+                       companions: output.companions.filter { ToolSupport.exists($0.file) })
+    }
+}
+
+extension PlannedItem {
+    /// The item's workspace path with another extension (`outputs/s/abc.txt`).
+    func companionPath(_ ext: String) -> String {
+        (path as NSString).deletingPathExtension + "." + ext
+    }
+
+    /// The item's file name in scratch space (`<id16>.jpg`).
+    var scratchName: String { URL(fileURLWithPath: path).lastPathComponent }
+    var stem: String { (scratchName as NSString).deletingPathExtension }
+}

@@ -1,0 +1,375 @@
+import Foundation
+import Testing
+
+/// A fake cosmos-predict2 / cosmos-predict2.5 checkout: Python example scripts with the
+/// reference's argparse arguments and documented behaviours (one seed for the whole
+/// batch, guardrail skips with exit 0, JPEG whatever the extension, `.webp` inputs
+/// rejected, `.jpeg` inputs crash the refiner), logging every invocation as one JSON line
+/// to `<root>/invocations.jsonl`. A prompt containing BLOCKME is "blocked by the
+/// guardrail" unless `<root>/guardrail_off` exists.
+enum CosmosStandIn {
+    static func make(in directory: URL) throws -> URL {
+        let root = directory.appendingPathComponent("cosmos-standin", isDirectory: true)
+        let examples = root.appendingPathComponent("examples", isDirectory: true)
+        try FileManager.default.createDirectory(at: examples, withIntermediateDirectories: true)
+        let files = [
+            "__init__.py": "",
+            "_standin.py": common,
+            "text2image.py": text2image,
+            "video2world.py": video2world,
+            "text2world.py": text2world,
+            "video2world_bestofn.py": bestOfN,
+            "inference.py": inference25,
+        ]
+        for (name, text) in files {
+            try Data(text.utf8).write(to: examples.appendingPathComponent(name))
+        }
+        return root
+    }
+
+    /// Every logged invocation, in order.
+    static func invocations(_ root: URL) throws -> [[String: Any]] {
+        let file = root.appendingPathComponent("invocations.jsonl")
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    static let common = #"""
+import hashlib, json, os, shutil, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb0043000503040404030504040405050506070c08070707070f0b0b090c110f1212110f111113161c1713141a1511111821181a1d1d1f1f1f13172224221e241c1e1f1effdb0043010505050706070e08080e1e1411141e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1effc00011080010001003012200021101031101ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffc4001f0100030101010101010101010000000000000102030405060708090a0bffc400b51100020102040403040705040400010277000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c03010002110311003f00b7451457e547e967ffd9")
+IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", "webp"]  # sic: "webp" has no dot
+
+def log_invocation(script, batch=None, samples=None):
+    record = {"script": script, "argv": sys.argv[1:], "cwd": os.getcwd(),
+              "env": {k: os.environ[k] for k in ("CUDA_VISIBLE_DEVICES", "COSMOS_PREDICT2_ARGS") if k in os.environ}}
+    if batch is not None:
+        record["batch"] = batch
+    if samples is not None:
+        record["samples"] = samples
+    with open(os.path.join(ROOT, "invocations.jsonl"), "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+def blocked(prompt):
+    return "BLOCKME" in prompt and not os.path.exists(os.path.join(ROOT, "guardrail_off"))
+
+def write_image(path, prompt, seed):
+    # Always JPEG, whatever the extension; same (prompt, seed) gives the same bytes.
+    if not os.path.splitext(path)[1]:
+        path += ".jpg"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tag = hashlib.sha256(f"{seed}\n{prompt}".encode()).hexdigest().encode()
+    comment = b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag
+    with open(path, "wb") as f:
+        f.write(JPEG[:2] + comment + JPEG[2:])
+    return path
+
+def template_clip(frames, fps):
+    path = os.path.join(ROOT, f"_clip_{frames}_{fps}.mp4")
+    if not os.path.exists(path):
+        tmp = path + f".{os.getpid()}.mp4"
+        if shutil.which("ffmpeg"):
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=160x96:rate={fps}",
+                            "-frames:v", str(frames), "-pix_fmt", "yuv420p", tmp], check=True)
+        else:  # a bare ftyp box: enough for synthset's MP4 check, not for ffmpeg
+            with open(tmp, "wb") as f:
+                f.write((24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2")
+        os.replace(tmp, path)
+    return path
+
+def write_video(path, frames, fps):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    shutil.copyfile(template_clip(frames, fps), path)
+
+def write_sidecar(path, prompt, negative, refined=None):
+    with open(os.path.splitext(path)[0] + ".txt", "w") as f:
+        f.write(f"[Prompt]\n{prompt}\n[Negative Prompt]\n{negative}\n")
+        if refined:
+            f.write(f"[Refined Prompt]\n{refined}\n")
+
+def write_config(save_path, args):
+    os.makedirs(os.path.dirname(os.path.abspath(save_path)), exist_ok=True)
+    with open(os.path.splitext(save_path)[0] + ".yaml", "w") as f:
+        for key, value in sorted(vars(args).items()):
+            f.write(f"{key}: {json.dumps(value)}\n")
+
+def read_batch(path):
+    with open(path) as f:
+        return json.load(f)
+
+def check_input(path, refiner_on):
+    # Returns False when the tool would skip the item; raises like the prompt refiner.
+    ext = os.path.splitext(path)[1]
+    if ext not in IMAGE_EXTENSIONS and ext != ".mp4":
+        print(f"Invalid input {path}: unsupported extension", flush=True)
+        return False
+    if refiner_on and not (path.endswith(".mp4") or path.endswith(".jpg") or path.endswith(".png")):
+        raise ValueError(f"Unsupported file type for the prompt refiner: {path}")
+    return True
+
+def video_parser(description):
+    import argparse
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--model_size", choices=["2B", "14B"], default="2B")
+    p.add_argument("--resolution", choices=["480", "720"], default="720", type=str)
+    p.add_argument("--fps", choices=[10, 16], default=16, type=int)
+    p.add_argument("--load_ema", action="store_true")
+    p.add_argument("--prompt", type=str, default="")
+    p.add_argument("--negative_prompt", type=str, default="The video captures a series of frames showing ugly scenes...")
+    p.add_argument("--aspect_ratio", choices=["1:1", "4:3", "3:4", "16:9", "9:16"], default="16:9")
+    p.add_argument("--guidance", type=float, default=7.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save_path", type=str, default="output/generated_video.mp4")
+    p.add_argument("--num_gpus", type=int, default=1)
+    for flag in ["--disable_guardrail", "--offload_guardrail", "--disable_prompt_refiner", "--offload_prompt_refiner",
+                 "--offload_text_encoder", "--downcast_text_encoder", "--benchmark", "--use_cuda_graphs", "--natten"]:
+        p.add_argument(flag, action="store_true")
+    return p
+
+def frames_for(fps):
+    return 93 if int(fps) == 16 else 61
+"""#
+
+    static let text2image = #"""
+import argparse, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _standin as s
+
+p = argparse.ArgumentParser(description="Text2Image stand-in")
+p.add_argument("--model_size", choices=["0.6B", "2B", "14B"], default="2B")
+p.add_argument("--distill_steps", type=int, choices=[0, 1, 2, 3, 4], default=0)
+p.add_argument("--dit_path", type=str, default="")
+p.add_argument("--load_ema", action="store_true")
+p.add_argument("--prompt", type=str, default="A nice broom")
+p.add_argument("--batch_input_json", type=str, default=None)
+p.add_argument("--negative_prompt", type=str, default="")
+p.add_argument("--aspect_ratio", choices=["1:1", "4:3", "3:4", "16:9", "9:16"], default="16:9")
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--save_path", type=str, default="output/generated_image.jpg")
+for flag in ["--use_cuda_graphs", "--disable_guardrail", "--offload_guardrail", "--benchmark", "--use_fast_tokenizer"]:
+    p.add_argument(flag, action="store_true")
+args = p.parse_args()
+batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
+s.log_invocation("text2image", batch=batch)
+s.write_config(args.save_path, args)
+items = batch if batch is not None else [{"prompt": args.prompt, "output_image": args.save_path}]
+for idx, item in enumerate(items):
+    prompt = item.get("prompt")
+    if not prompt:
+        print(f"Skipping item {idx}: no prompt", flush=True)
+        continue
+    if s.blocked(prompt):
+        print(f"Guardrail blocked item {idx}; skipping", flush=True)
+        continue
+    out = s.write_image(item.get("output_image", f"output_{idx}.jpg"), prompt, args.seed)
+    s.write_sidecar(out, prompt, args.negative_prompt)
+sys.exit(0)
+"""#
+
+    static let video2world = #"""
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _standin as s
+
+p = s.video_parser("Video2World stand-in")
+p.add_argument("--dit_path", type=str, default="")
+p.add_argument("--input_path", type=str, default="assets/video2world/input0.jpg")
+p.add_argument("--num_conditional_frames", type=int, choices=[1, 5], default=1)
+p.add_argument("--batch_input_json", type=str, default=None)
+args = p.parse_args()
+batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
+s.log_invocation("video2world", batch=batch)
+s.write_config(args.save_path, args)
+items = batch if batch is not None else [{"input_video": args.input_path, "prompt": args.prompt, "output_video": args.save_path}]
+refiner = not args.disable_prompt_refiner
+for idx, item in enumerate(items):
+    prompt, source = item.get("prompt"), item.get("input_video")
+    if not prompt or not source:
+        print(f"Skipping item {idx}: missing prompt or input", flush=True)
+        continue
+    if not s.check_input(source, refiner):
+        continue
+    if s.blocked(prompt):
+        print(f"Guardrail blocked item {idx}; skipping", flush=True)
+        continue
+    out = item.get("output_video", f"output_{idx}.mp4")
+    s.write_video(out, s.frames_for(args.fps), args.fps)
+    s.write_sidecar(out, prompt, args.negative_prompt, refined=("Refined: " + prompt) if refiner else None)
+sys.exit(0)
+"""#
+
+    static let text2world = #"""
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _standin as s
+
+p = s.video_parser("Text2World stand-in")
+p.add_argument("--distill_steps", type=int, choices=[0, 1, 2, 3, 4], default=0)
+p.add_argument("--dit_path_text2image", type=str, default="")
+p.add_argument("--dit_path_video2world", type=str, default="")
+p.add_argument("--batch_input_json", type=str, default=None)
+args = p.parse_args()
+batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
+s.log_invocation("text2world", batch=batch)
+s.write_config(args.save_path, args)
+items = batch if batch is not None else [{"prompt": args.prompt, "output_video": args.save_path}]
+kept = []
+for idx, item in enumerate(items):  # phase 1: first frames
+    prompt = item.get("prompt")
+    if not prompt or s.blocked(prompt):
+        continue
+    out = item.get("output_video", f"output_{idx}.mp4")
+    temp = s.write_image(os.path.splitext(out)[0] + "_temp.jpg", prompt, args.seed)
+    kept.append((prompt, out, temp))
+for prompt, out, temp in kept:  # phase 2: videos
+    s.write_video(out, s.frames_for(args.fps), args.fps)
+    s.write_sidecar(out, prompt, args.negative_prompt)
+    os.remove(temp)
+sys.exit(0)
+"""#
+
+    static let bestOfN = #"""
+import hashlib, json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _standin as s
+
+p = s.video_parser("Video2World best-of-n stand-in")
+p.add_argument("--dit_path", type=str, default="")
+p.add_argument("--input_path", type=str, default="assets/video2world/input0.jpg")
+p.add_argument("--num_conditional_frames", type=int, choices=[1, 5], default=1)
+p.add_argument("--num_generations", type=int, default=2)
+p.add_argument("--num_critic_trials", type=int, default=5)
+p.add_argument("--skip_generation", action="store_true")
+p.add_argument("--checkpoint_dir", type=str, default="checkpoints/nvidia/Cosmos-Reason1-7B")
+p.add_argument("--gr00t_variant", type=str, default="")
+p.add_argument("--prompt_prefix", type=str, default="")
+p.set_defaults(save_path="output/best-of-n")
+args = p.parse_args()
+s.log_invocation("video2world_bestofn")
+if not s.check_input(args.input_path, not args.disable_prompt_refiner) or s.blocked(args.prompt):
+    sys.exit(0)
+os.makedirs(args.save_path, exist_ok=True)
+stem = os.path.splitext(os.path.basename(args.input_path))[0]
+for i in range(args.num_generations):
+    seed = args.seed + i
+    name = f"{stem}_seed{seed}"
+    out = os.path.join(args.save_path, name + ".mp4")
+    s.write_video(out, s.frames_for(args.fps), args.fps)
+    s.write_sidecar(out, args.prompt, args.negative_prompt)
+    digest = hashlib.sha256(f"{seed}/{args.prompt}".encode()).digest()
+    answers = ["<think>looks fine</think><answer>%s</answer>" % ("No" if digest[t] % 3 else "Yes")
+               for t in range(args.num_critic_trials)]
+    score = round(100 * sum("No" in a for a in answers) / len(answers))
+    with open(os.path.join(args.save_path, f"{name}_score{score:03d}.json"), "w") as f:
+        json.dump(answers, f)
+    with open(os.path.join(args.save_path, f"{name}_score{score:03d}.html"), "w") as f:
+        f.write("<html></html>")
+sys.exit(0)
+"""#
+
+    static let inference25 = #"""
+import argparse, json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _standin as s
+
+p = argparse.ArgumentParser(description="Cosmos-Predict2.5 inference stand-in")
+p.add_argument("-i", "--input-files", nargs="+", required=True)
+p.add_argument("-o", "--output-dir", required=True)
+p.add_argument("--inference-type", choices=["text2world", "image2world", "video2world"], default=None)
+p.add_argument("--model", choices=["2B/post-trained", "2B/distilled", "14B/post-trained"], default="2B/post-trained")
+for flag in ["--disable_guardrails", "--offload_guardrail_models", "--offload_diffusion_model", "--offload_tokenizer",
+             "--offload_text_encoder", "--keep_going"]:
+    p.add_argument(flag, action="store_true")
+args = p.parse_args()
+samples = []
+for path in args.input_files:
+    with open(path) as f:
+        if path.endswith(".jsonl"):
+            samples += [json.loads(line) for line in f if line.strip()]
+        else:
+            samples.append(json.load(f))
+s.log_invocation("inference", samples=samples)
+os.makedirs(args.output_dir, exist_ok=True)
+names = [x["name"] for x in samples]
+if len(set(names)) != len(names):
+    sys.exit("sample names must be unique")
+for sample in samples:
+    if (args.inference_type or sample.get("inference_type")) != "text2world" and not os.path.exists(sample.get("input_path", "")):
+        print(f"missing input for {sample['name']}", flush=True)
+        continue
+    if s.blocked(sample.get("prompt", "")):
+        continue
+    out = os.path.join(args.output_dir, sample["name"] + ".mp4")
+    s.write_video(out, int(sample.get("num_output_frames", 77)), 16)
+    with open(os.path.join(args.output_dir, sample["name"] + ".json"), "w") as f:
+        json.dump(sample, f)
+sys.exit(0)
+"""#
+}
+
+/// Runs the `synthset` executable built by `swift build`.
+enum Synthset {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL { packageRoot.appendingPathComponent(".build/debug/synthset") }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path),
+                     "\(binary.path) is missing: run 'swift build' before these tests")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["SYNTHSET_RETRY_BACKOFF"] = "0.05"
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes concurrently so a full pipe never blocks the child.
+        let errData = Locked()
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errData.isSet { usleep(1000) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+
+    final class Locked: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data: Data?
+        func set(_ value: Data) { lock.withLock { data = value } }
+        var isSet: Bool { lock.withLock { data != nil } }
+        var value: Data { lock.withLock { data ?? Data() } }
+    }
+}
+
+/// Where ffmpeg is, or a failed expectation telling how to install it.
+func requireFFmpeg() throws -> String {
+    let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+        .map { "\($0)/ffmpeg" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    return try #require(path, "ffmpeg is not installed: install it (apt-get install ffmpeg) to run this test")
+}
+
+/// Runs a program to completion (test setup).
+@discardableResult
+func shell(_ program: String, _ arguments: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}

@@ -63,6 +63,7 @@ public struct AdapterRegistry: Sendable {
     public static let standard = AdapterRegistry(adapters: [
         .proceduralScenes: ProceduralAdapter(),
         .command: CommandAdapter(),
+        .export: ExportAdapter(),
     ])
 
     public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }

@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "Datasets",
-            dependencies: ["Planning"]
+            dependencies: ["Planning", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Execution",
@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(
             name: "SynthsetTests",
             dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "SynthsetCLI"],
+            exclude: ["Consumers"],
             resources: [.copy("Fixtures")]
         ),
     ],

@@ -71,6 +71,7 @@ public struct AdapterRegistry: Sendable {
         .predict25Image2World: CosmosPredict25Adapter(),
         .predict25Video2World: CosmosPredict25Adapter(),
         .extractFrames: FFmpegFramesAdapter(),
+        .export: ExportAdapter(),
     ])
 
     public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }

@@ -126,6 +126,25 @@ public struct Planner: Sendable {
         return Result(plan: bag.hasErrors ? nil : plan, diagnostics: bag.diagnostics)
     }
 
+    /// Every item of the workflow, in topological step order, without tasks, hardware
+    /// checks or estimates: item expansion depends on the manifest alone, so this agrees
+    /// with ``plan(_:)`` whatever the options. Adapters use it to look items up by id.
+    public static func expandItems(_ workflow: Workflow) -> [PlannedItem] {
+        guard let order = topologicalSort(nodes: workflow.steps.map(\.id),
+                                          predecessors: { workflow.step($0)?.from ?? [] }) else { return [] }
+        var itemsByStep: [String: [PlannedItem]] = [:]
+        var all: [PlannedItem] = []
+        for stepID in order {
+            guard let step = workflow.step(stepID) else { continue }
+            var expander = ItemExpander(workflow: workflow, step: step, upstream: step.from.flatMap { itemsByStep[$0] ?? [] },
+                                        upstreamSteps: step.from.compactMap { workflow.step($0) })
+            let items = expander.expand()
+            itemsByStep[step.id] = items
+            all += items
+        }
+        return all
+    }
+
     func resolveHardware(_ workflow: Workflow, _ bag: inout DiagnosticBag) -> PlannedHardware {
         let declared = workflow.hardware
         let gpuID = options.gpu ?? declared?.gpu

@@ -362,6 +362,10 @@ final class ManifestParser {
                     let accepted = step.uses.acceptedInputs.map(\.rawValue).sorted().joined(separator: " or ")
                     reader.append(Diagnostic(.error, "step '\(step.id)' (\(step.uses.rawValue)) cannot take \(source.uses.output.rawValue)s from step '\(upstream)' (\(source.uses.rawValue))",
                                              hint: "it takes \(accepted.isEmpty ? "no input" : accepted); point 'from:' at such a step", at: at))
+                } else if step.uses == .export, source.uses.output == .image, source.uses != .proceduralScenes {
+                    // Only procedural images carry labels (their exact ground truth).
+                    reader.append(Diagnostic(.error, "export needs labels; add a grounded-sam2/label step between '\(upstream)' and '\(step.id)' (steps.\(step.id).from[\(index)])",
+                                             hint: "images from \(source.uses.rawValue) have no boxes; only procedural/scenes images carry ground truth", at: at))
                 }
             }
             for set in step.promptSets {

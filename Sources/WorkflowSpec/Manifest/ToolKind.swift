@@ -109,7 +109,9 @@ public enum ToolKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .predict25Video2World: [.video]
         case .extractFrames: [.video]
         case .label: [.image]
-        case .export: [.labels]
+        // Images only from `procedural/scenes`, whose ground truth is exact (the loader
+        // checks the producer); other images need a labeling step first.
+        case .export: [.labels, .image]
         case .edgeImpulseUpload: [.dataset]
         case .command: [.image, .video, .labels, .file]
         default: []

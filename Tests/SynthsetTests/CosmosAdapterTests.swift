@@ -15,14 +15,14 @@ import WorkflowSpec
         var workspace: URL { directory.appendingPathComponent("ws") }
 
         init(_ yaml: (URL) -> String) throws {
-            directory = try makeTemporaryDirectory("synthset-cosmos")
+            directory = try TestSupport.temporaryDirectory("synthset-cosmos")
             root = try CosmosStandIn.make(in: directory)
             workflow = directory.appendingPathComponent("workflow.yaml")
             try Data(yaml(root).utf8).write(to: workflow)
         }
 
-        func run(_ extra: [String] = []) throws -> Synthset.Result {
-            try Synthset.run(["run", workflow.path, "--workspace", workspace.path] + extra)
+        func run(_ extra: [String] = []) async throws -> TestSupport.Result {
+            try await Synthset.run(["run", workflow.path, "--workspace", workspace.path] + extra)
         }
 
         func invocations() throws -> [[String: Any]] { try CosmosStandIn.invocations(root) }
@@ -59,7 +59,7 @@ import WorkflowSpec
         return argv[index + 1]
     }
 
-    @Test func text2imageRunsOneInvocationPerSeedWithDocumentedBatchFiles() throws {
+    @Test func text2imageRunsOneInvocationPerSeedWithDocumentedBatchFiles() async throws {
         let fixture = try Fixture { root in
             Self.header(root) + """
             steps:
@@ -72,7 +72,7 @@ import WorkflowSpec
             """
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let result = try fixture.run()
+        let result = try await fixture.run()
         #expect(result.status == 0, "\(result.stderr)")
 
         let calls = try fixture.invocations()
@@ -120,7 +120,7 @@ import WorkflowSpec
         #expect(logs.filter { $0.hasSuffix(".config.yaml") }.count == 2)
     }
 
-    @Test func predict25RunsOneInvocationWithPerSampleSeeds() throws {
+    @Test func predict25RunsOneInvocationWithPerSampleSeeds() async throws {
         let fixture = try Fixture { root in
             Self.header(root) + """
             steps:
@@ -132,7 +132,7 @@ import WorkflowSpec
             """
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let result = try fixture.run()
+        let result = try await fixture.run()
         #expect(result.status == 0, "\(result.stderr)")
         let calls = try fixture.invocations()
         #expect(calls.count == 1)
@@ -154,7 +154,7 @@ import WorkflowSpec
         #expect(fixture.files("worlds", ext: "json").count == 24)
     }
 
-    @Test func skippedItemIsRetriedAloneThenReportedFailed() throws {
+    @Test func skippedItemIsRetriedAloneThenReportedFailed() async throws {
         let fixture = try Fixture { root in
             Self.header(root) + """
             steps:
@@ -167,7 +167,7 @@ import WorkflowSpec
             """
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let result = try fixture.run(["--retries", "1"])
+        let result = try await fixture.run(["--retries", "1"])
         #expect(result.status == 1, "\(result.stderr)")
         let calls = try fixture.invocations()
         #expect(calls.count == 2)
@@ -181,7 +181,7 @@ import WorkflowSpec
         #expect(output.contains("skipped by the tool (guardrail or input check?)"), "\(output)")
     }
 
-    @Test func resumedBatchInvokesOnlyTheMissingPrompts() throws {
+    @Test func resumedBatchInvokesOnlyTheMissingPrompts() async throws {
         let fixture = try Fixture { root in
             Self.header(root) + """
               blocked:
@@ -196,12 +196,12 @@ import WorkflowSpec
             """
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let first = try fixture.run(["--retries", "0"])
+        let first = try await fixture.run(["--retries", "0"])
         #expect(first.status == 1, "\(first.stderr)")
         #expect(fixture.files("images", ext: "jpg").count == 12)
         // The guardrail "fixed": the next run hands the tool only the two missing prompts.
         try Data().write(to: fixture.root.appendingPathComponent("guardrail_off"))
-        let second = try fixture.run()
+        let second = try await fixture.run()
         #expect(second.status == 0, "\(second.stderr)")
         let calls = try fixture.invocations()
         #expect(calls.count == 2)
@@ -212,7 +212,7 @@ import WorkflowSpec
         #expect(fixture.files("images", ext: "jpg").count == 14)
     }
 
-    @Test func bestOfNKeepsTheBestScoredClip() throws {
+    @Test func bestOfNKeepsTheBestScoredClip() async throws {
         let fixture = try Fixture { root in
             Self.header(root) + """
             steps:
@@ -231,7 +231,7 @@ import WorkflowSpec
             """
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
-        let result = try fixture.run()
+        let result = try await fixture.run()
         #expect(result.status == 0, "\(result.stderr)")
         let calls = try fixture.invocations().filter { $0["script"] as? String == "video2world_bestofn" }
         #expect(calls.count == 2)
@@ -261,8 +261,8 @@ import WorkflowSpec
         }
     }
 
-    @Test func video2worldFromACommandWritingWebpIsAPlanningError() throws {
-        let directory = try makeTemporaryDirectory("synthset-cosmos")
+    @Test func video2worldFromACommandWritingWebpIsAPlanningError() async throws {
+        let directory = try TestSupport.temporaryDirectory("synthset-cosmos")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("w.yaml")
         try Data("""
@@ -303,7 +303,7 @@ import WorkflowSpec
         #expect(error.hint?.contains("output: jpg") == true)
     }
 
-    @Test func commandLinesForMultiGPUAndPredict25() throws {
+    @Test func commandLinesForMultiGPUAndPredict25() async throws {
         var step = Step(id: "clips", uses: .video2world)
         step.model = "14B"
         step.gpus = 4

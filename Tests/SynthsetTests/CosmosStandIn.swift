@@ -310,49 +310,12 @@ sys.exit(0)
 """#
 }
 
-/// Runs the `synthset` executable built by `swift build`.
+/// Runs the built binary with fast retries, from the system's temporary folder.
 enum Synthset {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static var binary: URL { packageRoot.appendingPathComponent(".build/debug/synthset") }
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path),
-                     "\(binary.path) is missing: run 'swift build' before these tests")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["SYNTHSET_RETRY_BACKOFF"] = "0.05"
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> TestSupport.Result {
+        var env = ["SYNTHSET_RETRY_BACKOFF": "0.05"]
         env.merge(environment) { _, new in new }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently so a full pipe never blocks the child.
-        let errData = Locked()
-        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.isSet { usleep(1000) }
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: errData.value, as: UTF8.self))
-    }
-
-    final class Locked: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data: Data?
-        func set(_ value: Data) { lock.withLock { data = value } }
-        var isSet: Bool { lock.withLock { data != nil } }
-        var value: Data { lock.withLock { data ?? Data() } }
+        return try await TestSupport.run(arguments, in: FileManager.default.temporaryDirectory, environment: env)
     }
 }
 

@@ -24,7 +24,7 @@ struct ExecutorTests {
     }
 
     @Test("SIGKILL at random moments never leaves a partial output, and resuming reproduces an uninterrupted run byte for byte")
-    func killAndResume() throws {
+    func killAndResume() async throws {
         let dir = try TestSupport.temporaryDirectory("kill")
         defer { try? FileManager.default.removeItem(at: dir) }
         let total = 400
@@ -32,7 +32,7 @@ struct ExecutorTests {
             to: dir.appendingPathComponent("kill.yaml"), atomically: true, encoding: .utf8)
 
         let referenceStart = Date()
-        let reference = try TestSupport.run(["run", "kill.yaml", "--workspace", "ref"], in: dir)
+        let reference = try await TestSupport.run(["run", "kill.yaml", "--workspace", "ref"], in: dir)
         let referenceSeconds = Date().timeIntervalSince(referenceStart)
         #expect(reference.status == 0, "reference run failed: \(reference.stderr)")
         let expected = TestSupport.files(under: dir.appendingPathComponent("ref/outputs"))
@@ -42,16 +42,16 @@ struct ExecutorTests {
         var killsMidRun = 0
         var previouslyDone = 0
         for _ in 0..<20 where killsMidRun < 12 {
-            let (process, _, _) = try TestSupport.launch(["run", "kill.yaml", "--workspace", "crash"], in: dir)
+            let launched = try TestSupport.launch(["run", "kill.yaml", "--workspace", "crash"], in: dir)
             // A random moment within the time the remaining work should take, so kills land
             // mid-run on fast and slow machines alike.
             let expectedSeconds = 0.1 + referenceSeconds * Double(total - previouslyDone) / Double(total)
-            Thread.sleep(forTimeInterval: Double.random(in: 0.05...max(0.06, 0.6 * expectedSeconds), using: &generator))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            try await Task.sleep(for: .seconds(Double.random(in: 0.05...max(0.06, 0.6 * expectedSeconds), using: &generator)))
+            if launched.process.isRunning {
+                kill(launched.process.processIdentifier, SIGKILL)
                 killsMidRun += 1
             }
-            process.waitUntilExit()
+            await launched.wait()
             // Whatever sits where an output belongs is complete and identical to the reference.
             let present = TestSupport.files(under: dir.appendingPathComponent("crash/outputs"))
             for (path, data) in present {
@@ -65,7 +65,7 @@ struct ExecutorTests {
         }
         #expect(killsMidRun >= 10, "only \(killsMidRun) kills landed while the run was working")
 
-        let final = try TestSupport.run(["run", "kill.yaml", "--workspace", "crash", "--json"], in: dir)
+        let final = try await TestSupport.run(["run", "kill.yaml", "--workspace", "crash", "--json"], in: dir)
         #expect(final.status == 0, "resumed run failed: \(final.stderr)")
         let produced = TestSupport.events(final.stdout).filter { $0["event"] as? String == "item_done" }.count
         #expect(produced == total - previouslyDone, "the resumed run redid finished items")
@@ -117,31 +117,31 @@ struct ExecutorTests {
     }
 
     @Test("An item the tool skips with exit 0 is retried alone and succeeds")
-    func skippedItemRetriedAlone() throws {
+    func skippedItemRetriedAlone() async throws {
         let dir = try TestSupport.temporaryDirectory("skip")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.skippingWorkflow(name: "skip", always: false, directory: dir)
             .write(to: dir.appendingPathComponent("skip.yaml"), atomically: true, encoding: .utf8)
-        let result = try TestSupport.run(["run", "skip.yaml"], in: dir, environment: ["SYNTHSET_RETRY_BACKOFF": "0.05"])
+        let result = try await TestSupport.run(["run", "skip.yaml"], in: dir, environment: ["SYNTHSET_RETRY_BACKOFF": "0.05"])
         #expect(result.status == 0, "\(result.stderr)")
         let calls = try Self.invocations(dir)
         #expect(calls == [[0, 1, 2, 3, 4, 5], [3]])
     }
 
     @Test("An item the tool keeps skipping is reported failed with exit 1 after the retries")
-    func skippedItemReported() throws {
+    func skippedItemReported() async throws {
         let dir = try TestSupport.temporaryDirectory("skip-always")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.skippingWorkflow(name: "skipalways", always: true, directory: dir)
             .write(to: dir.appendingPathComponent("skip.yaml"), atomically: true, encoding: .utf8)
-        let result = try TestSupport.run(["run", "skip.yaml", "--retries", "2"], in: dir, environment: ["SYNTHSET_RETRY_BACKOFF": "0.05"])
+        let result = try await TestSupport.run(["run", "skip.yaml", "--retries", "2"], in: dir, environment: ["SYNTHSET_RETRY_BACKOFF": "0.05"])
         #expect(result.status == 1)
         let calls = try Self.invocations(dir)
         #expect(calls == [[0, 1, 2, 3, 4, 5], [3], [3]])
         #expect(result.stderr.contains("1 failed"), "\(result.stderr)")
         #expect(result.stderr.contains("did not produce") || result.stderr.contains("without writing"), "\(result.stderr)")
         #expect(result.stderr.contains("skipping item with seed 3"), "the log tail is shown: \(result.stderr)")
-        let status = try TestSupport.run(["status", "skip.yaml", "--json"], in: dir)
+        let status = try await TestSupport.run(["status", "skip.yaml", "--json"], in: dir)
         let report = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         let steps = report?["steps"] as? [[String: Any]]
         #expect(steps?.first?["failed"] as? Int == 1)
@@ -188,12 +188,12 @@ struct ExecutorTests {
     }
 
     @Test("Two GPU slots run two GPU tasks at once on different GPUs; one slot never overlaps")
-    func gpuSlots() throws {
+    func gpuSlots() async throws {
         for slots in [2, 1] {
             let dir = try TestSupport.temporaryDirectory("gpu\(slots)")
             defer { try? FileManager.default.removeItem(at: dir) }
             try Self.gpuWorkflow(directory: dir).write(to: dir.appendingPathComponent("gpus.yaml"), atomically: true, encoding: .utf8)
-            let result = try TestSupport.run(["run", "gpus.yaml", "--gpus", String(slots), "--jobs", "4"], in: dir)
+            let result = try await TestSupport.run(["run", "gpus.yaml", "--gpus", String(slots), "--jobs", "4"], in: dir)
             #expect(result.status == 0, "\(result.stderr)")
             let runs = try Self.intervals(dir.appendingPathComponent("gpu.log"))
             #expect(runs.count == 6)
@@ -215,28 +215,28 @@ struct ExecutorTests {
     }
 
     @Test("Ctrl-C exits 130 and the next run resumes without redoing finished items")
-    func interruptAndResume() throws {
+    func interruptAndResume() async throws {
         let dir = try TestSupport.temporaryDirectory("sigint")
         defer { try? FileManager.default.removeItem(at: dir) }
         try Self.proceduralWorkflow(name: "sigint", seeds: "0..399", size: (320, 240), batch: 20).write(
             to: dir.appendingPathComponent("sigint.yaml"), atomically: true, encoding: .utf8)
-        let (process, out, _) = try TestSupport.launch(["run", "sigint.yaml", "--json"], in: dir)
+        let launched = try TestSupport.launch(["run", "sigint.yaml", "--json"], in: dir)
         let outputs = dir.appendingPathComponent(".synthset/sigint/outputs/scenes")
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, ((try? FileManager.default.contentsOfDirectory(atPath: outputs.path))?.count ?? 0) < 20 {
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(process.isRunning, "the run finished before it could be interrupted")
-        process.interrupt()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
-        let first = TestSupport.events((try? String(contentsOf: out, encoding: .utf8)) ?? "")
+        #expect(launched.process.isRunning, "the run finished before it could be interrupted")
+        launched.process.interrupt()
+        let interrupted = await launched.result()
+        #expect(interrupted.status == 130)
+        let first = TestSupport.events(interrupted.stdout)
         let doneFirst = first.filter { $0["event"] as? String == "item_done" }.count
         #expect(doneFirst > 0)
         #expect(doneFirst < 400)
         let before = TestSupport.files(under: outputs)
 
-        let second = try TestSupport.run(["run", "sigint.yaml", "--json"], in: dir)
+        let second = try await TestSupport.run(["run", "sigint.yaml", "--json"], in: dir)
         #expect(second.status == 0, "\(second.stderr)")
         let events = TestSupport.events(second.stdout)
         let started = events.first { $0["event"] as? String == "run_started" }?["data"] as? [String: Any]

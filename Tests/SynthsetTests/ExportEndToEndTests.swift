@@ -6,20 +6,8 @@ import Testing
 /// Runs the built `synthset` binary on a procedural workflow with an export step, then
 /// reads the dataset: in Swift, and with real consumers (pycocotools, globox).
 @Suite(.serialized) struct ExportEndToEndTests {
-    /// The package root, from this file's location (Tests/SynthsetTests/<file>).
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     struct Failure: Error, CustomStringConvertible {
         var description: String
-    }
-
-    static func binary() throws -> URL {
-        let url = packageRoot.appendingPathComponent(".build/debug/synthset")
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw Failure(description: "no synthset binary at \(url.path); run 'swift build' before the tests")
-        }
-        return url
     }
 
     static func workflow(images: Int) -> String {
@@ -43,34 +31,14 @@ import Testing
         """
     }
 
-    /// Runs a program to completion with stdout and stderr captured through files. Waits
-    /// without blocking a thread: tests share a small cooperative pool, and a blocked
-    /// thread would stall other suites' timing-sensitive tests.
     static func run(_ program: URL, _ arguments: [String], in directory: URL) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = program
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let log = directory.appendingPathComponent(".output-\(UUID().uuidString.prefix(8))")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        let result = try await TestSupport.run(arguments, in: directory, program: program)
+        return (result.status, result.output)
     }
 
     /// Runs the workflow in a fresh temporary folder; returns that folder and the dataset.
     static func exportDataset(images: Int = 20) async throws -> (root: URL, dataset: URL) {
-        let synthset = try binary()
+        let synthset = try TestSupport.binary
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("synthset-export-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try workflow(images: images).write(to: root.appendingPathComponent("export.yaml"), atomically: true, encoding: .utf8)
@@ -138,8 +106,8 @@ import Testing
     /// pycocotools and globox read the export; VOC, YOLO, COCO and Edge Impulse agree.
     @Test func realConsumersReadTheDataset() async throws {
         let configured = ProcessInfo.processInfo.environment["SYNTHSET_TEST_PYTHON"]
-        let python = configured.map { URL(fileURLWithPath: $0, relativeTo: Self.packageRoot) }
-            ?? Self.packageRoot.appendingPathComponent(".build/venv/bin/python")
+        let python = configured.map { URL(fileURLWithPath: $0, relativeTo: TestSupport.packageRoot) }
+            ?? TestSupport.packageRoot.appendingPathComponent(".build/venv/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             Issue.record("""
                 no Python with pycocotools and globox at \(python.path): run the set-up first \
@@ -149,7 +117,7 @@ import Testing
         }
         let (root, dataset) = try await Self.exportDataset()
         defer { try? FileManager.default.removeItem(at: root) }
-        let script = Self.packageRoot.appendingPathComponent("Tests/SynthsetTests/Consumers/check_dataset.py")
+        let script = TestSupport.packageRoot.appendingPathComponent("Tests/SynthsetTests/Consumers/check_dataset.py")
         let result = try await Self.run(python, [script.path, dataset.path], in: root)
         #expect(result.status == 0, "check_dataset.py failed:\n\(result.output)")
         #expect(result.output.contains("\"boxes\""), "\(result.output)")

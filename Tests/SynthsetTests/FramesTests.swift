@@ -44,8 +44,8 @@ import Testing
         return file
     }
 
-    @Test func extractsEveryNthFrameAndFrameRateSamples() throws {
-        let directory = try makeTemporaryDirectory("synthset-frames")
+    @Test func extractsEveryNthFrameAndFrameRateSamples() async throws {
+        let directory = try TestSupport.temporaryDirectory("synthset-frames")
         defer { try? FileManager.default.removeItem(at: directory) }
         let clip = try Self.makeClip(in: directory)
         let file = try Self.workflow(directory, clip: clip, frames: """
@@ -61,7 +61,7 @@ import Testing
             max_frames: 20
         """)
         let workspace = directory.appendingPathComponent("ws")
-        let result = try Synthset.run(["run", file.path, "--workspace", workspace.path])
+        let result = try await Synthset.run(["run", file.path, "--workspace", workspace.path])
         #expect(result.status == 0, "\(result.stderr)")
         let every = Self.files(workspace, "every8", ext: "jpg")
         let sampled = Self.files(workspace, "fps4", ext: "jpg")
@@ -69,7 +69,7 @@ import Testing
         #expect(sampled.count == 20)
         #expect((every + sampled).allSatisfy(Self.decodes))
         // Each item holds the frame it was planned for: compare with ffmpeg's own pick of frame 88.
-        let plan = try Synthset.run(["plan", file.path, "--format", "json"])
+        let plan = try await Synthset.run(["plan", file.path, "--format", "json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
         let items = try #require(json["items"] as? [[String: Any]])
         let last = try #require(items.first { $0["step"] as? String == "every8" && $0["frame_index"] as? Int == 88 })
@@ -80,8 +80,8 @@ import Testing
         #expect(planned == (try Data(contentsOf: reference)))
     }
 
-    @Test func framesBeyondTheClipFail() throws {
-        let directory = try makeTemporaryDirectory("synthset-frames")
+    @Test func framesBeyondTheClipFail() async throws {
+        let directory = try TestSupport.temporaryDirectory("synthset-frames")
         defer { try? FileManager.default.removeItem(at: directory) }
         let clip = try Self.makeClip(in: directory)
         let file = try Self.workflow(directory, clip: clip, frames: """
@@ -92,15 +92,15 @@ import Testing
             max_frames: 20
         """)
         let workspace = directory.appendingPathComponent("ws")
-        let result = try Synthset.run(["run", file.path, "--workspace", workspace.path, "--retries", "0"])
+        let result = try await Synthset.run(["run", file.path, "--workspace", workspace.path, "--retries", "0"])
         #expect(result.status == 1)
         #expect(Self.files(workspace, "frames", ext: "jpg").count == 12)
         #expect((result.stdout + result.stderr).contains("fewer frames than planned"), "\(result.stderr)")
     }
 
-    @Test func canFactoryRunsEndToEndOnTheStandIn() throws {
+    @Test func canFactoryRunsEndToEndOnTheStandIn() async throws {
         _ = try requireFFmpeg()  // the stand-in writes real clips with ffmpeg
-        let directory = try makeTemporaryDirectory("synthset-can-factory")
+        let directory = try TestSupport.temporaryDirectory("synthset-can-factory")
         defer { try? FileManager.default.removeItem(at: directory) }
         let root = try CosmosStandIn.make(in: directory)
         let file = directory.appendingPathComponent("can-factory.yaml")
@@ -142,7 +142,7 @@ import Testing
             every: 8
         """.utf8).write(to: file)
         let workspace = directory.appendingPathComponent("ws")
-        let result = try Synthset.run(["run", file.path, "--workspace", workspace.path])
+        let result = try await Synthset.run(["run", file.path, "--workspace", workspace.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Self.files(workspace, "images", ext: "jpg").count == 4)
         let clips = Self.files(workspace, "clips", ext: "mp4")
@@ -159,7 +159,7 @@ import Testing
         #expect(batch.count == 4)
         #expect(batch.allSatisfy { Set($0.keys) == ["input_video", "prompt", "output_video"] && $0["input_video"]!.hasPrefix(workspace.path) })
         // A second run has nothing left to do.
-        let again = try Synthset.run(["run", file.path, "--workspace", workspace.path])
+        let again = try await Synthset.run(["run", file.path, "--workspace", workspace.path])
         #expect(again.status == 0)
         #expect(try CosmosStandIn.invocations(root).count == calls.count)
     }

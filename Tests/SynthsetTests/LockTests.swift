@@ -11,7 +11,7 @@ import Darwin
 
 @Suite struct LockTests {
     @Test func acquireConflictsReleaseAndReacquire() throws {
-        let dir = try makeTemporaryDirectory("synthset-lock")
+        let dir = try TestSupport.temporaryDirectory("synthset-lock")
         defer { try? FileManager.default.removeItem(at: dir) }
 
         let (lock, takenOver) = try WorkspaceLock.acquire(directory: dir, command: "synthset run")
@@ -47,7 +47,7 @@ import Darwin
     }
 
     @Test func droppingTheLockReleasesIt() throws {
-        let dir = try makeTemporaryDirectory("synthset-lock")
+        let dir = try TestSupport.temporaryDirectory("synthset-lock")
         defer { try? FileManager.default.removeItem(at: dir) }
         do {
             let (lock, _) = try WorkspaceLock.acquire(directory: dir, command: "a")
@@ -59,7 +59,7 @@ import Darwin
     }
 
     @Test func staleHolderWithDeadPIDIsTakenOver() throws {
-        let dir = try makeTemporaryDirectory("synthset-lock")
+        let dir = try TestSupport.temporaryDirectory("synthset-lock")
         defer { try? FileManager.default.removeItem(at: dir) }
         let pid = try deadPID()
         let stale = #"{"command":"synthset run","host":"old-host","pid":\#(pid),"started_at":"2026-11-24T21:50:02Z"}"#
@@ -75,7 +75,7 @@ import Darwin
     }
 
     @Test func lockHeldByAnotherProcessIsReported() throws {
-        let dir = try makeTemporaryDirectory("synthset-lock")
+        let dir = try TestSupport.temporaryDirectory("synthset-lock")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("run.lock")
         let flockTool = ["/usr/bin/flock", "/bin/flock"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -4,14 +4,6 @@ import Testing
 
 @testable import Execution
 
-/// A fresh temporary directory, removed by the caller via `defer`.
-func makeTemporaryDirectory(_ prefix: String = "synthset-test") throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("\(prefix)-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 /// The pid of a process that has exited and been reaped (so the pid is dead).
 func deadPID() throws -> Int32 {
     let process = Process()
@@ -34,7 +26,7 @@ func deadPID() throws -> Int32 {
     }
 
     @Test func migrationsRunOnNewFileAndWALIsOn() throws {
-        let dir = try makeTemporaryDirectory()
+        let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("nested/deeper/checkpoint.sqlite")
         let store = try CheckpointStore(path: path)
@@ -56,7 +48,7 @@ func deadPID() throws -> Int32 {
     }
 
     @Test func newerSchemaIsRejectedWithAHint() throws {
-        let dir = try makeTemporaryDirectory()
+        let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("checkpoint.sqlite")
         do {
@@ -110,7 +102,7 @@ func deadPID() throws -> Int32 {
     }
 
     @Test func reopenedStoreSeesItemsWrittenByAnotherProcess() throws {
-        let dir = try makeTemporaryDirectory()
+        let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("checkpoint.sqlite")
         _ = try CheckpointStore(path: path)  // create the schema
@@ -144,7 +136,7 @@ func deadPID() throws -> Int32 {
     }
 
     @Test func itemsSurviveReopenInProcess() throws {
-        let dir = try makeTemporaryDirectory()
+        let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("checkpoint.sqlite")
         let writer = try CheckpointStore(path: path)

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-/// Running the built `synthset` binary on workflows in temporary folders.
+/// Running the built `synthset` binary (or any program) on workflows in temporary
+/// folders. Every wait is asynchronous: the suites share a cooperative pool as wide as
+/// the machine's cores (2 here), and a blocked thread stalls other suites' timing checks.
 enum TestSupport {
     /// The package root, from this file's location.
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
@@ -34,36 +36,55 @@ enum TestSupport {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Both streams, stdout first.
+        var output: String { stdout + stderr }
     }
 
-    /// Starts `synthset` with output going to files (so a killed child cannot block a pipe).
-    static func launch(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> (Process, URL, URL) {
+    /// A started process whose output goes to files (so a killed child cannot block a pipe).
+    struct Launched {
+        var process: Process
+        var stdout: URL
+        var stderr: URL
+
+        /// Waits for the process to end without blocking a thread.
+        func wait() async {
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+
+        func result() async -> Result {
+            await wait()
+            return Result(status: process.terminationStatus,
+                          stdout: (try? String(contentsOf: stdout, encoding: .utf8)) ?? "",
+                          stderr: (try? String(contentsOf: stderr, encoding: .utf8)) ?? "")
+        }
+    }
+
+    /// Starts `program` (default: `synthset`) in `directory`.
+    static func launch(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                       program: URL? = nil) throws -> Launched {
         let process = Process()
-        process.executableURL = try binary
+        process.executableURL = try program ?? binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { _, new in new }
         process.environment = env
-        let id = UUID().uuidString.prefix(8)
-        let out = directory.appendingPathComponent(".stdout-\(id)")
-        let err = directory.appendingPathComponent(".stderr-\(id)")
+        let logs = try temporaryDirectory("output")
+        let out = logs.appendingPathComponent("stdout")
+        let err = logs.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        return (process, out, err)
+        return Launched(process: process, stdout: out, stderr: err)
     }
 
-    /// Runs `synthset` to completion.
-    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
-        let (process, out, err) = try launch(arguments, in: directory, environment: environment)
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    /// Runs `program` (default: `synthset`) to completion.
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                    program: URL? = nil) async throws -> Result {
+        try await launch(arguments, in: directory, environment: environment, program: program).result()
     }
 
     /// Writes an executable script.

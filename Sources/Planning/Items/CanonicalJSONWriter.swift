@@ -1,0 +1,114 @@
+import Foundation
+import Scenes
+import Synchronization
+import WorkflowSpec
+
+/// Writes compact JSON the way Foundation's `JSONEncoder` does with `.sortedKeys` and
+/// `.withoutEscapingSlashes`: the caller writes keys in sorted order; strings escape `"`,
+/// `\` and control characters; integral doubles print without a fraction.
+final class CanonicalJSONWriter {
+    private(set) var bytes: [UInt8] = []
+    /// Whether the innermost open object or array has no member yet.
+    private var firstMember: [Bool] = []
+
+    init() {
+        bytes.reserveCapacity(512)
+    }
+
+    func object(_ body: () -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        firstMember.append(true)
+        body()
+        firstMember.removeLast()
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes `"name":`, preceded by a comma unless it is the object's first member.
+    func key(_ name: String) {
+        if firstMember[firstMember.count - 1] {
+            firstMember[firstMember.count - 1] = false
+        } else {
+            bytes.append(UInt8(ascii: ","))
+        }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    func array<Element>(_ elements: [Element], _ body: (Element) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, element) in elements.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            body(element)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    func raw(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    func number(_ value: Double) {
+        if value.isFinite, value == value.rounded(.towardZero), abs(value) < 1e15 {
+            raw(String(Int64(value)))
+        } else {
+            raw(value.description)
+        }
+    }
+
+    func options(_ values: [String: OptionValue]) {
+        let keys = values.keys.sorted()
+        object {
+            for key in keys {
+                self.key(key)
+                switch values[key]! {
+                case .bool(let flag): self.raw(flag ? "true" : "false")
+                case .int(let number): self.raw(String(number))
+                case .number(let number): self.number(number)
+                case .string(let text): self.string(text)
+                }
+            }
+        }
+    }
+
+    func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        // Most strings (ids, prompts) need no escaping: copy them in one go.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                          hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Scene descriptions are large and shared by every item of a step: encode each once.
+final class SceneJSONCache: Sendable {
+    static let shared = SceneJSONCache()
+    private let cache = Mutex<[SceneSpec: String]>([:])
+
+    func json(_ scene: SceneSpec) -> String {
+        if let hit = cache.withLock({ $0[scene] }) { return hit }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let text = String(decoding: (try? encoder.encode(scene)) ?? Data(), as: UTF8.self)
+        cache.withLock { $0[scene] = text }
+        return text
+    }
+}

@@ -99,3 +99,17 @@ struct CLITests {
         #expect(entries == ["w.yaml"], "bad input wrote \(entries)")
     }
 }
+
+/// Every invalid fixture, through the CLI: exit 2 and the located message on stderr.
+@Suite(.timeLimit(.minutes(3)))
+struct ValidateCommandTests {
+    @Test(arguments: invalidCases)
+    func fixtureFailsWithLocatedMessage(_ item: InvalidCase) async throws {
+        let result = try await TestSupport.run(["validate", item.fixture], in: fixturesDirectory)
+        #expect(result.status == 2, "\(item.fixture): \(result.stderr)")
+        let file = item.inFile ?? item.fixture
+        #expect(result.stderr.contains("\(file):\(item.line):\(item.column): error: "), "\(result.stderr)")
+        #expect(result.stderr.contains(item.message), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+}

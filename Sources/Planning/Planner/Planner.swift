@@ -83,7 +83,7 @@ public struct Planner: Sendable {
             let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
             let perItem = resolver.secondsPerItem(step, gpu: hardware.gpu)
             let load = resolver.loadSeconds(step, gpu: hardware.gpu)
-            if perItem == nil && !items.isEmpty && step.uses.device == .gpu {
+            if perItem == nil && !items.isEmpty && step.uses.device == .gpu && fit.fit != .misfit {
                 bag.warning("no timing for \(step.uses.rawValue) \(step.model ?? "") on \(hardware.gpu ?? "no GPU"); step '\(step.id)' is left out of the estimate",
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))

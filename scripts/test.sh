@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYNTHSET_SETUP_TESTS=1 bash scripts/setup.sh
-if [ -f .ci/setup-python.sh ]; then
-  bash .ci/setup-python.sh
-fi
+bash .ci/setup-python.sh
+# Every example recipe must satisfy the published JSON Schema (what editors use).
+.build/venv/bin/check-jsonschema --schemafile schemas/workflow.schema.json workflows/*.yaml
 swift build --build-tests
 swift test --skip-build

@@ -418,3 +418,12 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
     #expect(plan.totals.gpuHours > 0)
     #expect(plan.totals.cost != nil)
 }
+
+/// Every shipped example plans on the hardware it declares (VRAM fits, no errors).
+@Test(arguments: (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("workflows").path))?
+    .filter { $0.hasSuffix(".yaml") }.sorted() ?? [])
+func exampleWorkflowPlans(_ name: String) async throws {
+    let plan = try await makePlan(loadExample(name))
+    #expect(plan.totals.items > 0)
+    #expect(plan.steps.allSatisfy { $0.vramFit != .misfit })
+}

@@ -125,7 +125,8 @@ func render(_ diagnostics: [Diagnostic]) -> String {
     }
 
     /// The example workflows load with no errors and no warnings.
-    @Test(arguments: ["can-factory.yaml", "can-factory-h100.yaml", "demo.yaml"])
+    @Test(arguments: (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("workflows").path))?
+        .filter { $0.hasSuffix(".yaml") }.sorted() ?? [])
     func exampleWorkflowLoads(_ name: String) throws {
         let result = WorkflowLoader().load(file: repositoryRoot.appendingPathComponent("workflows/\(name)").path)
         #expect(result.diagnostics.isEmpty, "\(render(result.diagnostics))")

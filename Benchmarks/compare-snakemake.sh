@@ -132,6 +132,7 @@ got=$(awk '$1 == "total" {print $2; exit}' "$probe/log")
 [ "$got" = 802 ] || { echo "Snakefile has $got jobs for SEEDS=1, expected 802" >&2; exit 1; }
 
 rows=()
+fmt='%7s  %8s  %8s  %-18s  %11s  %-17s  %10s  %7s'
 stopped=false
 for seeds in "${sizes[@]}"; do
   images=$((400 * seeds)); items=$((2 * images + 1)); jobs=$((2 * images + 2))
@@ -174,7 +175,7 @@ for seeds in "${sizes[@]}"; do
     ratio="$bound$(awk "BEGIN {r = $smk_s / $syn_s; printf (r < 10 ? \"%.1f\" : \"%.0f\"), r}")x"
     smk_col="$bound$(printf '%.2f' "$smk_s") ($smk_runs)"
   fi
-  rows+=("$(printf '%7d  %9d  %8d  %-17s  %10s  %-12s  %9s  %6s' "$images" "$jobs" "$items" \
+  rows+=("$(printf "$fmt" "$images" "$jobs" "$items" \
     "$smk_col" "$(mb "$smk_kb")" "$(printf '%.3f' "$syn_s") (5)" "$(mb "$syn_kb")" "$ratio")")
   rm -rf "$wd"
 done
@@ -185,11 +186,11 @@ sha=$(git rev-parse --short HEAD)
 newer=$(find Sources Package.swift -newer "$bin" -print -quit 2>/dev/null || true)
 
 echo "planning the Benchmarks/plan.sh workflow (400 prompts x SEEDS images -> labels -> export)"
-echo "snakemake: $("$smk" --version), \`snakemake -n --quiet -j 1\` (dry run, DAG summary only), fresh directory"
+echo "snakemake: $("$smk" --version), \`snakemake -n --quiet -j 1\` (dry run; per-job lines and job summary suppressed), fresh directory"
 echo "synthset:  $sha, \`synthset plan\` (table output), release build"
 echo
-printf '%7s  %9s  %8s  %-17s  %10s  %-12s  %9s  %6s\n' images "smk jobs" "ss items" "snakemake s (runs)" "smk peak MB" \
-  "synthset s" "ss peak MB" ratio
+printf "$fmt\n" images "smk jobs" "ss items" "snakemake s (runs)" "smk peak MB" \
+  "synthset s (runs)" "ss peak MB" ratio
 for r in "${rows[@]}"; do echo "$r"; done
 echo
 echo "seconds: wall time, median of the runs in brackets (process start-up included);"

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# The main job: build synthset and run the procedural demo workflow (no GPU needed).
+# The main job: build synthset and run the procedural demo (no GPU needed): 200 scenes of
+# cans, boxes and pallets with exact boxes, exported as Pascal VOC, COCO, YOLO and
+# Edge Impulse datasets. A second run finds everything done and redoes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 swift build -c release --product synthset
-workflow="${1:-workflows/demo.yaml}"
+workflow="${1:-workflows/demo-export.yaml}"
 .build/release/synthset plan "$workflow"
 .build/release/synthset run "$workflow"
 .build/release/synthset status "$workflow"
+workspace="$(dirname "$workflow")/.synthset/$(sed -n 's/^name: *//p' "$workflow" | head -n 1)"
+echo
+echo "images and ground truth: $workspace/outputs/scenes/"
+for dataset in "$workspace"/outputs/dataset/*/; do
+  [ -d "$dataset" ] && echo "dataset: $dataset (layout: docs/datasets.md)"
+done

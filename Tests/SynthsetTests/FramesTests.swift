@@ -164,3 +164,23 @@ import Testing
         #expect(try CosmosStandIn.invocations(root).count == calls.count)
     }
 }
+
+/// A clip is accepted only with the frame count its tool documents (when ffprobe exists).
+@Test func videoWithTheWrongFrameCountIsRejected() async throws {
+    let ffmpeg = try requireFFmpeg()
+    let directory = try TestSupport.temporaryDirectory("synthset-frames-count")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let clip = directory.appendingPathComponent("clip.mp4")
+    let status = try shell(ffmpeg, ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x96:rate=16",
+                                    "-frames:v", "50", "-pix_fmt", "yuv420p", clip.path])
+    #expect(status == 0)
+    let committer = OutputCommitter(workspace: Workspace(root: directory))
+    let output = ProducedOutput(itemID: "x", file: clip)
+    try committer.verify(output, kind: .video, expectedFrames: 50)
+    #expect(throws: OutputRejected.self) { try committer.verify(output, kind: .video, expectedFrames: 93) }
+    do {
+        try committer.verify(output, kind: .video, expectedFrames: 93)
+    } catch {
+        #expect("\(error)".contains("has 50 frames, expected 93"))
+    }
+}

@@ -34,6 +34,33 @@ public enum MediaProbe {
         bytes.count >= 12 && bytes[4] == 0x66 && bytes[5] == 0x74 && bytes[6] == 0x79 && bytes[7] == 0x70
     }
 
+    /// ffprobe's location, if it is installed.
+    static let ffprobe: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        .split(separator: ":").map { "\($0)/ffprobe" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// The number of video frames in a clip (packets of its first video stream, so
+    /// nothing is decoded), or nil when ffprobe is not installed. Throws when ffprobe
+    /// cannot read the file.
+    public static func videoFrames(_ url: URL) throws -> Int? {
+        guard let ffprobe else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ffprobe)
+        process.arguments = ["-v", "error", "-select_streams", "v:0", "-count_packets",
+                             "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", url.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, let frames = Int(text) else {
+            throw OutputRejected(description: "\(url.lastPathComponent) is not a readable video (ffprobe could not count its frames)")
+        }
+        return frames
+    }
+
     /// Reads at most `limit` bytes from the start of a file.
     static func head(_ url: URL, limit: Int = 1 << 16) -> [UInt8] {
         guard let handle = try? FileHandle(forReadingFrom: url) else { return [] }

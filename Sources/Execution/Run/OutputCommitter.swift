@@ -30,7 +30,9 @@ public struct OutputRejected: Error, Sendable, CustomStringConvertible {
 struct OutputCommitter: Sendable {
     let workspace: Workspace
 
-    func verify(_ output: ProducedOutput, kind: ToolKind.Output) throws {
+    /// Checks an output before it is accepted. `expectedFrames`: the frame count a clip
+    /// must have, checked with ffprobe when it is installed.
+    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) throws {
         let path = output.file.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -50,6 +52,9 @@ struct OutputCommitter: Sendable {
             }
         case .video:
             guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(output.file.lastPathComponent) is not an MP4 file") }
+            if let expectedFrames, let frames = try MediaProbe.videoFrames(output.file), frames != expectedFrames {
+                throw OutputRejected(description: "\(output.file.lastPathComponent) has \(frames) frames, expected \(expectedFrames)")
+            }
         case .labels, .upload:
             guard let data = FileManager.default.contents(atPath: path),
                   (try? JSONSerialization.jsonObject(with: data)) != nil else {

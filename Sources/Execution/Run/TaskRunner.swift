@@ -51,6 +51,7 @@ struct TaskRunner: Sendable {
         let tally = Tally()
         let perItemStart = Mutex(started)
         let committer = self.committer, store = self.store, runID = self.runID, items = self.items
+        let expectedFrames = step.uses.output == .video ? Planner.expectedFrames(of: step) : nil
         var outcome = InvocationOutcome()
         var thrown: String?
         do {
@@ -59,7 +60,7 @@ struct TaskRunner: Sendable {
                 guard let item = items[output.itemID] else { return }
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }
                 do {
-                    try committer.verify(output, kind: item.kind)
+                    try committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
                     let (sha256, bytes) = try committer.commit(output, to: item.path)
                     let now = Date()
                     try store.recordItem(ItemRecord(

@@ -42,6 +42,13 @@ public struct Planner: Sendable {
         }
     }
 
+    /// Frames in each clip a video step writes, as the tool documents them (93 at 16 fps
+    /// and 61 at 10 fps for Cosmos-Predict2, `num_output_frames` or 77 for 2.5); nil when
+    /// unknown.
+    public static func expectedFrames(of step: Step) -> Int? {
+        ItemExpander.clipFrames(step)?.count
+    }
+
     public init(options: PlanOptions = PlanOptions()) {
         self.options = options
     }

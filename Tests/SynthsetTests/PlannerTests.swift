@@ -360,7 +360,9 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         let data = try JSONEncoder().encode(plan)
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let steps = try #require(json["steps"] as? [[String: Any]])
-        #expect(steps.count == 5)
+        // Five manifest steps; the raw-mode label step is planned as two (candidates on the GPU).
+        #expect(steps.count == 6)
+        #expect(steps.map { $0["id"] as? String } == ["images", "clips", "frames", "labels.candidates", "labels", "dataset"])
         for step in steps {
             for key in ["id", "uses", "items", "tasks", "model_loads", "gpu_hours"] {
                 #expect(step[key] != nil, "steps[] lacks \(key)")

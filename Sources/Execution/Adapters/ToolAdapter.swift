@@ -72,6 +72,7 @@ public struct AdapterRegistry: Sendable {
         .predict25Video2World: CosmosPredict25Adapter(),
         .extractFrames: FFmpegFramesAdapter(),
         .export: ExportAdapter(),
+        .label: GroundedSAM2Adapter(),
     ])
 
     public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }

@@ -132,7 +132,7 @@ struct Scheduler {
         }
         alreadyDone = done.count
         let only = executor.options.only
-        for task in executor.plan.tasks where only.isEmpty || only.contains(task.step) {
+        for task in executor.plan.tasks where only.isEmpty || only.contains(executor.workflow.manifestStepID(task.step)) {
             let remaining = task.items.filter { !done.contains($0) }
             if !remaining.isEmpty { states.append(TaskState(task: task, remaining: remaining)) }
         }
@@ -152,7 +152,7 @@ struct Scheduler {
     }
 
     func retries(for step: String) -> Int {
-        executor.workflow.step(step)?.retries ?? executor.options.retries
+        executor.workflow.plannedStep(step)?.retries ?? executor.options.retries
     }
 
     /// Items of a task whose inputs are all done; marks items blocked by a failed input.

@@ -20,7 +20,7 @@ struct TaskRunner: Sendable {
 
     func execute(index: Int, task: PlannedTask, items batch: [PlannedItem], gpus: [Int], attempt: Int,
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
-        let step = executor.workflow.step(task.step)!
+        let step = executor.workflow.plannedStep(task.step)!
         let scratch = workspace.scratch.appendingPathComponent("\(task.id)-a\(attempt)")
         let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-a\(attempt).log")
         let logPath = workspace.relative(logFile)

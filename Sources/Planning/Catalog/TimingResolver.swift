@@ -49,6 +49,9 @@ public struct TimingResolver: Sendable {
 
     /// Seconds per item for `step` on `gpu` (nil for CPU steps).
     public func secondsPerItem(_ step: Step, gpu: String?) -> Figure? {
+        if step.labeling?.stage == .postprocess {
+            return Figure(0.005, .assumed, "thresholds, class mapping and NMS on one image's candidates, in-process")
+        }
         let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.uses.device == .gpu ? gpu : nil)
         if let measured = measured[key] {
             return Figure(measured.secondsPerItem, .measured, "median of \(measured.samples) measured task(s)", samples: measured.samples)
@@ -83,6 +86,7 @@ public struct TimingResolver: Sendable {
 
     /// Seconds to load the model once per invocation (0 for CPU tools).
     public func loadSeconds(_ step: Step, gpu: String?) -> Figure {
+        if step.labeling?.stage == .postprocess { return Figure(0, .assumed, "no model to load") }
         let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.uses.device == .gpu ? gpu : nil)
         if let measured = measured[key] {
             // Without a measured load time the measured per-item time already includes

@@ -32,11 +32,7 @@ struct ItemExpander {
         case .extractFrames:
             return frames()
         case .label:
-            return upstream.map { input in
-                var signature = baseSignature()
-                signature.inputs = [input.id]
-                return item(signature, inputs: [input.id])
-            }
+            return labelItems()
         case .export:
             guard !upstream.isEmpty else { return [] }
             var signature = baseSignature()
@@ -75,7 +71,12 @@ struct ItemExpander {
             params["resolution"] = .int(step.resolution ?? video.resolution)
             if !step.uses.frameRates.isEmpty { params["fps"] = .int(step.fps ?? video.fps) }
         }
-        if let labeling = step.labeling {
+        if let labeling = step.labeling, labeling.stage == .candidates {
+            // Everything the GPU stage's output depends on, and no threshold.
+            signature.prompt = Self.caption(labeling)
+            params["stage"] = .string("candidates")
+            params["box_floor"] = .number(Self.boxFloor(labeling))
+        } else if let labeling = step.labeling {
             signature.classes = labeling.classes
             params["box_threshold"] = .number(labeling.boxThreshold)
             params["text_threshold"] = .number(labeling.textThreshold)
@@ -255,5 +256,65 @@ struct ItemExpander {
             }
         }
         return items
+    }
+
+    // MARK: labels
+
+    /// The Grounding DINO caption of a label step: its class phrases joined as
+    /// `"can. person."` (the article's `--text_prompt` form).
+    static func caption(_ labeling: Labeling) -> String {
+        labeling.classes.map(\.phrase).joined(separator: ". ") + "."
+    }
+
+    /// The score a raw-mode candidate must exceed to be recorded: 0.05, or the box
+    /// threshold when that is lower (so the Swift-side threshold always has what it needs).
+    static func boxFloor(_ labeling: Labeling) -> Double {
+        min(0.05, labeling.boxThreshold)
+    }
+
+    /// One label item per input image. In raw mode (see `Step.plannedStages`) the
+    /// candidates stage has one candidates item per image and the step itself one labels
+    /// item per image whose inputs are `[image, candidates]` (the image first: export reads
+    /// it as the labeled image); the candidates id is computed, not looked up.
+    mutating func labelItems() -> [PlannedItem] {
+        switch step.labeling?.stage {
+        case .candidates?:
+            if workflow.step(step.id) != nil {
+                diagnostics.append(Diagnostic(.error, "step id '\(step.id)' is reserved for the candidates of raw-mode label step '\(workflow.manifestStepID(step.id))'",
+                                              hint: "rename step '\(step.id)'", at: workflow.location(of: "steps.\(step.id)")))
+            }
+            return upstream.map { input in
+                var signature = baseSignature()
+                signature.inputs = [input.id]
+                return item(signature, inputs: [input.id])
+            }
+        case .postprocess?:
+            guard let candidatesStep = step.plannedStagesOfManifestStep.first else { return [] }
+            let candidates = ItemExpander(workflow: workflow, step: candidatesStep, upstream: [], upstreamSteps: [])
+            let shared = candidates.baseSignature()
+            return upstream.map { input in
+                var candidateSignature = shared
+                candidateSignature.inputs = [input.id]
+                let inputs = [input.id, candidateSignature.id]
+                var signature = baseSignature()
+                signature.inputs = inputs
+                return item(signature, inputs: inputs)
+            }
+        default:
+            return upstream.map { input in
+                var signature = baseSignature()
+                signature.inputs = [input.id]
+                return item(signature, inputs: [input.id])
+            }
+        }
+    }
+}
+
+extension Step {
+    /// The stages of the manifest step a planned stage came from.
+    var plannedStagesOfManifestStep: [Step] {
+        var manifest = self
+        manifest.labeling?.stage = .whole
+        return manifest.plannedStages
     }
 }

@@ -73,8 +73,8 @@ public struct Planner: Sendable {
         var allTasks: [PlannedTask] = []
         var stepPlans: [StepPlan] = []
         var producer: [String: String] = [:]  // item id -> task id
-        for stepID in order {
-            guard let step = workflow.step(stepID) else { continue }
+        // A raw-mode label step is planned as two steps (see `Step.plannedStages`).
+        for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
             checkInputExtensions(step, workflow: workflow, &bag)
             let upstream = step.from.flatMap { itemsByStep[$0] ?? [] }
             var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream,
@@ -90,7 +90,7 @@ public struct Planner: Sendable {
             let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
             let perItem = resolver.secondsPerItem(step, gpu: hardware.gpu)
             let load = resolver.loadSeconds(step, gpu: hardware.gpu)
-            if perItem == nil && !items.isEmpty && step.uses.device == .gpu && fit.fit != .misfit {
+            if perItem == nil && !items.isEmpty && step.device == .gpu && fit.fit != .misfit {
                 bag.warning("no timing for \(step.uses.rawValue) \(step.model ?? "") on \(hardware.gpu ?? "no GPU"); step '\(step.id)' is left out of the estimate",
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))
@@ -102,18 +102,19 @@ public struct Planner: Sendable {
             for task in tasks { for item in task.items { producer[item] = task.id } }
             allTasks += tasks
             let busy = tasks.reduce(0) { $0 + $1.seconds * Double($1.gpus) }
-            let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
+            let isGPU = step.device == .gpu
             stepPlans.append(StepPlan(
                 id: step.id, uses: step.uses, model: step.model, from: step.from,
-                device: isGPU ? .gpu : step.uses.device, items: items.count, tasks: tasks.count,
+                device: step.device, items: items.count, tasks: tasks.count,
                 modelLoads: isGPU && step.uses != .command ? tasks.count : 0,
                 gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
                 vramNeededGB: fit.need, vramFit: fit.fit,
-                secondsPerItem: perItem, loadSeconds: step.uses.device == .gpu ? load : nil))
+                secondsPerItem: perItem, loadSeconds: step.device == .gpu ? load : nil))
         }
         // Steps in file order for display; tasks stay in topological order.
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
-        stepPlans.sort { fileOrder[$0.id]! < fileOrder[$1.id]! }
+        let stageOrder = Dictionary(stepPlans.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        stepPlans.sort { (fileOrder[workflow.manifestStepID($0.id)] ?? 0, stageOrder[$0.id]!) < (fileOrder[workflow.manifestStepID($1.id)] ?? 0, stageOrder[$1.id]!) }
         var seenIDs = Set<String>()
         for item in allItems where !seenIDs.insert(item.id).inserted {
             bag.error("step '\(item.step)' produces an item identical to another step's (\(item.id.prefix(12)))",
@@ -141,8 +142,7 @@ public struct Planner: Sendable {
                                           predecessors: { workflow.step($0)?.from ?? [] }) else { return [] }
         var itemsByStep: [String: [PlannedItem]] = [:]
         var all: [PlannedItem] = []
-        for stepID in order {
-            guard let step = workflow.step(stepID) else { continue }
+        for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
             var expander = ItemExpander(workflow: workflow, step: step, upstream: step.from.flatMap { itemsByStep[$0] ?? [] },
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
@@ -175,8 +175,7 @@ public struct Planner: Sendable {
     }
 
     func checkVRAM(_ step: Step, hardware: PlannedHardware, workflow: Workflow, _ bag: inout DiagnosticBag) -> (need: Double?, fit: StepPlan.VRAMFit) {
-        let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
-        guard isGPU else { return (nil, .notApplicable) }
+        guard step.device == .gpu else { return (nil, .notApplicable) }
         let need = step.command?.vramGB ?? options.catalog.vram(uses: step.uses, model: step.model)?.vramGB
         guard let available = hardware.vramGB else {
             bag.error("step '\(step.id)' runs on a GPU but the workflow declares none",

@@ -25,7 +25,7 @@ enum TaskGrouper {
         case .extractFrames, .export, .edgeImpulseUpload, .video2worldBestOfN: chunked = groups
         default: chunked = groups.flatMap { chunk($0, size: maxBatch) }
         }
-        let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
+        let isGPU = step.device == .gpu
         return chunked.filter { !$0.isEmpty }.map { batch in
             let ids = batch.map(\.id)
             var dependencies: [String] = []
@@ -39,7 +39,7 @@ enum TaskGrouper {
             return PlannedTask(
                 id: String(ContentHash.sha256("task\n" + ids.joined(separator: "\n")).prefix(16)),
                 step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
-                dependsOn: dependencies, device: isGPU ? .gpu : step.uses.device,
+                dependsOn: dependencies, device: step.device,
                 gpus: isGPU ? gpus : 0, vramGB: isGPU ? vram : nil,
                 seconds: load + Double(batch.count) * perItem)
         }

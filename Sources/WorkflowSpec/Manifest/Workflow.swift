@@ -230,6 +230,19 @@ public struct Labeling: Sendable, Hashable {
     public var nmsIoU: Double?
     public var minBoxArea: Double?
     public var maxPerImage: Int?
+    /// Which part of the work a planned step does; the manifest always gives `.whole`, the
+    /// planner splits a raw-mode step into `.candidates` (GPU) and `.postprocess` (CPU).
+    public var stage: Stage = .whole
+
+    public enum Stage: String, Sendable, Hashable, Codable {
+        /// Script mode: the script (GPU), then post-processing in the same task.
+        case whole
+        /// Raw mode, internal step `<id>.candidates`: every candidate box with its
+        /// per-token scores; the thresholds are not part of it.
+        case candidates
+        /// Raw mode, the step itself: thresholds, class mapping, NMS and limits on CPU.
+        case postprocess
+    }
 }
 
 /// One `phrase: class` entry of `classes:`.

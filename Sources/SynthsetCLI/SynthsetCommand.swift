@@ -11,9 +11,12 @@ public struct SynthsetCommand: AsyncParsableCommand {
             differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit); \
             130 interrupted.
             """,
-        version: "0.1.0",
-        subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Clean.self]
+        version: SynthsetCommand.version,
+        subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Clean.self, Verify.self, Diff.self]
     )
+
+    /// synthset's version, also recorded in lock files of workflows it renders itself.
+    static let version = "0.1.0"
 
     public init() {}
 }

@@ -43,5 +43,40 @@ struct PlanCommand: AsyncParsableCommand {
         DiagnosticPrinter().print(outcome.diagnostics)
         guard let plan = outcome.plan else { throw Exit.invalidInput }
         Console.out(PlanRenderer.render(plan, as: format))
+        if format == .table {
+            Console.out(Self.estimateNotes(plan, error: WorkflowService.lastEstimateError(file: workflow, workspace: workspace)))
+        }
+    }
+
+    /// Which figures were measured in the workspace (with sample counts), and how far the
+    /// last run's estimate was from what it actually took.
+    static func number(_ value: Double, decimals: Int = 2) -> String { String(format: "%.\(decimals)f", value) }
+
+    static func estimateNotes(_ plan: Plan, error: WorkflowService.EstimateError?) -> String {
+        var lines: [String] = []
+        var measured: [String] = []
+        var catalog: [String] = []
+        for step in plan.steps {
+            let figures = [("s/item", step.secondsPerItem), ("load s", step.loadSeconds)].filter { $0.1 != nil }
+            for (name, figure) in figures {
+                guard let figure else { continue }
+                // Store-measured figures carry a sample count; the catalog's benchmarks do not.
+                if figure.basis == .measured, let samples = figure.samples, samples > 0 {
+                    measured.append("\(step.id) \(name) \(Self.number(figure.value, decimals: figure.value < 1 ? 3 : 2)) (median of \(samples) task\(samples == 1 ? "" : "s"))")
+                } else {
+                    catalog.append("\(step.id) \(name)")
+                }
+            }
+        }
+        if !measured.isEmpty {
+            lines.append("measured in this workspace: " + measured.joined(separator: "; "))
+            if !catalog.isEmpty { lines.append("from the catalog or manifest: " + catalog.joined(separator: ", ")) }
+        }
+        if let error {
+            var line = "last run #\(error.runID) (\(error.status)): estimated \(Self.number(error.estimatedGPUHours)) GPU-h, actual \(Self.number(error.actualGPUHours)) GPU-h"
+            if let relative = error.relativeError { line += String(format: " (estimate error %+.0f%%)", relative * 100) }
+            lines.append(line)
+        }
+        return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
     }
 }

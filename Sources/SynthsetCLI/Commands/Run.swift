@@ -12,6 +12,11 @@ struct Run: AsyncParsableCommand {
             that are not recorded as done or whose file is gone or changed size. Ctrl-C \
             stops scheduling, stops running tools (TERM, then KILL after --grace seconds) \
             and exits 130; the next run resumes.
+            After a run in which every planned item is done, the lock file <workflow>.lock \
+            beside the recipe is rewritten (items, output hashes, prompts, tool versions, \
+            dataset fingerprint). With --frozen the lock is never written: the run refuses \
+            to start (exit 1) when the recipe's plan no longer matches the lock, and fails \
+            (exit 1) when an output's hash differs from the lock.
             """)
 
     @Argument(help: "The workflow file.")
@@ -38,6 +43,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Plan for this many GPUs instead of hardware.count.")
     var gpus: Int?
 
+    @Flag(help: "Refuse to run unless the plan matches <workflow>.lock; never rewrite the lock.")
+    var frozen = false
+
     @Flag(help: "Write one JSON event per line on stdout instead of progress.")
     var json = false
 
@@ -53,6 +61,25 @@ struct Run: AsyncParsableCommand {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: planOptions)
         DiagnosticPrinter().print(outcome.diagnostics)
         guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        let lockURL = LockFile.url(forRecipe: workflow)
+        var frozenLock: LockFile?
+        if frozen {
+            let lock: LockFile
+            do { lock = try LockFile.read(from: lockURL) } catch {
+                Console.error("error: --frozen needs the lock file: \(error)\n")
+                throw Exit.invalidInput
+            }
+            let differences = Reproduction.planDifferences(lock: lock, workflow: loaded, plan: plan)
+            if !differences.isEmpty {
+                Console.error("error: --frozen: the plan of \(workflow) no longer matches \(lockURL.lastPathComponent):\n"
+                              + differences.map { "  \($0)\n" }.joined())
+                throw Exit.failedItems
+            }
+            if lock.recipeSHA256 != loaded.sourceHash {
+                Console.error("note: \(workflow) changed since the lock was written, but plans the same items\n")
+            }
+            frozenLock = lock
+        }
         var options = RunOptions(workspace: WorkflowService.workspace(for: loaded, override: workspace), jobs: jobs,
                                  keepGoing: keepGoing, retries: retries, only: Set(only),
                                  gracePeriod: .milliseconds(Int(grace * 1000)))
@@ -77,5 +104,27 @@ struct Run: AsyncParsableCommand {
         reporter.finish(summary)
         if summary.interrupted { throw Exit.interrupted }
         if !summary.failed.isEmpty { throw Exit.failedItems }
+        try finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
+    }
+
+    /// Writes the lock after a complete run, or, with --frozen, checks the outputs against it.
+    func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) throws {
+        guard let store = try? CheckpointStore(path: workspace.store),
+              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store,
+                                                   tools: ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version))
+        else { return }  // a partial run (--only, blocked items) writes no lock
+        if let frozen {
+            let differences = Reproduction.outputDifferences(locked: frozen, produced: produced)
+            if !differences.isEmpty {
+                Console.error("error: --frozen: outputs differ from \(lockURL.lastPathComponent):\n" + differences.map { "  \($0)\n" }.joined())
+                throw Exit.failedItems
+            }
+            return
+        }
+        do {
+            try produced.write(to: lockURL)
+        } catch {
+            Console.error("warning: \(error)\n")
+        }
     }
 }

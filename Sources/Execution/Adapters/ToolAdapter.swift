@@ -19,6 +19,9 @@ public struct Invocation: Sendable {
     public var gpus: [Int]
     public var attempt: Int
     public var gracePeriod: Duration
+    /// The run's checkpoint store, for adapters that keep their own records (uploads).
+    /// Nil when an adapter is driven outside a run.
+    public var store: CheckpointStore? = nil
 
     /// The environment that pins a GPU task to its GPUs.
     public var gpuEnvironment: [String: String] {
@@ -73,6 +76,7 @@ public struct AdapterRegistry: Sendable {
         .extractFrames: FFmpegFramesAdapter(),
         .export: ExportAdapter(),
         .label: GroundedSAM2Adapter(),
+        .edgeImpulseUpload: EdgeImpulseUploadAdapter(),
     ])
 
     public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }

@@ -47,7 +47,7 @@ struct TaskRunner: Sendable {
         }
         let invocation = Invocation(workflow: executor.workflow, step: step, task: task, items: batch, inputs: inputs,
                                     workspace: workspace, scratch: scratch, logFile: logFile, gpus: gpus,
-                                    attempt: attempt, gracePeriod: executor.options.gracePeriod)
+                                    attempt: attempt, gracePeriod: executor.options.gracePeriod, store: store)
         let tally = Tally()
         let perItemStart = Mutex(started)
         let committer = self.committer, store = self.store, runID = self.runID, items = self.items

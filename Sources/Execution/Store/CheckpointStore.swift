@@ -422,6 +422,14 @@ public final class CheckpointStore: Sendable {
         try database.write { db in try UploadRecord(itemID: itemID, target: target, uploadedAt: date).insert(db, onConflict: .replace) }
     }
 
+    /// Records that every one of `itemIDs` was uploaded to `target`, in one transaction.
+    public func recordUploads(itemIDs: [String], target: String, at date: Date = Date()) throws {
+        guard !itemIDs.isEmpty else { return }
+        try database.write { db in
+            for id in itemIDs { try UploadRecord(itemID: id, target: target, uploadedAt: date).insert(db, onConflict: .replace) }
+        }
+    }
+
     /// Ids of the items already uploaded to `target`.
     public func uploadedItemIDs(target: String) throws -> Set<String> {
         try database.read { db in

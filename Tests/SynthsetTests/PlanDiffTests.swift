@@ -83,7 +83,14 @@ import WorkflowSpec
         #expect(export.reason == "inputs: 4 added, 8 changed (params.box_threshold)")
 
         #expect(result.gpuHoursDelta > 0)
-        #expect(abs(result.gpuHoursDelta - (images.newGPUHours - images.oldGPUHours) - (try step(result, "labels").newGPUHours - labels.oldGPUHours)) < 1e-9)
+        // Raw-mode labeling plans a GPU candidates step and a CPU labels step; the
+        // thresholds only change the CPU half, so the candidates step adds GPU-hours
+        // for the new images alone.
+        let candidates = try step(result, "labels.candidates")
+        #expect(candidates.added.count == 4 && candidates.changed.isEmpty)
+        let stepDeltas = result.steps.reduce(0.0) { $0 + ($1.newGPUHours - $1.oldGPUHours) }
+        #expect(abs(result.gpuHoursDelta - stepDeltas) < 1e-9)
+        #expect(abs(result.gpuHoursDelta - (images.newGPUHours - images.oldGPUHours) - (candidates.newGPUHours - candidates.oldGPUHours)) < 1e-9)
         let cost = try #require(result.costDelta)
         #expect(abs(cost - result.gpuHoursDelta * 2.5) < 1e-6)
 
@@ -103,7 +110,8 @@ import WorkflowSpec
         #expect(images.changed.allSatisfy { $0.causes == ["prompt"] })
         let labels = try step(result, "labels")
         #expect(labels.changed.count == 8)
-        #expect(labels.changed.allSatisfy { $0.causes == ["prompt"] && $0.reason == "inputs: 1 changed (prompt)" })
+        // A label reads its image and the image's candidates: both changed with the prompt.
+        #expect(labels.changed.allSatisfy { $0.causes == ["prompt"] && $0.reason == "inputs: 2 changed (prompt)" })
     }
 
     @Test func fewerSeedsRemoveItemsDownTheChain() async throws {

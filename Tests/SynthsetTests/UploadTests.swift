@@ -172,7 +172,7 @@ server.server_close()
         /// Asks the server to exit (it polls for a stop file every half second; a signal
         /// may be blocked in children of the test process), then kills it if it lingers.
         func stop() async {
-            FileManager.default.createFile(atPath: portFile.path + ".stop", contents: nil)
+            _ = FileManager.default.createFile(atPath: portFile.path + ".stop", contents: nil)
             for _ in 0..<250 where process.process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
             if process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
             await process.wait()

@@ -15,6 +15,23 @@ final class CanonicalJSONWriter {
         bytes.reserveCapacity(512)
     }
 
+    /// Empties the writer for the next document, keeping its buffer.
+    func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        firstMember.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes members encoded earlier (`"a":1,"b":2`), with a comma unless they come first.
+    func members(_ encoded: [UInt8]) {
+        guard !encoded.isEmpty else { return }
+        if firstMember[firstMember.count - 1] {
+            firstMember[firstMember.count - 1] = false
+        } else {
+            bytes.append(UInt8(ascii: ","))
+        }
+        bytes.append(contentsOf: encoded)
+    }
+
     func object(_ body: () -> Void) {
         bytes.append(UInt8(ascii: "{"))
         firstMember.append(true)
@@ -41,6 +58,10 @@ final class CanonicalJSONWriter {
             body(element)
         }
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    func rawBytes(_ encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
     }
 
     func raw(_ text: String) {

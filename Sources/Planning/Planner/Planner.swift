@@ -61,24 +61,23 @@ public struct Planner: Sendable {
             bag.error("steps form a cycle", hint: "run 'synthset validate' for the path", at: workflow.location(of: "steps"))
             return Result(plan: nil, diagnostics: bag.diagnostics)
         }
-        var itemsByStep: [String: [PlannedItem]] = [:]
         var allItems: [PlannedItem] = []
+        var stepItems: [String: Range<Int>] = [:]  // step id -> its items in allItems
         var allTasks: [PlannedTask] = []
         var stepPlans: [StepPlan] = []
-        var producer: [String: String] = [:]  // item id -> task id
+        var producer: [String: Int] = [:]  // item id -> index of its task in allTasks
+        var duplicate: PlannedItem?
         for stepID in order {
             guard let step = workflow.step(stepID) else { continue }
             checkInputExtensions(step, workflow: workflow, &bag)
-            let upstream = step.from.flatMap { itemsByStep[$0] ?? [] }
-            var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream,
+            var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
             bag.append(contentsOf: expander.diagnostics)
             if items.isEmpty && bag.errors.isEmpty {
                 bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
             }
-            itemsByStep[step.id] = items
-            allItems += items
+            stepItems[step.id] = allItems.count..<(allItems.count + items.count)
 
             let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
             let perItem = resolver.secondsPerItem(step, gpu: hardware.gpu)
@@ -88,12 +87,22 @@ public struct Planner: Sendable {
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))
             }
-            let itemIndex = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            let tasks = TaskGrouper.group(step: step, items: items, itemIndex: itemIndex, producer: producer,
-                                          perItem: perItem?.value ?? 0, load: load.value,
-                                          vram: fit.need, gpus: step.gpus ?? 1)
-            for task in tasks { for item in task.items { producer[item] = task.id } }
+            let grouped = TaskGrouper.group(step: step, items: items, producer: { producer[$0].map { allTasks[$0].id } },
+                                            perItem: perItem?.value ?? 0, load: load.value,
+                                            vram: fit.need, gpus: step.gpus ?? 1)
+            // Which task makes each item, then the item ids in plan order (the first
+            // repeated id is the one reported).
+            var taskOf = [Int](repeating: -1, count: items.count)
+            for (offset, members) in grouped.members.enumerated() {
+                for index in members { taskOf[index] = allTasks.count + offset }
+            }
+            producer.reserveCapacity(producer.count + items.count)
+            for (index, item) in items.enumerated() {
+                if producer.updateValue(taskOf[index], forKey: item.id) != nil && duplicate == nil { duplicate = item }
+            }
+            let tasks = grouped.tasks
             allTasks += tasks
+            allItems += items
             let busy = tasks.reduce(0) { $0 + $1.seconds * Double($1.gpus) }
             let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
             stepPlans.append(StepPlan(
@@ -107,12 +116,10 @@ public struct Planner: Sendable {
         // Steps in file order for display; tasks stay in topological order.
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
         stepPlans.sort { fileOrder[$0.id]! < fileOrder[$1.id]! }
-        var seenIDs = Set<String>()
-        for item in allItems where !seenIDs.insert(item.id).inserted {
+        if let item = duplicate {
             bag.error("step '\(item.step)' produces an item identical to another step's (\(item.id.prefix(12)))",
                       hint: "two steps with the same tool, settings and inputs would write the same file; remove one",
                       at: workflow.location(of: "steps.\(item.step)"))
-            break
         }
         let gpuHours = stepPlans.reduce(0) { $0 + $1.gpuHours }
         let wall = WallClockScheduler.makespan(tasks: allTasks, gpuSlots: hardware.count, cpuSlots: max(1, hardware.cpuSlots))
@@ -132,17 +139,25 @@ public struct Planner: Sendable {
     public static func expandItems(_ workflow: Workflow) -> [PlannedItem] {
         guard let order = topologicalSort(nodes: workflow.steps.map(\.id),
                                           predecessors: { workflow.step($0)?.from ?? [] }) else { return [] }
-        var itemsByStep: [String: [PlannedItem]] = [:]
         var all: [PlannedItem] = []
+        var stepItems: [String: Range<Int>] = [:]
         for stepID in order {
             guard let step = workflow.step(stepID) else { continue }
-            var expander = ItemExpander(workflow: workflow, step: step, upstream: step.from.flatMap { itemsByStep[$0] ?? [] },
+            var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream(of: step, all, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
-            itemsByStep[step.id] = items
+            stepItems[step.id] = all.count..<(all.count + items.count)
             all += items
         }
         return all
+    }
+
+    /// The items of the steps `step` reads from, in `from:` order; a slice of `all` when
+    /// there is one such step.
+    static func upstream(of step: Step, _ all: [PlannedItem], _ stepItems: [String: Range<Int>]) -> ArraySlice<PlannedItem> {
+        let ranges = step.from.compactMap { stepItems[$0] }
+        if ranges.count == 1 { return all[ranges[0]] }
+        return ArraySlice(ranges.flatMap { all[$0] })
     }
 
     func resolveHardware(_ workflow: Workflow, _ bag: inout DiagnosticBag) -> PlannedHardware {

@@ -42,6 +42,10 @@ struct PlanCommand: AsyncParsableCommand {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)
         guard let plan = outcome.plan else { throw Exit.invalidInput }
-        Console.out(PlanRenderer.render(plan, as: format))
+        if format == .json {
+            PlanRenderer.writeJSON(plan) { FileHandle.standardOutput.write($0) }
+        } else {
+            Console.out(PlanRenderer.render(plan, as: format))
+        }
     }
 }

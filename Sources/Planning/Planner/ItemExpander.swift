@@ -40,10 +40,40 @@ struct ItemExpander {
             base.formats = step.export?.formats.map(\.rawValue)
             base.split = step.export?.split
             let factory = ItemFactory(step: step, base: base, fromItem: [.inputs])
-            return [factory.item(inputs: upstream.map(\.id).sorted(), using: CanonicalJSONWriter())]
+            return [factory.item(inputs: Self.sortedIDs(upstream.map(\.id)), using: CanonicalJSONWriter())]
         case .command:
             return command()
         }
+    }
+
+    /// `ids.sorted()`, faster for item ids: ordered by their first 16 hex digits as a
+    /// number (the same order for lowercase hex), then by the whole id on a tie.
+    static func sortedIDs(_ ids: [String]) -> [String] {
+        var keyed: [(key: UInt64, id: String)] = []
+        keyed.reserveCapacity(ids.count)
+        for id in ids {
+            var id = id
+            guard let key = id.withUTF8({ hexPrefix($0) }) else { return ids.sorted() }
+            keyed.append((key, id))
+        }
+        keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.id < $1.id }
+        return keyed.map(\.id)
+    }
+
+    /// The first 16 characters as a number, when they are lowercase hex digits.
+    static func hexPrefix(_ utf8: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard utf8.count >= 16 else { return nil }
+        var value: UInt64 = 0
+        for byte in utf8.prefix(16) {
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt64(digit)
+        }
+        return value
     }
 
     // MARK: signatures

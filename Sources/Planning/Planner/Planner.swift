@@ -87,7 +87,7 @@ public struct Planner: Sendable {
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))
             }
-            let grouped = TaskGrouper.group(step: step, items: items, producer: { producer[$0].map { allTasks[$0].id } },
+            let grouped = TaskGrouper.group(step: step, items: items, producer: { producer[$0] }, taskID: { allTasks[$0].id },
                                             perItem: perItem?.value ?? 0, load: load.value,
                                             vram: fit.need, gpus: step.gpus ?? 1)
             // Which task makes each item, then the item ids in plan order (the first

@@ -9,8 +9,9 @@ enum TaskGrouper {
         var members: [[Int]]
     }
 
-    /// `producer` gives the id of the task that makes an upstream item.
-    static func group(step: Step, items: [PlannedItem], producer: (String) -> String?,
+    /// `producer` gives the index of the task that makes an upstream item, `taskID` a
+    /// task's id from its index.
+    static func group(step: Step, items: [PlannedItem], producer: (String) -> Int?, taskID: (Int) -> String,
                       perItem: Double, load: Double, vram: Double?, gpus: Int) -> Grouped {
         let maxBatch = step.maxBatch ?? Planner.defaultMaxBatch(step.uses)
         let all = Array(items.indices)
@@ -37,8 +38,8 @@ enum TaskGrouper {
         let members = chunked.filter { !$0.isEmpty }
         let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
         let tasks = members.map { batch in
-            var dependencies: [String] = []
-            var seen = Set<String>()
+            var dependencies: [Int] = []
+            var seen = Set<Int>()
             for index in batch {
                 for input in items[index].inputs {
                     if let task = producer(input), seen.insert(task).inserted { dependencies.append(task) }
@@ -47,8 +48,8 @@ enum TaskGrouper {
             let ids = batch.map { items[$0].id }
             let seed = step.uses.seedsPerSample ? nil : batch.first.flatMap { items[$0].seed }
             return PlannedTask(
-                id: taskID(ids), step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
-                dependsOn: dependencies, device: isGPU ? .gpu : step.uses.device,
+                id: hashID(ids), step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
+                dependsOn: dependencies.map(taskID), device: isGPU ? .gpu : step.uses.device,
                 gpus: isGPU ? gpus : 0, vramGB: isGPU ? vram : nil,
                 seconds: load + Double(batch.count) * perItem)
         }
@@ -57,7 +58,7 @@ enum TaskGrouper {
 
     /// The first 16 hex digits of SHA-256 over "task\n" and the item ids joined by "\n",
     /// hashed piece by piece instead of joined first.
-    static func taskID(_ ids: [String]) -> String {
+    static func hashID(_ ids: [String]) -> String {
         var hasher = SHA256()
         hasher.update(data: Array("task\n".utf8))
         for (index, id) in ids.enumerated() {

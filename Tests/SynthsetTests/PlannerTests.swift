@@ -388,7 +388,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
     /// newlines, negatives, seeds, inputs, frames, commands, procedural scenes.
     static let everyMemberManifest = """
         version: 1
-        name: "every \\"member\\""
+        name: every-member
         hardware: { gpu: h100-sxm, count: 2 }
         prompts:
           line:

@@ -303,7 +303,13 @@ struct ItemFactory: Sendable {
             id = shape.signature(seed: seed, prompt: prompt?.text, negative: prompt?.negative, inputs: inputs,
                                  frameIndex: frameIndex).id
         }
-        let path = pathPrefix + String(decoding: id.utf8.prefix(16), as: UTF8.self) + pathSuffix
+        let path = String(unsafeUninitializedCapacity: pathPrefix.utf8.count + 16 + pathSuffix.utf8.count) { buffer in
+            var end = 0
+            for byte in pathPrefix.utf8 { buffer[end] = byte; end += 1 }
+            for byte in id.utf8.prefix(16) { buffer[end] = byte; end += 1 }
+            for byte in pathSuffix.utf8 { buffer[end] = byte; end += 1 }
+            return end
+        }
         return PlannedItem(id: id, step: step, kind: kind, seed: seed, prompt: prompt?.text, negative: prompt?.negative,
                            promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: path, shape: shape)
     }

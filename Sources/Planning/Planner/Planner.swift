@@ -65,7 +65,8 @@ public struct Planner: Sendable {
         var stepItems: [String: Range<Int>] = [:]  // step id -> its items in allItems
         var allTasks: [PlannedTask] = []
         var stepPlans: [StepPlan] = []
-        var producer: [String: Int] = [:]  // item id -> index of its task in allTasks
+        var itemIndex = ItemIndex()  // item id -> its index in allItems
+        var taskOfItem: [Int] = []  // index in allItems -> index of its task in allTasks
         var duplicate: PlannedItem?
         for stepID in order {
             guard let step = workflow.step(stepID) else { continue }
@@ -77,7 +78,9 @@ public struct Planner: Sendable {
             if items.isEmpty && bag.errors.isEmpty {
                 bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
             }
-            stepItems[step.id] = allItems.count..<(allItems.count + items.count)
+            let first = allItems.count
+            stepItems[step.id] = first..<(first + items.count)
+            allItems += items
 
             let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
             let perItem = resolver.secondsPerItem(step, gpu: hardware.gpu)
@@ -87,22 +90,23 @@ public struct Planner: Sendable {
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))
             }
-            let grouped = TaskGrouper.group(step: step, items: items, producer: { producer[$0] }, taskID: { allTasks[$0].id },
+            let grouped = TaskGrouper.group(step: step, items: items,
+                                            producer: { itemIndex.find($0, in: allItems).map { taskOfItem[$0] } },
+                                            taskID: { allTasks[$0].id },
                                             perItem: perItem?.value ?? 0, load: load.value,
                                             vram: fit.need, gpus: step.gpus ?? 1)
-            // Which task makes each item, then the item ids in plan order (the first
-            // repeated id is the one reported).
-            var taskOf = [Int](repeating: -1, count: items.count)
+            // Which task makes each item; then the ids in plan order (the first repeated
+            // id is the one reported).
+            taskOfItem += repeatElement(-1, count: items.count)
             for (offset, members) in grouped.members.enumerated() {
-                for index in members { taskOf[index] = allTasks.count + offset }
+                for index in members { taskOfItem[first + index] = allTasks.count + offset }
             }
-            producer.reserveCapacity(producer.count + items.count)
-            for (index, item) in items.enumerated() {
-                if producer.updateValue(taskOf[index], forKey: item.id) != nil && duplicate == nil { duplicate = item }
+            itemIndex.reserveCapacity(allItems.count)
+            for index in items.indices where !itemIndex.insert(items[index].id, at: first + index, in: allItems) {
+                if duplicate == nil { duplicate = items[index] }
             }
             let tasks = grouped.tasks
             allTasks += tasks
-            allItems += items
             let busy = tasks.reduce(0) { $0 + $1.seconds * Double($1.gpus) }
             let isGPU = step.uses.device == .gpu || step.command?.usesGPU == true
             stepPlans.append(StepPlan(
@@ -249,5 +253,37 @@ public struct Planner: Sendable {
 
     static func gb(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) GB" : String(format: "%.2f GB", value)
+    }
+}
+
+/// Item ids to their index in the plan's items, keyed by the id's first 16 hex digits as
+/// a number (cheaper to hash than the string); ids that are not hex, or that share those
+/// digits with another id, go to a dictionary of whole ids.
+struct ItemIndex {
+    private var byPrefix: [UInt64: Int] = [:]
+    private var byID: [String: Int] = [:]
+
+    mutating func reserveCapacity(_ count: Int) {
+        if byPrefix.capacity < count { byPrefix.reserveCapacity(max(count, 2 * byPrefix.capacity)) }
+    }
+
+    func find(_ id: String, in items: [PlannedItem]) -> Int? {
+        var id = id
+        guard let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) else { return byID[id] }
+        guard let index = byPrefix[key] else { return nil }
+        return items[index].id == id ? index : byID[id]
+    }
+
+    /// False when the id is already there.
+    mutating func insert(_ id: String, at index: Int, in items: [PlannedItem]) -> Bool {
+        var id = id
+        if let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) {
+            guard let existing = byPrefix[key] else {
+                byPrefix[key] = index
+                return true
+            }
+            if items[existing].id == id { return false }
+        }
+        return byID.updateValue(index, forKey: id) == nil
     }
 }

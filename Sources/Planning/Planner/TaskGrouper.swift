@@ -76,14 +76,25 @@ enum TaskGrouper {
 
     /// Groups by key, groups in order of first appearance, items in their order.
     static func orderedGroups<Key: Hashable>(_ items: [PlannedItem], key: (PlannedItem) -> Key) -> [[Int]] {
-        var order: [Key] = []
-        var groups: [Key: [Int]] = [:]
-        for (index, item) in items.enumerated() {
-            let k = key(item)
-            if groups[k] == nil { order.append(k) }
-            groups[k, default: []].append(index)
+        var groups: [[Int]] = []
+        var groupOf: [Key: Int] = [:]
+        var last: (key: Key, group: Int)?
+        for index in items.indices {
+            let k = key(items[index])
+            // Neighbours mostly share a key: skip the lookup for them.
+            if let last, last.key == k {
+                groups[last.group].append(index)
+                continue
+            }
+            let group = groupOf[k] ?? {
+                groups.append([])
+                groupOf[k] = groups.count - 1
+                return groups.count - 1
+            }()
+            groups[group].append(index)
+            last = (k, group)
         }
-        return order.map { groups[$0]! }
+        return groups
     }
 
     static func chunk(_ items: [Int], size: Int) -> [[Int]] {

@@ -92,6 +92,16 @@ final class CanonicalJSONWriter {
     }
 
     func string(_ text: String) {
+        Self.appendString(text, to: &bytes)
+    }
+
+    /// Direct access to the buffer, for hot loops that write it themselves.
+    func withBytes<Result>(_ body: (inout [UInt8]) -> Result) -> Result {
+        body(&bytes)
+    }
+
+    /// Appends `text` as a JSON string: `"`, `\` and control characters escaped.
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         // Most strings (ids, prompts) need no escaping: copy them in one go.
         var text = text

@@ -166,19 +166,51 @@ struct SignatureEncoder: Sendable {
 
     /// The item id for the base signature with these varying members, written with `out`.
     func id(inputs: [String]?, negative: String?, prompt: String?, seed: Int?, using out: CanonicalJSONWriter) -> String {
-        out.reset()
-        out.object {
+        out.withBytes { bytes in
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(UInt8(ascii: "{"))
+            var first = true
+            func member(_ key: [UInt8]) {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                bytes.append(contentsOf: key)
+            }
             for segment in segments {
                 switch segment {
-                case .constant(let encoded): out.members(encoded)
-                case .variable(.inputs): if let inputs { out.key("inputs"); out.array(inputs) { out.string($0) } }
-                case .variable(.negative): if let negative { out.key("negative"); out.string(negative) }
-                case .variable(.prompt): if let prompt { out.key("prompt"); out.string(prompt) }
-                case .variable(.seed): if let seed { out.key("seed"); out.raw(String(seed)) }
-                case .variable: preconditionFailure("only inputs, negative, prompt and seed vary")
+                case .constant(let encoded):
+                    member(encoded)
+                case .variable(.inputs):
+                    guard let inputs else { continue }
+                    member(Self.inputsKey)
+                    bytes.append(UInt8(ascii: "["))
+                    for (index, input) in inputs.enumerated() {
+                        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                        CanonicalJSONWriter.appendString(input, to: &bytes)
+                    }
+                    bytes.append(UInt8(ascii: "]"))
+                case .variable(.negative):
+                    guard let negative else { continue }
+                    member(Self.negativeKey)
+                    CanonicalJSONWriter.appendString(negative, to: &bytes)
+                case .variable(.prompt):
+                    guard let prompt else { continue }
+                    member(Self.promptKey)
+                    CanonicalJSONWriter.appendString(prompt, to: &bytes)
+                case .variable(.seed):
+                    guard let seed else { continue }
+                    member(Self.seedKey)
+                    bytes.append(contentsOf: String(seed).utf8)
+                case .variable:
+                    preconditionFailure("only inputs, negative, prompt and seed vary")
                 }
             }
+            bytes.append(UInt8(ascii: "}"))
+            return bytes.withUnsafeBytes { ContentHash.sha256(bytes: $0) }
         }
-        return out.bytes.withUnsafeBytes { ContentHash.sha256(bytes: $0) }
     }
+
+    private static let inputsKey = Array(#""inputs":"#.utf8)
+    private static let negativeKey = Array(#""negative":"#.utf8)
+    private static let promptKey = Array(#""prompt":"#.utf8)
+    private static let seedKey = Array(#""seed":"#.utf8)
 }

@@ -13,8 +13,14 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     public var promptRef: String?
     public var inputs: [String]
     public var frameIndex: Int?
-    /// Output path relative to the workspace.
-    public var path: String
+    /// Output path relative to the workspace: `outputs/<step>/<first 16 digits of the
+    /// id><extension>` for planned items, made when asked for.
+    public var path: String {
+        get { storedPath ?? shape.path(id: id) }
+        set { storedPath = newValue }
+    }
+    /// A path set or decoded explicitly; nil for planned items.
+    private var storedPath: String?
     /// Everything that determines the item's content; its canonical JSON hashes to `id`.
     /// Rebuilt on demand from the step's shared members and the item's own fields, so a
     /// plan of a million items does not hold a million copies of the same signature.
@@ -31,7 +37,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     }
 
     init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
-         promptRef: String?, inputs: [String], frameIndex: Int?, path: String, shape: SignatureShape) {
+         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape) {
         self.id = id
         self.step = step
         self.kind = kind
@@ -41,7 +47,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         self.promptRef = promptRef
         self.inputs = inputs
         self.frameIndex = frameIndex
-        self.path = path
+        self.storedPath = path
         self.shape = shape
     }
 
@@ -110,10 +116,25 @@ final class SignatureShape: Sendable {
 
     let base: ItemSignature
     let fromItem: Set<Member>
+    /// The path of the step's items around the id's first 16 digits.
+    let pathPrefix: String
+    let pathSuffix: String
 
-    init(_ base: ItemSignature, fromItem: Set<Member> = []) {
+    init(_ base: ItemSignature, fromItem: Set<Member> = [], pathPrefix: String = "", pathSuffix: String = "") {
         self.base = base
         self.fromItem = fromItem
+        self.pathPrefix = pathPrefix
+        self.pathSuffix = pathSuffix
+    }
+
+    func path(id: String) -> String {
+        String(unsafeUninitializedCapacity: pathPrefix.utf8.count + 16 + pathSuffix.utf8.count) { buffer in
+            var end = 0
+            for byte in pathPrefix.utf8 { buffer[end] = byte; end += 1 }
+            for byte in id.utf8.prefix(16) { buffer[end] = byte; end += 1 }
+            for byte in pathSuffix.utf8 { buffer[end] = byte; end += 1 }
+            return end
+        }
     }
 
     func signature(seed: Int?, prompt: String?, negative: String?, inputs: [String], frameIndex: Int?) -> ItemSignature {

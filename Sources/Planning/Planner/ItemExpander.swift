@@ -264,13 +264,21 @@ struct ItemFactory: Sendable {
     /// Nil when the frame index varies: that changes `params`, so those ids take the
     /// general path.
     let encoder: SignatureEncoder?
-    let pathPrefix: String
-    let pathSuffix: String
-
+    /// `shape.fromItem`, looked up once.
+    let varies: (prompt: Bool, seed: Bool, inputs: Bool)
     init(step: Step, base: ItemSignature, fromItem: Set<SignatureShape.Member>) {
         self.step = step.id
         kind = step.uses.output
-        shape = SignatureShape(base, fromItem: fromItem)
+        let pathSuffix: String
+        switch step.uses.output {
+        case .image: pathSuffix = ".jpg"
+        case .video: pathSuffix = ".mp4"
+        case .labels, .upload: pathSuffix = ".json"
+        case .dataset: pathSuffix = ""
+        case .file: pathSuffix = "." + (step.command?.outputExtension ?? "bin")
+        }
+        varies = (fromItem.contains(.prompt), fromItem.contains(.seed), fromItem.contains(.inputs))
+        shape = SignatureShape(base, fromItem: fromItem, pathPrefix: "outputs/\(step.id)/", pathSuffix: pathSuffix)
         if fromItem.contains(.frame) {
             encoder = nil
         } else {
@@ -280,38 +288,22 @@ struct ItemFactory: Sendable {
             if fromItem.contains(.inputs) { varying.insert(.inputs) }
             encoder = SignatureEncoder(base: base, varying: varying)
         }
-        pathPrefix = "outputs/\(step.id)/"
-        switch step.uses.output {
-        case .image: pathSuffix = ".jpg"
-        case .video: pathSuffix = ".mp4"
-        case .labels, .upload: pathSuffix = ".json"
-        case .dataset: pathSuffix = ""
-        case .file: pathSuffix = "." + (step.command?.outputExtension ?? "bin")
-        }
     }
 
     func item(seed: Int? = nil, prompt: ResolvedPrompt? = nil, inputs: [String] = [], frameIndex: Int? = nil,
               using out: CanonicalJSONWriter) -> PlannedItem {
-        let members = shape.fromItem
         let id: String
         if let encoder {
-            id = encoder.id(inputs: members.contains(.inputs) && !inputs.isEmpty ? inputs : nil,
-                            negative: members.contains(.prompt) ? prompt?.negative : nil,
-                            prompt: members.contains(.prompt) ? prompt?.text : nil,
-                            seed: members.contains(.seed) ? seed : nil, using: out)
+            id = encoder.id(inputs: varies.inputs && !inputs.isEmpty ? inputs : nil,
+                            negative: varies.prompt ? prompt?.negative : nil,
+                            prompt: varies.prompt ? prompt?.text : nil,
+                            seed: varies.seed ? seed : nil, using: out)
         } else {
             id = shape.signature(seed: seed, prompt: prompt?.text, negative: prompt?.negative, inputs: inputs,
                                  frameIndex: frameIndex).id
         }
-        let path = String(unsafeUninitializedCapacity: pathPrefix.utf8.count + 16 + pathSuffix.utf8.count) { buffer in
-            var end = 0
-            for byte in pathPrefix.utf8 { buffer[end] = byte; end += 1 }
-            for byte in id.utf8.prefix(16) { buffer[end] = byte; end += 1 }
-            for byte in pathSuffix.utf8 { buffer[end] = byte; end += 1 }
-            return end
-        }
         return PlannedItem(id: id, step: step, kind: kind, seed: seed, prompt: prompt?.text, negative: prompt?.negative,
-                           promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: path, shape: shape)
+                           promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape)
     }
 
     /// `count` items made by `body(index, writer)`, in index order; large steps are split

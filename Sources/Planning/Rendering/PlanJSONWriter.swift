@@ -39,11 +39,39 @@ enum PlanJSONWriter {
         feed(",\"format\":"); feed(string(plan.format))
         feed(",\"hardware\":"); feed(encoded(plan.hardware))
         feed(",\"items\":[")
-        for (index, planned) in plan.items.enumerated() {
-            if index > 0 { feed(",") }
-            out.reset()
-            item(out, planned)
-            feed(out.bytes)
+        // Items, nearly all of the output, are written and indented in chunks on all
+        // cores, a batch at a time; the chunks are joined in order.
+        let items = plan.items
+        let chunkSize = 2048
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let batchSize = chunkSize * max(1, cores) * 2
+        for batchStart in stride(from: 0, to: items.count, by: batchSize) {
+            let batchEnd = min(batchStart + batchSize, items.count)
+            let chunkCount = (batchEnd - batchStart + chunkSize - 1) / chunkSize
+            let chunks = [[UInt8]](unsafeUninitializedCapacity: chunkCount) { buffer, initialized in
+                let base = UncheckedSendable(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                    let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
+                    let out = CanonicalJSONWriter()
+                    var printer = PrettyPrinter(depth: 2)  // inside the plan object and its items array
+                    for index in start..<end {
+                        if index > start { printer.feed([UInt8(ascii: ",")]) }
+                        out.reset()
+                        item(out, items[index])
+                        printer.feed(out.bytes)
+                    }
+                    (base.value + chunk).initialize(to: printer.out)
+                }
+                initialized = chunkCount
+            }
+            for (chunk, bytes) in chunks.enumerated() {
+                if batchStart > 0 || chunk > 0 { printer.feed([UInt8(ascii: ",")]) }
+                printer.appendIndented(bytes)
+                if printer.out.count >= limit {
+                    sink(printer.out)
+                    printer.out.removeAll(keepingCapacity: true)
+                }
+            }
         }
         feed("],\"manifest_sha256\":"); feed(string(plan.manifestSHA256))
         feed(",\"steps\":"); feed(encoded(plan.steps))
@@ -109,24 +137,52 @@ struct PrettyPrinter {
     /// An `{` or `[` was the last byte: whether it is empty shows with the next one.
     private var justOpened = false
 
+    init(depth: Int = 0) {
+        self.depth = depth
+    }
+
     private mutating func newline() {
         out.append(UInt8(ascii: "\n"))
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
     }
 
+    /// Appends JSON already indented for the current depth (by a printer that started there).
+    mutating func appendIndented(_ bytes: [UInt8]) {
+        if justOpened {
+            justOpened = false
+            newline()
+        }
+        out.append(contentsOf: bytes)
+    }
+
     mutating func feed(_ bytes: [UInt8]) {
-        for byte in bytes {
+        bytes.withUnsafeBufferPointer { feed($0) }
+    }
+
+    mutating func feed(_ input: UnsafeBufferPointer<UInt8>) {
+        var index = 0
+        let count = input.count
+        while index < count {
             if inString {
-                out.append(byte)
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
+                // Copy up to and including the closing quote in one go.
+                let start = index
+                while index < count {
+                    let byte = input[index]
+                    index += 1
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                        break
+                    }
                 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index]))
                 continue
             }
+            let byte = input[index]
+            index += 1
             if justOpened {
                 justOpened = false
                 if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {

@@ -436,7 +436,7 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         """
 
     @Test func itemIDsAreTheHashOfFoundationsJSONOfTheirSignature() async throws {
-        for yaml in [chainManifest(), Self.everyMemberManifest] {
+        for yaml in [chainManifest(), Self.everyMemberManifest, Self.manyItemsManifest] {
             let plan = try await makePlan(loadWorkflow(yaml))
             for item in plan.items {
                 #expect(item.id == ContentHash.sha256(item.signature.foundationJSON()), "\(item.step)")
@@ -445,8 +445,23 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         }
     }
 
+    /// Enough items for the planner's parallel expansion and the JSON writer's chunks.
+    static let manyItemsManifest = """
+        version: 1
+        name: many
+        hardware: { gpu: h100-sxm, count: 8 }
+        prompts:
+          line:
+            template: "{color} cans on a {belt} belt."
+            vars: { color: [red, blue], belt: [green, black] }
+        steps:
+          images: { uses: cosmos-predict2/text2image, model: 2B, prompts: [line], seeds: 0..1099 }
+          labels: { uses: grounded-sam2/label, from: images, classes: { can: can } }
+          dataset: { uses: export, from: labels }
+        """
+
     @Test func planJSONIsFoundationsByteForByte() async throws {
-        for yaml in [chainManifest(), Self.everyMemberManifest] {
+        for yaml in [chainManifest(), Self.everyMemberManifest, Self.manyItemsManifest] {
             let plan = try await makePlan(loadWorkflow(yaml))
             #expect(PlanRenderer.json(plan) == PlanRenderer.foundationJSON(plan))
             var streamed = Data()

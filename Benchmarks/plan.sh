@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Planning speed on large recipes: validate and plan a text2image -> label -> export
 # workflow whose prompt matrix and seed range give N generated images (default 100,000),
-# then report the median wall time of 5 runs of each command.
-#   Benchmarks/plan.sh [SEEDS]   (images = 400 prompts x SEEDS)
+# then report the median wall time of 5 runs of each command. A second, larger recipe
+# (default 1,000,000 images) is planned once, for time and peak memory.
+#   Benchmarks/plan.sh [SEEDS] [LARGE_SEEDS]   (images = 400 prompts x SEEDS; LARGE_SEEDS=0 skips the large run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-250}"
+large="${2:-2500}"
 swift build -c release --product synthset >/dev/null
 bin=.build/release/synthset
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cat > "$dir/big.yaml" <<YAML
+recipe() {  # recipe SEEDS FILE
+  cat > "$2" <<YAML
 version: 1
 name: big
 hardware: { gpu: h100-sxm, count: 8 }
@@ -27,7 +30,7 @@ steps:
     uses: cosmos-predict2/text2image
     model: 2B
     prompts: [line]
-    seeds: 0..$((seeds - 1))
+    seeds: 0..$(($1 - 1))
     options: { disable_guardrail: true }
   labels:
     uses: grounded-sam2/label
@@ -37,6 +40,7 @@ steps:
     uses: export
     from: labels
 YAML
+}
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_it() {
@@ -47,9 +51,17 @@ time_it() {
     awk "BEGIN {print $end - $start}"
   done | median
 }
+recipe "$seeds" "$dir/big.yaml"
 items=$((400 * seeds))
-echo "recipe: $items text2image items + $items label items + 1 export item, 8 x h100-sxm"
+echo "recipe: $items text2image items + $items label items + 1 export item ($((2 * items + 1)) items), 8 x h100-sxm"
 echo "validate: median $(time_it "$bin" validate "$dir/big.yaml") s over 5 runs"
 echo "plan (table): median $(time_it "$bin" plan "$dir/big.yaml") s over 5 runs"
 echo "plan (json): median $(time_it "$bin" plan "$dir/big.yaml" --format json) s over 5 runs"
 /usr/bin/time -f "plan peak memory: %M KB" "$bin" plan "$dir/big.yaml" >/dev/null
+if [ "$large" -gt 0 ]; then
+  recipe "$large" "$dir/large.yaml"
+  items=$((400 * large))
+  echo "large recipe: $items text2image items + $items label items + 1 export item ($((2 * items + 1)) items), one run each, no median"
+  /usr/bin/time -f "plan (table): %e s, peak memory %M KB (1 run)" "$bin" plan "$dir/large.yaml" >/dev/null
+  /usr/bin/time -f "plan (json): %e s, peak memory %M KB (1 run)" "$bin" plan "$dir/large.yaml" --format json >/dev/null
+fi

@@ -386,6 +386,92 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         #expect(try JSONDecoder().decode(Plan.self, from: data) == plan)
     }
 
+    /// A workflow with every kind of per-item member: prompts with quotes, backslashes and
+    /// newlines, negatives, seeds, inputs, frames, commands, procedural scenes.
+    static let everyMemberManifest = """
+        version: 1
+        name: every-member
+        hardware: { gpu: h100-sxm, count: 2 }
+        prompts:
+          line:
+            template: "A {color} \\"can\\" on a belt.\\n{view}"
+            vars:
+              color: [Orange, Blue]
+              view: ["from above", "side \\\\ view"]
+            negative: "blurry/dark"
+        steps:
+          shots:
+            uses: command
+            program: ./gen.sh
+            args: ["{seed}", "{prompt_file}", "{output}"]
+            prompts: [line]
+            seeds: 0..2
+            output: png
+          batch:
+            uses: command
+            program: ./batch.py
+            args: ["{batch_file}"]
+            per: batch
+            from: shots
+            output: txt
+          clips:
+            uses: cosmos-predict2/video2world
+            from: shots
+            model: 2B
+          frames:
+            uses: ffmpeg/extract-frames
+            from: clips
+            every: 10
+          scenes:
+            uses: procedural/scenes
+            seeds: 0..3
+            size: [64, 48]
+            objects:
+              can: { shape: cylinder, colors: [red, blue], size: [0.12, 0.3], count: [1, 5] }
+          labels:
+            uses: grounded-sam2/label
+            from: [frames, shots, scenes]
+            classes: { can: can, person: person }
+          dataset:
+            uses: export
+            from: labels
+        """
+
+    @Test func itemIDsAreTheHashOfFoundationsJSONOfTheirSignature() async throws {
+        for yaml in [chainManifest(), Self.everyMemberManifest, Self.manyItemsManifest] {
+            let plan = try await makePlan(loadWorkflow(yaml))
+            for item in plan.items {
+                #expect(item.id == ContentHash.sha256(item.signature.foundationJSON()), "\(item.step)")
+                #expect(item.path.hasPrefix("outputs/\(item.step)/\(item.id.prefix(16))"))
+            }
+        }
+    }
+
+    /// Enough items for the planner's parallel expansion and the JSON writer's chunks.
+    static let manyItemsManifest = """
+        version: 1
+        name: many
+        hardware: { gpu: h100-sxm, count: 8 }
+        prompts:
+          line:
+            template: "{color} cans on a {belt} belt."
+            vars: { color: [red, blue], belt: [green, black] }
+        steps:
+          images: { uses: cosmos-predict2/text2image, model: 2B, prompts: [line], seeds: 0..1099 }
+          labels: { uses: grounded-sam2/label, from: images, classes: { can: can } }
+          dataset: { uses: export, from: labels }
+        """
+
+    @Test func planJSONIsFoundationsByteForByte() async throws {
+        for yaml in [chainManifest(), Self.everyMemberManifest, Self.manyItemsManifest] {
+            let plan = try await makePlan(loadWorkflow(yaml))
+            #expect(PlanRenderer.json(plan) == PlanRenderer.foundationJSON(plan))
+            var streamed = Data()
+            PlanRenderer.writeJSON(plan) { streamed.append($0) }
+            #expect(String(decoding: streamed, as: UTF8.self) == PlanRenderer.foundationJSON(plan))
+        }
+    }
+
     // MARK: examples
 
     @Test func demoPlansWithoutAGPU() async throws {

@@ -15,6 +15,23 @@ final class CanonicalJSONWriter {
         bytes.reserveCapacity(512)
     }
 
+    /// Empties the writer for the next document, keeping its buffer.
+    func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        firstMember.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes members encoded earlier (`"a":1,"b":2`), with a comma unless they come first.
+    func members(_ encoded: [UInt8]) {
+        guard !encoded.isEmpty else { return }
+        if firstMember[firstMember.count - 1] {
+            firstMember[firstMember.count - 1] = false
+        } else {
+            bytes.append(UInt8(ascii: ","))
+        }
+        bytes.append(contentsOf: encoded)
+    }
+
     func object(_ body: () -> Void) {
         bytes.append(UInt8(ascii: "{"))
         firstMember.append(true)
@@ -41,6 +58,10 @@ final class CanonicalJSONWriter {
             body(element)
         }
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    func rawBytes(_ encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
     }
 
     func raw(_ text: String) {
@@ -71,10 +92,25 @@ final class CanonicalJSONWriter {
     }
 
     func string(_ text: String) {
+        Self.appendString(text, to: &bytes)
+    }
+
+    /// Direct access to the buffer, for hot loops that write it themselves.
+    func withBytes<Result>(_ body: (inout [UInt8]) -> Result) -> Result {
+        body(&bytes)
+    }
+
+    /// Appends `text` as a JSON string: `"`, `\` and control characters escaped.
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         // Most strings (ids, prompts) need no escaping: copy them in one go.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            bytes.append(contentsOf: text.utf8)
+        var text = text
+        let plain = text.withUTF8 { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
             bytes.append(UInt8(ascii: "\""))
             return
         }

@@ -40,36 +40,48 @@ public struct ItemSignature: Sendable, Codable, Hashable {
     public func canonicalJSON() -> Data {
         let out = CanonicalJSONWriter()
         out.object {
-            if let classes {
-                out.key("classes")
-                out.array(classes) { mapping in
-                    out.object {
-                        out.key("className"); out.string(mapping.className)
-                        out.key("phrase"); out.string(mapping.phrase)
-                    }
-                }
-            }
-            if let command { out.key("command"); out.array(command) { out.string($0) } }
-            if let formats { out.key("formats"); out.array(formats) { out.string($0) } }
-            if let inputs { out.key("inputs"); out.array(inputs) { out.string($0) } }
-            if let model { out.key("model"); out.string(model) }
-            if let negative { out.key("negative"); out.string(negative) }
-            if let options { out.key("options"); out.options(options) }
-            if let params { out.key("params"); out.options(params) }
-            if let prompt { out.key("prompt"); out.string(prompt) }
-            if let scene { out.key("scene"); out.raw(SceneJSONCache.shared.json(scene)) }
-            if let seed { out.key("seed"); out.raw(String(seed)) }
-            if let split {
-                out.key("split")
-                out.object {
-                    out.key("test"); out.number(split.test)
-                    out.key("train"); out.number(split.train)
-                    out.key("validation"); out.number(split.validation)
-                }
-            }
-            out.key("tool"); out.string(tool)
+            for field in Field.allCases { write(field, to: out) }
         }
         return Data(out.bytes)
+    }
+
+    /// The signature's members, in the (sorted) order canonical JSON writes them.
+    enum Field: CaseIterable {
+        case classes, command, formats, inputs, model, negative, options, params, prompt, scene, seed, split, tool
+    }
+
+    /// Writes `"name":value` for one member, or nothing when it is absent.
+    func write(_ field: Field, to out: CanonicalJSONWriter) {
+        switch field {
+        case .classes:
+            guard let classes else { return }
+            out.key("classes")
+            out.array(classes) { mapping in
+                out.object {
+                    out.key("className"); out.string(mapping.className)
+                    out.key("phrase"); out.string(mapping.phrase)
+                }
+            }
+        case .command: if let command { out.key("command"); out.array(command) { out.string($0) } }
+        case .formats: if let formats { out.key("formats"); out.array(formats) { out.string($0) } }
+        case .inputs: if let inputs { out.key("inputs"); out.array(inputs) { out.string($0) } }
+        case .model: if let model { out.key("model"); out.string(model) }
+        case .negative: if let negative { out.key("negative"); out.string(negative) }
+        case .options: if let options { out.key("options"); out.options(options) }
+        case .params: if let params { out.key("params"); out.options(params) }
+        case .prompt: if let prompt { out.key("prompt"); out.string(prompt) }
+        case .scene: if let scene { out.key("scene"); out.raw(SceneJSONCache.shared.json(scene)) }
+        case .seed: if let seed { out.key("seed"); out.raw(String(seed)) }
+        case .split:
+            guard let split else { return }
+            out.key("split")
+            out.object {
+                out.key("test"); out.number(split.test)
+                out.key("train"); out.number(split.train)
+                out.key("validation"); out.number(split.validation)
+            }
+        case .tool: out.key("tool"); out.string(tool)
+        }
     }
 
     /// The same JSON through Foundation, for the test that keeps the two identical.
@@ -86,17 +98,119 @@ public struct ItemSignature: Sendable, Codable, Hashable {
 /// SHA-256 as lowercase hex, the one hash synthset uses for ids and fingerprints.
 public enum ContentHash {
     public static func sha256(_ data: Data) -> String {
-        // A lookup table, not String(format:): planning hashes every item, and
-        // Foundation's formatting was most of the planner's time.
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: data) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        hex(SHA256.hash(data: data))
     }
 
+    /// SHA-256 of raw bytes, without wrapping them in `Data` first.
+    public static func sha256(bytes: UnsafeRawBufferPointer) -> String {
+        hex(SHA256.hash(data: bytes))
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        // A lookup table, not String(format:): planning hashes every item, and
+        // Foundation's formatting was most of the planner's time.
+        String(unsafeUninitializedCapacity: 64) { buffer in
+            var index = 0
+            digest.withUnsafeBytes { raw in
+                for byte in raw {
+                    buffer[index] = hexDigits[Int(byte >> 4)]
+                    buffer[index + 1] = hexDigits[Int(byte & 0x0F)]
+                    index += 2
+                }
+            }
+            return 64
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
+}
+
+/// Canonical JSON and ids for the items of one step: the members every item shares are
+/// encoded once, and only the members that vary (inputs, prompt, negative, seed) per item.
+/// Writes exactly what ``ItemSignature/canonicalJSON()`` writes for the same signature.
+struct SignatureEncoder: Sendable {
+    enum Segment: Sendable {
+        case constant([UInt8])
+        case variable(ItemSignature.Field)
+    }
+
+    let base: ItemSignature
+    let varying: Set<ItemSignature.Field>
+    private let segments: [Segment]
+
+    /// `varying` may hold only `.inputs`, `.negative`, `.prompt` and `.seed`.
+    init(base: ItemSignature, varying: Set<ItemSignature.Field>) {
+        self.base = base
+        self.varying = varying
+        var segments: [Segment] = []
+        let scratch = CanonicalJSONWriter()
+        for field in ItemSignature.Field.allCases {
+            if varying.contains(field) {
+                segments.append(.variable(field))
+                continue
+            }
+            scratch.reset()
+            scratch.object { base.write(field, to: scratch) }
+            let encoded = Array(scratch.bytes.dropFirst().dropLast())  // without the braces
+            guard !encoded.isEmpty else { continue }
+            if case .constant(let before)? = segments.last {
+                segments[segments.count - 1] = .constant(before + [UInt8(ascii: ",")] + encoded)
+            } else {
+                segments.append(.constant(encoded))
+            }
+        }
+        self.segments = segments
+    }
+
+    /// The item id for the base signature with these varying members, written with `out`.
+    func id(inputs: [String]?, negative: String?, prompt: String?, seed: Int?, using out: CanonicalJSONWriter) -> String {
+        out.withBytes { bytes in
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(UInt8(ascii: "{"))
+            var first = true
+            func member(_ key: [UInt8]) {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                bytes.append(contentsOf: key)
+            }
+            for segment in segments {
+                switch segment {
+                case .constant(let encoded):
+                    member(encoded)
+                case .variable(.inputs):
+                    guard let inputs else { continue }
+                    member(Self.inputsKey)
+                    bytes.append(UInt8(ascii: "["))
+                    for (index, input) in inputs.enumerated() {
+                        if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                        CanonicalJSONWriter.appendString(input, to: &bytes)
+                    }
+                    bytes.append(UInt8(ascii: "]"))
+                case .variable(.negative):
+                    guard let negative else { continue }
+                    member(Self.negativeKey)
+                    CanonicalJSONWriter.appendString(negative, to: &bytes)
+                case .variable(.prompt):
+                    guard let prompt else { continue }
+                    member(Self.promptKey)
+                    CanonicalJSONWriter.appendString(prompt, to: &bytes)
+                case .variable(.seed):
+                    guard let seed else { continue }
+                    member(Self.seedKey)
+                    bytes.append(contentsOf: String(seed).utf8)
+                case .variable:
+                    preconditionFailure("only inputs, negative, prompt and seed vary")
+                }
+            }
+            bytes.append(UInt8(ascii: "}"))
+            return bytes.withUnsafeBytes { ContentHash.sha256(bytes: $0) }
+        }
+    }
+
+    private static let inputsKey = Array(#""inputs":"#.utf8)
+    private static let negativeKey = Array(#""negative":"#.utf8)
+    private static let promptKey = Array(#""prompt":"#.utf8)
+    private static let seedKey = Array(#""seed":"#.utf8)
 }

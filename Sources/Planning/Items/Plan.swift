@@ -13,14 +13,144 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     public var promptRef: String?
     public var inputs: [String]
     public var frameIndex: Int?
-    /// Output path relative to the workspace.
-    public var path: String
-    public var signature: ItemSignature
+    /// Output path relative to the workspace: `outputs/<step>/<first 16 digits of the
+    /// id><extension>` for planned items, made when asked for.
+    public var path: String {
+        get { storedPath ?? shape.path(id: id) }
+        set { storedPath = newValue }
+    }
+    /// A path set or decoded explicitly; nil for planned items.
+    private var storedPath: String?
+    /// Everything that determines the item's content; its canonical JSON hashes to `id`.
+    /// Rebuilt on demand from the step's shared members and the item's own fields, so a
+    /// plan of a million items does not hold a million copies of the same signature.
+    public var signature: ItemSignature {
+        get { shape.signature(seed: seed, prompt: prompt, negative: negative, inputs: inputs, frameIndex: frameIndex) }
+        set { shape = SignatureShape(newValue) }
+    }
+    private var shape: SignatureShape
+
+    public init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
+                promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature) {
+        self.init(id: id, step: step, kind: kind, seed: seed, prompt: prompt, negative: negative, promptRef: promptRef,
+                  inputs: inputs, frameIndex: frameIndex, path: path, shape: SignatureShape(signature))
+    }
+
+    init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
+         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape) {
+        self.id = id
+        self.step = step
+        self.kind = kind
+        self.seed = seed
+        self.prompt = prompt
+        self.negative = negative
+        self.promptRef = promptRef
+        self.inputs = inputs
+        self.frameIndex = frameIndex
+        self.storedPath = path
+        self.shape = shape
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, step, kind, seed, prompt, negative, inputs, path, signature
         case promptRef = "prompt_ref"
         case frameIndex = "frame_index"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try container.decode(String.self, forKey: .id),
+                  step: try container.decode(String.self, forKey: .step),
+                  kind: try container.decode(ToolKind.Output.self, forKey: .kind),
+                  seed: try container.decodeIfPresent(Int.self, forKey: .seed),
+                  prompt: try container.decodeIfPresent(String.self, forKey: .prompt),
+                  negative: try container.decodeIfPresent(String.self, forKey: .negative),
+                  promptRef: try container.decodeIfPresent(String.self, forKey: .promptRef),
+                  inputs: try container.decode([String].self, forKey: .inputs),
+                  frameIndex: try container.decodeIfPresent(Int.self, forKey: .frameIndex),
+                  path: try container.decode(String.self, forKey: .path),
+                  signature: try container.decode(ItemSignature.self, forKey: .signature))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(step, forKey: .step)
+        try container.encode(kind, forKey: .kind)
+        try container.encodeIfPresent(seed, forKey: .seed)
+        try container.encodeIfPresent(prompt, forKey: .prompt)
+        try container.encodeIfPresent(negative, forKey: .negative)
+        try container.encodeIfPresent(promptRef, forKey: .promptRef)
+        try container.encode(inputs, forKey: .inputs)
+        try container.encodeIfPresent(frameIndex, forKey: .frameIndex)
+        try container.encode(path, forKey: .path)
+        try container.encode(signature, forKey: .signature)
+    }
+
+    public static func == (a: PlannedItem, b: PlannedItem) -> Bool {
+        a.id == b.id && a.step == b.step && a.kind == b.kind && a.seed == b.seed && a.prompt == b.prompt
+            && a.negative == b.negative && a.promptRef == b.promptRef && a.inputs == b.inputs
+            && a.frameIndex == b.frameIndex && a.path == b.path
+            && (a.shape === b.shape || a.signature == b.signature)
+    }
+
+    /// Equal items have equal ids.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+    }
+}
+
+/// How an item's signature is made from its step's shared members and its own fields:
+/// the members named in `fromItem` come from the item, the rest from `base`. Shared by
+/// every item of a step. A signature set or decoded whole has nothing from the item.
+final class SignatureShape: Sendable {
+    enum Member: Sendable {
+        /// `prompt` and `negative` from the item's.
+        case prompt
+        case seed
+        /// `inputs` from the item's, absent when it has none.
+        case inputs
+        /// `params.frame` from the item's frame index.
+        case frame
+    }
+
+    let base: ItemSignature
+    let fromItem: Set<Member>
+    /// The path of the step's items around the id's first 16 digits.
+    let pathPrefix: String
+    let pathSuffix: String
+
+    init(_ base: ItemSignature, fromItem: Set<Member> = [], pathPrefix: String = "", pathSuffix: String = "") {
+        self.base = base
+        self.fromItem = fromItem
+        self.pathPrefix = pathPrefix
+        self.pathSuffix = pathSuffix
+    }
+
+    func path(id: String) -> String {
+        String(unsafeUninitializedCapacity: pathPrefix.utf8.count + 16 + pathSuffix.utf8.count) { buffer in
+            var end = 0
+            for byte in pathPrefix.utf8 { buffer[end] = byte; end += 1 }
+            for byte in id.utf8.prefix(16) { buffer[end] = byte; end += 1 }
+            for byte in pathSuffix.utf8 { buffer[end] = byte; end += 1 }
+            return end
+        }
+    }
+
+    func signature(seed: Int?, prompt: String?, negative: String?, inputs: [String], frameIndex: Int?) -> ItemSignature {
+        var signature = base
+        if fromItem.contains(.prompt) {
+            signature.prompt = prompt
+            signature.negative = negative
+        }
+        if fromItem.contains(.seed) { signature.seed = seed }
+        if fromItem.contains(.inputs) { signature.inputs = inputs.isEmpty ? nil : inputs }
+        if fromItem.contains(.frame), let frameIndex {
+            var params = signature.params ?? [:]
+            params["frame"] = .int(frameIndex)
+            signature.params = params
+        }
+        return signature
     }
 }
 

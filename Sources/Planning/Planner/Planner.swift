@@ -68,23 +68,25 @@ public struct Planner: Sendable {
             bag.error("steps form a cycle", hint: "run 'synthset validate' for the path", at: workflow.location(of: "steps"))
             return Result(plan: nil, diagnostics: bag.diagnostics)
         }
-        var itemsByStep: [String: [PlannedItem]] = [:]
         var allItems: [PlannedItem] = []
+        var stepItems: [String: Range<Int>] = [:]  // step id -> its items in allItems
         var allTasks: [PlannedTask] = []
         var stepPlans: [StepPlan] = []
-        var producer: [String: String] = [:]  // item id -> task id
+        var itemIndex = ItemIndex()  // item id -> its index in allItems
+        var taskOfItem: [Int] = []  // index in allItems -> index of its task in allTasks
+        var duplicate: PlannedItem?
         // A raw-mode label step is planned as two steps (see `Step.plannedStages`).
         for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
             checkInputExtensions(step, workflow: workflow, &bag)
-            let upstream = step.from.flatMap { itemsByStep[$0] ?? [] }
-            var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream,
+            var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
             bag.append(contentsOf: expander.diagnostics)
             if items.isEmpty && bag.errors.isEmpty {
                 bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
             }
-            itemsByStep[step.id] = items
+            let first = allItems.count
+            stepItems[step.id] = first..<(first + items.count)
             allItems += items
 
             let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
@@ -95,11 +97,22 @@ public struct Planner: Sendable {
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))
             }
-            let itemIndex = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-            let tasks = TaskGrouper.group(step: step, items: items, itemIndex: itemIndex, producer: producer,
-                                          perItem: perItem?.value ?? 0, load: load.value,
-                                          vram: fit.need, gpus: step.gpus ?? 1)
-            for task in tasks { for item in task.items { producer[item] = task.id } }
+            let grouped = TaskGrouper.group(step: step, items: items,
+                                            producer: { itemIndex.find($0, in: allItems).map { taskOfItem[$0] } },
+                                            taskID: { allTasks[$0].id },
+                                            perItem: perItem?.value ?? 0, load: load.value,
+                                            vram: fit.need, gpus: step.gpus ?? 1)
+            // Which task makes each item; then the ids in plan order (the first repeated
+            // id is the one reported).
+            taskOfItem += repeatElement(-1, count: items.count)
+            for (offset, members) in grouped.members.enumerated() {
+                for index in members { taskOfItem[first + index] = allTasks.count + offset }
+            }
+            itemIndex.reserveCapacity(allItems.count)
+            for index in items.indices where !itemIndex.insert(items[index].id, at: first + index, in: allItems) {
+                if duplicate == nil { duplicate = items[index] }
+            }
+            let tasks = grouped.tasks
             allTasks += tasks
             let busy = tasks.reduce(0) { $0 + $1.seconds * Double($1.gpus) }
             let isGPU = step.device == .gpu
@@ -115,12 +128,10 @@ public struct Planner: Sendable {
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
         let stageOrder = Dictionary(stepPlans.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         stepPlans.sort { (fileOrder[workflow.manifestStepID($0.id)] ?? 0, stageOrder[$0.id]!) < (fileOrder[workflow.manifestStepID($1.id)] ?? 0, stageOrder[$1.id]!) }
-        var seenIDs = Set<String>()
-        for item in allItems where !seenIDs.insert(item.id).inserted {
+        if let item = duplicate {
             bag.error("step '\(item.step)' produces an item identical to another step's (\(item.id.prefix(12)))",
                       hint: "two steps with the same tool, settings and inputs would write the same file; remove one",
                       at: workflow.location(of: "steps.\(item.step)"))
-            break
         }
         let gpuHours = stepPlans.reduce(0) { $0 + $1.gpuHours }
         let wall = WallClockScheduler.makespan(tasks: allTasks, gpuSlots: hardware.count, cpuSlots: max(1, hardware.cpuSlots))
@@ -140,16 +151,24 @@ public struct Planner: Sendable {
     public static func expandItems(_ workflow: Workflow) -> [PlannedItem] {
         guard let order = topologicalSort(nodes: workflow.steps.map(\.id),
                                           predecessors: { workflow.step($0)?.from ?? [] }) else { return [] }
-        var itemsByStep: [String: [PlannedItem]] = [:]
         var all: [PlannedItem] = []
+        var stepItems: [String: Range<Int>] = [:]
         for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
-            var expander = ItemExpander(workflow: workflow, step: step, upstream: step.from.flatMap { itemsByStep[$0] ?? [] },
+            var expander = ItemExpander(workflow: workflow, step: step, upstream: upstream(of: step, all, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
-            itemsByStep[step.id] = items
+            stepItems[step.id] = all.count..<(all.count + items.count)
             all += items
         }
         return all
+    }
+
+    /// The items of the steps `step` reads from, in `from:` order; a slice of `all` when
+    /// there is one such step.
+    static func upstream(of step: Step, _ all: [PlannedItem], _ stepItems: [String: Range<Int>]) -> ArraySlice<PlannedItem> {
+        let ranges = step.from.compactMap { stepItems[$0] }
+        if ranges.count == 1 { return all[ranges[0]] }
+        return ArraySlice(ranges.flatMap { all[$0] })
     }
 
     func resolveHardware(_ workflow: Workflow, _ bag: inout DiagnosticBag) -> PlannedHardware {
@@ -240,5 +259,37 @@ public struct Planner: Sendable {
 
     static func gb(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) GB" : String(format: "%.2f GB", value)
+    }
+}
+
+/// Item ids to their index in the plan's items, keyed by the id's first 16 hex digits as
+/// a number (cheaper to hash than the string); ids that are not hex, or that share those
+/// digits with another id, go to a dictionary of whole ids.
+struct ItemIndex {
+    private var byPrefix: [UInt64: Int] = [:]
+    private var byID: [String: Int] = [:]
+
+    mutating func reserveCapacity(_ count: Int) {
+        if byPrefix.capacity < count { byPrefix.reserveCapacity(max(count, 2 * byPrefix.capacity)) }
+    }
+
+    func find(_ id: String, in items: [PlannedItem]) -> Int? {
+        var id = id
+        guard let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) else { return byID[id] }
+        guard let index = byPrefix[key] else { return nil }
+        return items[index].id == id ? index : byID[id]
+    }
+
+    /// False when the id is already there.
+    mutating func insert(_ id: String, at index: Int, in items: [PlannedItem]) -> Bool {
+        var id = id
+        if let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) {
+            guard let existing = byPrefix[key] else {
+                byPrefix[key] = index
+                return true
+            }
+            if items[existing].id == id { return false }
+        }
+        return byID.updateValue(index, forKey: id) == nil
     }
 }

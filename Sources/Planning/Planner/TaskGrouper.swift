@@ -1,63 +1,103 @@
+import Crypto
 import WorkflowSpec
 
 /// Groups a step's items into tool invocations the way the tool can take them.
 enum TaskGrouper {
-    static func group(step: Step, items: [PlannedItem], itemIndex: [String: PlannedItem], producer: [String: String],
-                      perItem: Double, load: Double, vram: Double?, gpus: Int) -> [PlannedTask] {
+    struct Grouped {
+        var tasks: [PlannedTask]
+        /// The items of each task, as indices into the step's items.
+        var members: [[Int]]
+    }
+
+    /// `producer` gives the index of the task that makes an upstream item, `taskID` a
+    /// task's id from its index.
+    static func group(step: Step, items: [PlannedItem], producer: (String) -> Int?, taskID: (Int) -> String,
+                      perItem: Double, load: Double, vram: Double?, gpus: Int) -> Grouped {
         let maxBatch = step.maxBatch ?? Planner.defaultMaxBatch(step.uses)
-        var groups: [[PlannedItem]] = []
+        let all = Array(items.indices)
+        var groups: [[Int]] = []
         switch step.uses {
         case .text2image, .video2world, .text2world:
             // One --seed and one --negative_prompt per invocation (cosmos-predict2.md:
             // every batch item is re-seeded with the same seed).
-            groups = orderedGroups(items) { "\($0.seed ?? 0)\u{1}\($0.negative ?? "")" }
+            groups = orderedGroups(items) { SeedAndNegative(seed: $0.seed ?? 0, negative: $0.negative ?? "") }
         case .video2worldBestOfN, .export, .edgeImpulseUpload:
-            groups = items.map { [$0] }
+            groups = all.map { [$0] }
         case .extractFrames:
             groups = orderedGroups(items) { $0.inputs.first ?? "" }
         case .command:
-            groups = step.command?.granularity == .batch ? [items] : items.map { [$0] }
+            groups = step.command?.granularity == .batch ? [all] : all.map { [$0] }
         case .predict25Text2World, .predict25Image2World, .predict25Video2World, .proceduralScenes, .label:
-            groups = [items]
+            groups = [all]
         }
-        let chunked: [[PlannedItem]]
+        let chunked: [[Int]]
         switch step.uses {
         case .extractFrames, .export, .edgeImpulseUpload, .video2worldBestOfN: chunked = groups
         default: chunked = groups.flatMap { chunk($0, size: maxBatch) }
         }
+        let members = chunked.filter { !$0.isEmpty }
         let isGPU = step.device == .gpu
-        return chunked.filter { !$0.isEmpty }.map { batch in
-            let ids = batch.map(\.id)
-            var dependencies: [String] = []
-            var seen = Set<String>()
-            for item in batch {
-                for input in item.inputs {
-                    if let task = producer[input], seen.insert(task).inserted { dependencies.append(task) }
+        let tasks = members.map { batch in
+            var dependencies: [Int] = []
+            var seen = Set<Int>()
+            for index in batch {
+                for input in items[index].inputs {
+                    if let task = producer(input), seen.insert(task).inserted { dependencies.append(task) }
                 }
             }
-            let seed = step.uses.seedsPerSample ? nil : batch.first?.seed
+            let ids = batch.map { items[$0].id }
+            let seed = step.uses.seedsPerSample ? nil : batch.first.flatMap { items[$0].seed }
             return PlannedTask(
-                id: String(ContentHash.sha256("task\n" + ids.joined(separator: "\n")).prefix(16)),
-                step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
-                dependsOn: dependencies, device: step.device,
+                id: hashID(ids), step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
+                dependsOn: dependencies.map(taskID), device: step.device,
                 gpus: isGPU ? gpus : 0, vramGB: isGPU ? vram : nil,
                 seconds: load + Double(batch.count) * perItem)
         }
+        return Grouped(tasks: tasks, members: members)
+    }
+
+    /// The first 16 hex digits of SHA-256 over "task\n" and the item ids joined by "\n",
+    /// hashed piece by piece instead of joined first.
+    static func hashID(_ ids: [String]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array("task\n".utf8))
+        for (index, id) in ids.enumerated() {
+            if index > 0 { hasher.update(data: [UInt8(ascii: "\n")]) }
+            var id = id
+            id.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
+        return String(ContentHash.hex(hasher.finalize()).prefix(16))
+    }
+
+    struct SeedAndNegative: Hashable {
+        var seed: Int
+        var negative: String
     }
 
     /// Groups by key, groups in order of first appearance, items in their order.
-    static func orderedGroups(_ items: [PlannedItem], key: (PlannedItem) -> String) -> [[PlannedItem]] {
-        var order: [String] = []
-        var groups: [String: [PlannedItem]] = [:]
-        for item in items {
-            let k = key(item)
-            if groups[k] == nil { order.append(k) }
-            groups[k, default: []].append(item)
+    static func orderedGroups<Key: Hashable>(_ items: [PlannedItem], key: (PlannedItem) -> Key) -> [[Int]] {
+        var groups: [[Int]] = []
+        var groupOf: [Key: Int] = [:]
+        var last: (key: Key, group: Int)?
+        for index in items.indices {
+            let k = key(items[index])
+            // Neighbours mostly share a key: skip the lookup for them.
+            if let last, last.key == k {
+                groups[last.group].append(index)
+                continue
+            }
+            let group = groupOf[k] ?? {
+                groups.append([])
+                groupOf[k] = groups.count - 1
+                return groups.count - 1
+            }()
+            groups[group].append(index)
+            last = (k, group)
         }
-        return order.map { groups[$0]! }
+        return groups
     }
 
-    static func chunk(_ items: [PlannedItem], size: Int) -> [[PlannedItem]] {
+    static func chunk(_ items: [Int], size: Int) -> [[Int]] {
         stride(from: 0, to: items.count, by: max(1, size)).map { Array(items[$0..<min($0 + max(1, size), items.count)]) }
     }
 }

@@ -1,0 +1,220 @@
+import Foundation
+import WorkflowSpec
+
+/// Writes the plan JSON byte for byte as `JSONEncoder` with `.sortedKeys`, `.prettyPrinted`
+/// and `.withoutEscapingSlashes` does (a test holds it to that), but fast: items and tasks,
+/// nearly all of a large plan, are written by hand as compact JSON, the small parts
+/// through `JSONEncoder`, and the whole is then indented the way Foundation indents.
+enum PlanJSONWriter {
+    /// The whole plan JSON at once (without the trailing newline).
+    static func json(_ plan: Plan) -> [UInt8] {
+        var all: [UInt8] = []
+        write(plan) { all.append(contentsOf: $0) }
+        return all
+    }
+
+    /// Writes the plan JSON to `sink` a piece at a time, so a plan of millions of items is
+    /// never held as one string.
+    static func write(_ plan: Plan, flushingEvery limit: Int = 1 << 20, to sink: ([UInt8]) -> Void) {
+        var printer = PrettyPrinter()
+        func feed(_ bytes: [UInt8]) {
+            printer.feed(bytes)
+            if printer.out.count >= limit {
+                sink(printer.out)
+                printer.out.removeAll(keepingCapacity: true)
+            }
+        }
+        func feed(_ text: String) { feed(Array(text.utf8)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func encoded(_ value: some Encodable) -> [UInt8] { Array((try? encoder.encode(value)) ?? Data("null".utf8)) }
+        let out = CanonicalJSONWriter()
+        func string(_ text: String) -> [UInt8] {
+            out.reset()
+            out.string(text)
+            return out.bytes
+        }
+        feed("{\"catalog_version\":"); feed(string(plan.catalogVersion))
+        feed(",\"diagnostics\":"); feed(encoded(plan.diagnostics))
+        feed(",\"format\":"); feed(string(plan.format))
+        feed(",\"hardware\":"); feed(encoded(plan.hardware))
+        feed(",\"items\":[")
+        // Items, nearly all of the output, are written and indented in chunks on all
+        // cores, a batch at a time; the chunks are joined in order.
+        let items = plan.items
+        let chunkSize = 2048
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let batchSize = chunkSize * max(1, cores) * 2
+        for batchStart in stride(from: 0, to: items.count, by: batchSize) {
+            let batchEnd = min(batchStart + batchSize, items.count)
+            let chunkCount = (batchEnd - batchStart + chunkSize - 1) / chunkSize
+            let chunks = [[UInt8]](unsafeUninitializedCapacity: chunkCount) { buffer, initialized in
+                let base = UncheckedSendable(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                    let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
+                    let out = CanonicalJSONWriter()
+                    var printer = PrettyPrinter(depth: 2)  // inside the plan object and its items array
+                    for index in start..<end {
+                        if index > start { printer.feed([UInt8(ascii: ",")]) }
+                        out.reset()
+                        item(out, items[index])
+                        printer.feed(out.bytes)
+                    }
+                    (base.value + chunk).initialize(to: printer.out)
+                }
+                initialized = chunkCount
+            }
+            for (chunk, bytes) in chunks.enumerated() {
+                if batchStart > 0 || chunk > 0 { printer.feed([UInt8(ascii: ",")]) }
+                printer.appendIndented(bytes)
+                if printer.out.count >= limit {
+                    sink(printer.out)
+                    printer.out.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        feed("],\"manifest_sha256\":"); feed(string(plan.manifestSHA256))
+        feed(",\"steps\":"); feed(encoded(plan.steps))
+        feed(",\"tasks\":[")
+        for (index, planned) in plan.tasks.enumerated() {
+            if index > 0 { feed(",") }
+            out.reset()
+            task(out, planned)
+            feed(out.bytes)
+        }
+        feed("],\"totals\":"); feed(encoded(plan.totals))
+        feed(",\"workflow\":"); feed(string(plan.workflow))
+        feed("}")
+        sink(printer.out)
+    }
+
+    static func item(_ out: CanonicalJSONWriter, _ item: PlannedItem) {
+        out.object {
+            if let frameIndex = item.frameIndex { out.key("frame_index"); out.raw(String(frameIndex)) }
+            out.key("id"); out.string(item.id)
+            out.key("inputs"); out.array(item.inputs) { out.string($0) }
+            out.key("kind"); out.string(item.kind.rawValue)
+            if let negative = item.negative { out.key("negative"); out.string(negative) }
+            out.key("path"); out.string(item.path)
+            if let prompt = item.prompt { out.key("prompt"); out.string(prompt) }
+            if let ref = item.promptRef { out.key("prompt_ref"); out.string(ref) }
+            if let seed = item.seed { out.key("seed"); out.raw(String(seed)) }
+            out.key("signature")
+            let signature = item.signature
+            out.object {
+                for field in ItemSignature.Field.allCases { signature.write(field, to: out) }
+            }
+            out.key("step"); out.string(item.step)
+        }
+    }
+
+    static func task(_ out: CanonicalJSONWriter, _ task: PlannedTask) {
+        out.object {
+            out.key("depends_on"); out.array(task.dependsOn) { out.string($0) }
+            out.key("device"); out.string(task.device.rawValue)
+            out.key("gpus"); out.raw(String(task.gpus))
+            out.key("id"); out.string(task.id)
+            out.key("items"); out.array(task.items) { out.string($0) }
+            if let model = task.model { out.key("model"); out.string(model) }
+            out.key("seconds"); out.number(task.seconds)
+            if let seed = task.seed { out.key("seed"); out.raw(String(seed)) }
+            out.key("step"); out.string(task.step)
+            out.key("uses"); out.string(task.uses.rawValue)
+            if let vram = task.vramGB { out.key("vram_gb"); out.number(vram) }
+        }
+    }
+
+}
+
+/// Indents compact JSON as Foundation's `.prettyPrinted` does: two spaces a level,
+/// `"key" : value`, and an empty array or object as `[` or `{`, a blank line and the
+/// closing bracket on its own line. Takes its input in pieces of any size.
+struct PrettyPrinter {
+    var out: [UInt8] = []
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    /// An `{` or `[` was the last byte: whether it is empty shows with the next one.
+    private var justOpened = false
+
+    init(depth: Int = 0) {
+        self.depth = depth
+    }
+
+    private mutating func newline() {
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+    }
+
+    /// Appends JSON already indented for the current depth (by a printer that started there).
+    mutating func appendIndented(_ bytes: [UInt8]) {
+        if justOpened {
+            justOpened = false
+            newline()
+        }
+        out.append(contentsOf: bytes)
+    }
+
+    mutating func feed(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { feed($0) }
+    }
+
+    mutating func feed(_ input: UnsafeBufferPointer<UInt8>) {
+        var index = 0
+        let count = input.count
+        while index < count {
+            if inString {
+                // Copy up to and including the closing quote in one go.
+                let start = index
+                while index < count {
+                    let byte = input[index]
+                    index += 1
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                        break
+                    }
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index]))
+                continue
+            }
+            let byte = input[index]
+            index += 1
+            if justOpened {
+                justOpened = false
+                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                    // Empty: a blank line, then the bracket under its opener.
+                    out.append(UInt8(ascii: "\n"))
+                    depth -= 1
+                    newline()
+                    out.append(byte)
+                    continue
+                }
+                newline()
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                out.append(byte)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                out.append(byte)
+                depth += 1
+                justOpened = true
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                newline()
+                out.append(byte)
+            case UInt8(ascii: ","):
+                out.append(byte)
+                newline()
+            case UInt8(ascii: ":"):
+                out.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
+            default:
+                out.append(byte)
+            }
+        }
+    }
+}

@@ -53,7 +53,10 @@ time_it() {
 }
 recipe "$seeds" "$dir/big.yaml"
 items=$((400 * seeds))
-echo "recipe: $items text2image items + $items label items + 1 export item ($((2 * items + 1)) items), 8 x h100-sxm"
+# validate prints "ok (N items in K steps)": the real count (raw labeling plans a GPU
+# candidates stage and a CPU labels stage per image).
+count() { "$bin" validate "$1" | sed -n 's/.*ok (\([0-9]*\) items in \([0-9]*\) steps).*/\1 items in \2 planned steps/p'; }
+echo "recipe: $items text2image images -> labels -> export: $(count "$dir/big.yaml"), 8 x h100-sxm"
 echo "validate: median $(time_it "$bin" validate "$dir/big.yaml") s over 5 runs"
 echo "plan (table): median $(time_it "$bin" plan "$dir/big.yaml") s over 5 runs"
 echo "plan (json): median $(time_it "$bin" plan "$dir/big.yaml" --format json) s over 5 runs"
@@ -61,7 +64,7 @@ echo "plan (json): median $(time_it "$bin" plan "$dir/big.yaml" --format json) s
 if [ "$large" -gt 0 ]; then
   recipe "$large" "$dir/large.yaml"
   items=$((400 * large))
-  echo "large recipe: $items text2image items + $items label items + 1 export item ($((2 * items + 1)) items), one run each, no median"
+  echo "large recipe: $items text2image images -> labels -> export: $(count "$dir/large.yaml"), one run each, no median"
   /usr/bin/time -f "plan (table): %e s, peak memory %M KB (1 run)" "$bin" plan "$dir/large.yaml" >/dev/null
   /usr/bin/time -f "plan (json): %e s, peak memory %M KB (1 run)" "$bin" plan "$dir/large.yaml" --format json >/dev/null
 fi

@@ -33,37 +33,8 @@ have_time=false; [ -x /usr/bin/time ] && have_time=true
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# The recipe of Benchmarks/plan.sh, verbatim (400 prompts = 5 x 5 x 4 x 4).
-write_recipe() { # seeds file
-  local seeds=$1
-  cat > "$2" <<YAML
-version: 1
-name: big
-hardware: { gpu: h100-sxm, count: 8 }
-prompts:
-  line:
-    template: "A conveyor belt. {color} cans on a {belt} belt. {light} Seen {view}."
-    vars:
-      color: [Orange, Blue, Rainbow, Silver, Red]
-      belt: [green, white, black, grey, blue]
-      light: ["Well lit.", "Dim yellow lights.", "Harsh daylight.", "Night shift."]
-      view: ["from above", "from the side", "at an angle", "close up"]
-steps:
-  images:
-    uses: cosmos-predict2/text2image
-    model: 2B
-    prompts: [line]
-    seeds: 0..$((seeds - 1))
-    options: { disable_guardrail: true }
-  labels:
-    uses: grounded-sam2/label
-    from: images
-    classes: { can: can }
-  dataset:
-    uses: export
-    from: labels
-YAML
-}
+# The recipe of Benchmarks/plan.sh (400 prompts = 5 x 5 x 4 x 4).
+. Benchmarks/recipe.sh
 
 # The same DAG for Snakemake: 400 x SEEDS images, one label per image, one dataset over
 # all labels, and the target rule `all` (Snakemake counts it as a job, synthset has no
@@ -137,7 +108,7 @@ stopped=false
 for seeds in "${sizes[@]}"; do
   images=$((400 * seeds)); items=$((2 * images + 1)); jobs=$((2 * images + 2))
   wd=$dir/s$seeds; mkdir -p "$wd"
-  write_recipe "$seeds" "$wd/big.yaml"
+  recipe "$seeds" "$wd/big.yaml"
   write_snakefile "$seeds" "$wd/Snakefile"
 
   : > "$dir/runs"

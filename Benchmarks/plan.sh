@@ -12,35 +12,7 @@ swift build -c release --product synthset >/dev/null
 bin=.build/release/synthset
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-recipe() {  # recipe SEEDS FILE
-  cat > "$2" <<YAML
-version: 1
-name: big
-hardware: { gpu: h100-sxm, count: 8 }
-prompts:
-  line:
-    template: "A conveyor belt. {color} cans on a {belt} belt. {light} Seen {view}."
-    vars:
-      color: [Orange, Blue, Rainbow, Silver, Red]
-      belt: [green, white, black, grey, blue]
-      light: ["Well lit.", "Dim yellow lights.", "Harsh daylight.", "Night shift."]
-      view: ["from above", "from the side", "at an angle", "close up"]
-steps:
-  images:
-    uses: cosmos-predict2/text2image
-    model: 2B
-    prompts: [line]
-    seeds: 0..$(($1 - 1))
-    options: { disable_guardrail: true }
-  labels:
-    uses: grounded-sam2/label
-    from: images
-    classes: { can: can }
-  dataset:
-    uses: export
-    from: labels
-YAML
-}
+. Benchmarks/recipe.sh
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_it() {

@@ -244,7 +244,7 @@ server.server_close()
         let key = "ei_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let server = try await Server.start(in: serverFolder, key: key, failFirst: 1, maxFiles: 7)
         // Should the test throw early, the server still exits within half a second.
-        defer { FileManager.default.createFile(atPath: server.portFile.path + ".stop", contents: nil) }
+        defer { _ = FileManager.default.createFile(atPath: server.portFile.path + ".stop", contents: nil) }
         let environment = ["EI_TEST_KEY": key, "SYNTHSET_UPLOAD_BATCH": "7", "SYNTHSET_UPLOAD_BACKOFF": "0.05",
                            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"]
         let manifest = project.appendingPathComponent("upload.yaml")

@@ -1,4 +1,3 @@
-import Crypto
 import Datasets
 import Foundation
 import Planning
@@ -164,12 +163,12 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
             var queued = Set<String>()
             for name in images {
                 let url = folder.appendingPathComponent(name)
-                let digest = try Self.sha256(of: url)
-                if done.contains(digest.hex) || !queued.insert(digest.hex).inserted {
+                let digest = try OutputCommitter.sha256(of: url)
+                if done.contains(digest.sha256) || !queued.insert(digest.sha256).inserted {
                     summary.alreadyUploaded += 1
                     continue
                 }
-                pending.append(PendingFile(name: name, url: url, sha256: digest.hex, bytes: digest.bytes))
+                pending.append(PendingFile(name: name, url: url, sha256: digest.sha256, bytes: Int(digest.bytes)))
             }
             log.write("\(split) -> \(target): \(images.count) images, \(summary.alreadyUploaded) already uploaded, \(pending.count) to send")
             for batch in Self.batches(pending, maxFiles: batchSize, maxBytes: Self.maxBytesPerRequest) {
@@ -238,11 +237,6 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
         var data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         data.append(0x0A)
         return data
-    }
-
-    static func sha256(of url: URL) throws -> (hex: String, bytes: Int) {
-        let data = try Data(contentsOf: url)
-        return (SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined(), data.count)
     }
 
     // MARK: receipt

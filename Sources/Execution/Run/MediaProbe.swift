@@ -35,8 +35,7 @@ public enum MediaProbe {
     }
 
     /// ffprobe's location, if it is installed.
-    static let ffprobe: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        .split(separator: ":").map { "\($0)/ffprobe" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let ffprobe: String? = ToolSupport.findExecutable("ffprobe")
 
     /// The number of video frames in a clip (packets of its first video stream, so
     /// nothing is decoded), or nil when ffprobe is not installed. Throws when ffprobe

@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "synthset", targets: ["synthset"]),
-        .library(name: "SynthsetCore", targets: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets"]),
+        .library(name: "SynthsetCore", targets: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -48,9 +48,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Reporting",
+            dependencies: ["Planning", "Datasets", "Execution", "Scenes", "WorkflowSpec"],
+            resources: [.copy("Resources/report.css"), .copy("Resources/report.js"), .copy("Resources/errors.js")]
+        ),
+        .target(
             name: "SynthsetCLI",
             dependencies: [
-                "WorkflowSpec", "Planning", "Execution", "Datasets",
+                "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,7 +63,7 @@ let package = Package(
         .executableTarget(name: "scenes-bench", dependencies: ["Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",
-            dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "SynthsetCLI"],
+            dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI"],
             exclude: ["Consumers"],
             resources: [.copy("Fixtures")]
         ),

@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(libjpeg62-turbo-dev libsqlite3-dev pkg-config)
 if [ "${SYNTHSET_SETUP_TESTS:-0}" = 1 ]; then
-  packages+=(ffmpeg util-linux)
+  # chromium: the QC report's browser tests (headless --dump-dom and --screenshot).
+  packages+=(ffmpeg util-linux chromium)
 fi
 
 missing=()

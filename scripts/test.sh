@@ -10,3 +10,5 @@ bash .ci/setup-python.sh
 .build/venv/bin/check-jsonschema --schemafile schemas/workflow.schema.json workflows/*.yaml
 swift build --build-tests
 swift test --skip-build
+# The browser tests keep their screenshot of the demo's report here (a CI artifact).
+ls -l .build/report-artifacts/ 2>/dev/null || true

@@ -87,3 +87,71 @@ static inline int synthset_jpeg_encode_rgb(const unsigned char *rgb, int width, 
     jpeg_destroy_compress(&cinfo);
     return 0;
 }
+
+/*
+ * Decodes a JPEG held in memory to interleaved 8-bit RGB, scaled by 1/scale_denom with
+ * libjpeg's DCT scaling (scale_denom 1, 2, 4 or 8: the decoder skips the work for the
+ * pixels it drops, which is what makes thumbnails cheap). JDCT_IFAST and no fancy
+ * upsampling: thumbnails want speed, not the last bit of quality.
+ * On success returns 0, a malloc()ed buffer in *out (caller frees) and the scaled size
+ * in *width / *height; the full size is in *full_width / *full_height.
+ * On failure (corrupt or truncated data, grayscale CMYK oddities libjpeg rejects)
+ * returns -1 and *out == NULL.
+ */
+static inline int synthset_jpeg_decode_scaled(const unsigned char *data, unsigned long size,
+                                              int scale_denom, unsigned char **out,
+                                              int *width, int *height,
+                                              int *full_width, int *full_height) {
+    struct jpeg_decompress_struct cinfo;
+    struct synthset_jpeg_error_mgr jerr;
+    *out = NULL;
+    *width = 0;
+    *height = 0;
+    *full_width = 0;
+    *full_height = 0;
+    if (data == NULL || size == 0 || (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8)) {
+        return -1;
+    }
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = synthset_jpeg_error_exit;
+    jerr.pub.output_message = synthset_jpeg_output_message;
+    jerr.pub.emit_message = synthset_jpeg_emit_message;
+    if (setjmp(jerr.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        if (*out != NULL) {
+            free(*out);
+        }
+        *out = NULL;
+        return -1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, size);
+    jpeg_read_header(&cinfo, TRUE);
+    *full_width = (int)cinfo.image_width;
+    *full_height = (int)cinfo.image_height;
+    cinfo.out_color_space = JCS_RGB;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned int)scale_denom;
+    cinfo.dct_method = JDCT_IFAST;
+    cinfo.do_fancy_upsampling = FALSE;
+    jpeg_start_decompress(&cinfo);
+    if (cinfo.output_components != 3) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    size_t stride = (size_t)cinfo.output_width * 3;
+    *out = (unsigned char *)malloc(stride * (size_t)cinfo.output_height);
+    if (*out == NULL) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = (JSAMPROW)(*out + (size_t)cinfo.output_scanline * stride);
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    *width = (int)cinfo.output_width;
+    *height = (int)cinfo.output_height;
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    return 0;
+}

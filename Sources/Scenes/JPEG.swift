@@ -80,3 +80,42 @@ extension SceneRenderer {
         return nil
     }
 }
+
+/// Small JPEG previews of large ones, made with libjpeg's DCT scaling (the decoder skips
+/// the work for the pixels it drops), for the QC report's gallery.
+public enum JPEGThumbnail {
+    public struct Result: Sendable {
+        public var jpeg: [UInt8]
+        public var width: Int
+        public var height: Int
+        /// The source image's size.
+        public var fullWidth: Int
+        public var fullHeight: Int
+    }
+
+    /// The largest libjpeg scale denominator (1, 2, 4 or 8) that keeps the width at least
+    /// `minWidth` (1 when the image is already narrower).
+    public static func scaleDenominator(width: Int, minWidth: Int) -> Int {
+        [8, 4, 2].first { (width + $0 - 1) / $0 >= minWidth } ?? 1
+    }
+
+    /// Decodes `data` scaled so its width stays at least `minWidth`, and encodes the
+    /// result at `quality`. Nil when `data` is not a JPEG libjpeg can read.
+    public static func make(from data: [UInt8], minWidth: Int, quality: Int = 80) -> Result? {
+        guard let header = SceneRenderer.decodeJPEGHeader(data) else { return nil }
+        let denominator = scaleDenominator(width: header.width, minWidth: minWidth)
+        var pixels: UnsafeMutablePointer<UInt8>?
+        var width: Int32 = 0, height: Int32 = 0, fullWidth: Int32 = 0, fullHeight: Int32 = 0
+        let status = data.withUnsafeBufferPointer { buffer in
+            synthset_jpeg_decode_scaled(buffer.baseAddress, UInt(buffer.count), Int32(denominator), &pixels,
+                                        &width, &height, &fullWidth, &fullHeight)
+        }
+        guard status == 0, let pixels else { return nil }
+        defer { free(pixels) }
+        let rgb = Array(UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 3))
+        guard let jpeg = SceneRenderer.encodeJPEG(rgb: rgb, width: Int(width), height: Int(height), quality: quality) else {
+            return nil
+        }
+        return Result(jpeg: jpeg, width: Int(width), height: Int(height), fullWidth: Int(fullWidth), fullHeight: Int(fullHeight))
+    }
+}

@@ -17,6 +17,16 @@ extension CheckpointStore {
     }
 }
 
+extension Plan {
+    /// GPU-seconds the attempts took: duration times the GPUs the planned task holds (a
+    /// torchrun task on 2 GPUs counts twice), the unit of the plan's `gpu_hours`. CPU
+    /// attempts count nothing.
+    public func gpuSeconds(_ attempts: [TaskRecord]) -> Double {
+        let gpus = Dictionary(tasks.map { ($0.id, $0.gpus) }, uniquingKeysWith: { first, _ in first })
+        return attempts.filter { $0.gpu != nil }.reduce(0) { $0 + ($1.duration ?? 0) * Double(gpus[$1.id] ?? 1) }
+    }
+}
+
 extension WorkflowService {
     /// Estimated against actual GPU-hours of the workspace's last finished run.
     public struct EstimateError: Sendable, Codable {

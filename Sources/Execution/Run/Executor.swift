@@ -64,7 +64,7 @@ public struct Executor: Sendable {
         var scheduler = try Scheduler(executor: self, store: store, runID: runID, workspace: workspace)
         events(.started(scheduler.startEvent()))
         let summary = await scheduler.run(events: events)
-        let gpuSeconds = (try? store.tasks(runID: runID))?.filter { $0.gpu != nil }.reduce(0) { $0 + ($1.duration ?? 0) } ?? 0
+        let gpuSeconds = plan.gpuSeconds((try? store.tasks(runID: runID)) ?? [])
         try store.finishRun(runID, status: summary.interrupted ? .interrupted : (summary.failed.isEmpty ? .succeeded : .failed),
                             actualGPUSeconds: gpuSeconds)
         var result = summary

@@ -327,6 +327,15 @@ public final class CheckpointStore: Sendable {
         }
     }
 
+    /// Every attempt of every run, in start order (the QC report's measured time).
+    public func allTasks() throws -> [TaskRecord] {
+        try database.read { db in
+            try TaskRecord.order(Column(TaskRecord.CodingKeys.startedAt), Column(TaskRecord.CodingKeys.id),
+                                 Column(TaskRecord.CodingKeys.attempt))
+                .fetchAll(db)
+        }
+    }
+
     // MARK: Items
 
     /// Inserts or replaces one item. When this returns, the row is committed

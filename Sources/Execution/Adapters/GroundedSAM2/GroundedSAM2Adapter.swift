@@ -182,7 +182,7 @@ public struct LabelPostprocessAdapter: ToolAdapter {
 
     public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] { [] }
 
-    static func postprocessor(_ labeling: Labeling) -> LabelPostprocessor {
+    public static func postprocessor(_ labeling: Labeling) -> LabelPostprocessor {
         LabelPostprocessor(classes: labeling.classes.map { ($0.phrase, $0.className) }, nmsIoU: labeling.nmsIoU,
                            minBoxArea: labeling.minBoxArea, maxPerImage: labeling.maxPerImage)
     }

@@ -1,0 +1,322 @@
+import Datasets
+import Execution
+import Foundation
+import Planning
+import Scenes
+import Synchronization
+import WorkflowSpec
+
+/// Gathers a ``QualityReport`` from a plan and its workspace. Read-only on the workspace
+/// (it takes no lock, so it can look at a run in progress); the only files it writes are
+/// thumbnails, in the page's own `<name>_files/thumbs/` folder.
+public struct ReportBuilder: Sendable {
+    public var workflow: Workflow
+    public var plan: Plan
+    public var workspace: Workspace
+    /// The page being made: image URLs are relative to its folder.
+    public var page: URL
+    /// Thumbnails are at least this wide (libjpeg scales by 1/2, 1/4 or 1/8).
+    public var thumbnailWidth = 160
+    /// Called with (images read, images in all) as the files are read, from any thread.
+    public var progress: (@Sendable (Int, Int) -> Void)?
+
+    public init(workflow: Workflow, plan: Plan, workspace: Workspace, page: URL) {
+        self.workflow = workflow
+        self.plan = plan
+        self.workspace = workspace
+        self.page = page.standardizedFileURL
+    }
+
+    /// `<page name>_files/`, where the thumbnails go (the convention of saved web pages).
+    public var assetsFolder: URL {
+        page.deletingLastPathComponent().appendingPathComponent(page.deletingPathExtension().lastPathComponent + "_files")
+    }
+
+    var thumbnails: URL { assetsFolder.appendingPathComponent("thumbs") }
+
+    /// One gallery image before its files are read.
+    struct Entry {
+        var image: PlannedItem
+        /// The label step or procedural step its boxes come from; nil when unlabeled.
+        var source: String?
+        var labels: String?
+        var stats: String?
+        var candidates: String?
+    }
+
+    /// What reading one entry's files gave.
+    struct Loaded {
+        var truth: GroundTruth?
+        var stats: LabelStats?
+        var candidates: LabelCandidates?
+        var thumb: String?
+        var warning: String?
+    }
+
+    public func build() throws -> QualityReport {
+        let status = try WorkspaceInspector(plan: plan, workspace: workspace).report()
+        let store = FileManager.default.fileExists(atPath: workspace.store.path) ? try CheckpointStore(path: workspace.store) : nil
+        let records = try store?.items(ids: plan.items.map(\.id)) ?? [:]
+        let attempts = try store?.allTasks() ?? []
+        let entries = self.entries(done: { records[$0]?.status == .done })
+        let loaded = load(entries, sha256: { records[$0]?.sha256 })
+        let gallery = makeGallery(entries, loaded)
+
+        var sources: [LabelSourceSummary] = []
+        var sweeps: [ThresholdSweep] = []
+        for (index, sourceName) in gallery.sources.enumerated() {
+            guard let step = workflow.step(sourceName) else { continue }
+            let members = entries.indices.filter { entries[$0].source == sourceName }
+            var stats: LabelStats?
+            if step.uses == .label {
+                stats = members.reduce(into: LabelStats()) { total, index in loaded[index].stats.map { total.add($0) } }
+            }
+            sources.append(LabelSourceSummary.make(
+                name: sourceName, kind: Self.kind(of: step), classes: Self.classes(of: step),
+                images: gallery.images.filter { $0.source == index }, classNames: gallery.classes, stats: stats))
+            if step.isRawLabel, let labeling = step.labeling {
+                let candidates = members.compactMap { loaded[$0].candidates }
+                guard !candidates.isEmpty else { continue }
+                sweeps.append(ThresholdSweep.make(step: sourceName, candidates: candidates, boxThreshold: labeling.boxThreshold,
+                                                  textThreshold: labeling.textThreshold,
+                                                  postprocessor: LabelPostprocessAdapter.postprocessor(labeling)))
+            }
+        }
+
+        let stepPlans = Dictionary(plan.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let attemptsByStep = Dictionary(grouping: attempts, by: \.step)
+        let progress = status.steps.map { row -> QualityReport.StepProgress in
+            let stepPlan = stepPlans[row.step]
+            let isGPU = stepPlan?.device == .gpu
+            let tried = attemptsByStep[row.step] ?? []
+            let measured = isGPU ? plan.gpuSeconds(tried) : tried.reduce(0) { $0 + ($1.duration ?? 0) }
+            return QualityReport.StepProgress(
+                step: row.step, uses: row.uses, device: stepPlan?.device.rawValue ?? "cpu", planned: row.total, done: row.done,
+                failed: row.failed, pending: row.pending + row.running,
+                estimatedHours: isGPU ? stepPlan?.gpuHours ?? 0 : (stepPlan?.busySeconds ?? 0) / 3600,
+                measuredHours: measured / 3600, attempts: tried.count)
+        }
+        let failures = status.steps.flatMap { row in
+            row.failures.map { QualityReport.FailedItem(step: row.step, item: $0.item, error: $0.error, attempts: $0.attempts, log: $0.log) }
+        }
+        let hardware = plan.hardware.gpu.map { "\(plan.hardware.count) × \(plan.hardware.name ?? $0)" }
+        return QualityReport(
+            workflow: workflow.name, description: workflow.description, manifest: workflow.file, planHash: plan.hash,
+            workspace: workspace.root.path, lastRun: status.lastRun, runningNow: status.lockedBy, hardware: hardware,
+            pricePerGPUHour: plan.hardware.pricePerGPUHour, steps: progress, failures: failures, gallery: gallery,
+            sources: sources, sweeps: sweeps, warnings: loaded.compactMap(\.warning))
+    }
+
+    // MARK: - Which images
+
+    /// Every finished image with the labels that describe it: one entry per (image, label
+    /// step), procedural images with their ground truth, other images unlabeled.
+    func entries(done: (String) -> Bool) -> [Entry] {
+        let byID = plan.itemsByID()
+        var entries: [Entry] = []
+        var labeled = Set<String>()
+        for step in workflow.steps where step.uses == .label {
+            for item in plan.items where item.step == step.id && item.kind == .labels && done(item.id) {
+                guard let imageID = item.inputs.first, let image = byID[imageID], done(imageID) else { continue }
+                labeled.insert(imageID)
+                entries.append(Entry(image: image, source: step.id, labels: item.path, stats: Self.companion(item.path, "stats.json"),
+                                     candidates: step.isRawLabel && item.inputs.count > 1 ? byID[item.inputs[1]]?.path : nil))
+            }
+        }
+        let procedural = Set(workflow.steps.filter { $0.uses == .proceduralScenes }.map(\.id))
+        for item in plan.items where Self.isImage(item) && !labeled.contains(item.id) && done(item.id) {
+            let isProcedural = procedural.contains(item.step)
+            entries.append(Entry(image: item, source: isProcedural ? item.step : nil,
+                                 labels: isProcedural ? Self.companion(item.path, "json") : nil))
+        }
+        let stepOrder = Dictionary(plan.steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return entries.sorted { a, b in
+            let keyA = (stepOrder[a.image.step] ?? 0, a.image.seed ?? a.image.frameIndex ?? 0, a.image.id, a.source ?? "")
+            let keyB = (stepOrder[b.image.step] ?? 0, b.image.seed ?? b.image.frameIndex ?? 0, b.image.id, b.source ?? "")
+            return keyA < keyB
+        }
+    }
+
+    /// Image items, and a `command` step's files with an image extension a browser shows
+    /// (the plan calls those `file`).
+    static func isImage(_ item: PlannedItem) -> Bool {
+        item.kind == .image || (item.kind == .file && browserImageExtensions.contains((item.path as NSString).pathExtension.lowercased()))
+    }
+
+    static let browserImageExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "gif", "bmp"]
+
+    static func companion(_ path: String, _ ext: String) -> String {
+        (path as NSString).deletingPathExtension + "." + ext
+    }
+
+    // MARK: - Reading files
+
+    /// Reads labels, stats and candidates and makes the thumbnails, on every core.
+    func load(_ entries: [Entry], sha256: (String) -> String?) -> [Loaded] {
+        let names = entries.map { Self.thumbnailName(sha256: sha256($0.image.id), id: $0.image.id, path: $0.image.path) }
+        try? FileManager.default.createDirectory(at: thumbnails, withIntermediateDirectories: true)
+        let chunks = max(1, min(entries.count, ProcessInfo.processInfo.activeProcessorCount * 8))
+        let results = Mutex([[(Int, Loaded)]](repeating: [], count: chunks))
+        let finished = Atomic(0)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            var part: [(Int, Loaded)] = []
+            for index in stride(from: chunk, to: entries.count, by: chunks) {
+                part.append((index, loadOne(entries[index], thumbnailName: names[index])))
+                let count = finished.add(1, ordering: .relaxed).newValue
+                progress?(count, entries.count)
+            }
+            results.withLock { $0[chunk] = part }
+        }
+        var loaded = [Loaded](repeating: Loaded(), count: entries.count)
+        for part in results.withLock({ $0 }) {
+            for (index, value) in part { loaded[index] = value }
+        }
+        removeStaleThumbnails(keeping: Set(names.compactMap { $0 }))
+        return loaded
+    }
+
+    func loadOne(_ entry: Entry, thumbnailName: String?) -> Loaded {
+        var result = Loaded()
+        func read(_ relative: String) -> Data? { FileManager.default.contents(atPath: workspace.url(relative).path) }
+        if let labels = entry.labels {
+            if let data = read(labels) {
+                do { result.truth = try GroundTruth.decode(from: data) }
+                catch { result.warning = "\(labels): not a readable \(GroundTruth.formatIdentifier) file (\(error)); its image is shown without boxes" }
+            } else {
+                result.warning = "\(labels) is missing; its image is shown without boxes"
+            }
+        }
+        if let stats = entry.stats, let data = read(stats) {
+            result.stats = try? JSONDecoder().decode(LabelStats.self, from: data)
+        }
+        if let candidates = entry.candidates, let data = read(candidates) {
+            result.candidates = try? LabelCandidates.decode(from: data)
+        }
+        if let thumbnailName {
+            let target = thumbnails.appendingPathComponent(thumbnailName)
+            if FileManager.default.fileExists(atPath: target.path) {
+                result.thumb = thumbnailName
+            } else if let data = read(entry.image.path),
+                      let thumbnail = JPEGThumbnail.make(from: [UInt8](data), minWidth: thumbnailWidth),
+                      (try? Data(thumbnail.jpeg).write(to: target, options: .atomic)) != nil {
+                result.thumb = thumbnailName
+                if result.truth == nil, entry.labels == nil {
+                    result.truth = GroundTruth(image: "", width: thumbnail.fullWidth, height: thumbnail.fullHeight, objects: [])
+                }
+            }
+        }
+        if result.truth == nil, let data = read(entry.image.path),
+           let size = MediaProbe.imageSize([UInt8](data)) {
+            result.truth = GroundTruth(image: "", width: size.width, height: size.height, objects: [])
+        }
+        return result
+    }
+
+    /// `<first 16 digits of the image's sha256>.jpg`: content-addressed, so a cached
+    /// thumbnail is always the image's. Nil for images that are not JPEG (shown as is).
+    static func thumbnailName(sha256: String?, id: String, path: String) -> String? {
+        let ext = (path as NSString).pathExtension.lowercased()
+        guard ext == "jpg" || ext == "jpeg" else { return nil }
+        return String((sha256 ?? id).prefix(16)) + ".jpg"
+    }
+
+    /// Thumbnails of images no longer in the report (only names this builder makes).
+    func removeStaleThumbnails(keeping: Set<String>) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: thumbnails.path) else { return }
+        for name in names where !keeping.contains(name) && Self.isThumbnailName(name) {
+            try? FileManager.default.removeItem(at: thumbnails.appendingPathComponent(name))
+        }
+    }
+
+    static func isThumbnailName(_ name: String) -> Bool {
+        name.count == 20 && name.hasSuffix(".jpg") && name.prefix(16).allSatisfy(\.isHexDigit)
+    }
+
+    // MARK: - Gallery
+
+    func makeGallery(_ entries: [Entry], _ loaded: [Loaded]) -> Gallery {
+        let byID = plan.itemsByID()
+        var classes: [String] = []
+        for step in workflow.steps {
+            for name in Self.classes(of: step) where !classes.contains(name) { classes.append(name) }
+        }
+        let listed = Set(classes)
+        classes += Set(loaded.flatMap { $0.truth?.objects.map(\.className) ?? [] }).subtracting(listed).sorted()
+        let classIndex = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
+
+        var steps: [String] = [], sources: [String] = [], prompts: [String] = []
+        func index(_ value: String, in table: inout [String]) -> Int {
+            if let found = table.firstIndex(of: value) { return found }
+            table.append(value)
+            return table.count - 1
+        }
+        var promptIndex: [String: Int] = [:]
+        let splits = DatasetSplit.ordered.map(\.rawValue)
+        let exports = workflow.steps.compactMap { step in
+            step.export.map { (from: Set(step.from), splits: SplitAssigner(train: $0.split.train, test: $0.split.test, validation: $0.split.validation)) }
+        }
+        let pageFolder = page.deletingLastPathComponent()
+        var images: [Gallery.Image] = []
+        images.reserveCapacity(entries.count)
+        for (entry, files) in zip(entries, loaded) {
+            let item = entry.image
+            let href = Self.relativePath(from: pageFolder, to: workspace.url(item.path))
+            var prompt = -1
+            if let text = Self.prompt(of: item, in: byID) {
+                if let known = promptIndex[text] { prompt = known }
+                else { prompt = prompts.count; promptIndex[text] = prompt; prompts.append(text) }
+            }
+            var split = -1
+            if let source = entry.source, let export = exports.first(where: { $0.from.contains(source) }) {
+                split = splits.firstIndex(of: export.splits.split(item.id).rawValue) ?? -1
+            }
+            let truth = files.truth
+            let boxes = (truth?.objects ?? []).map { object in
+                Gallery.Box(classIndex: classIndex[object.className]!, confidence: object.confidence,
+                            xmin: object.bbox.xmin, ymin: object.bbox.ymin, xmax: object.bbox.xmax, ymax: object.bbox.ymax)
+            }
+            let name = DatasetNaming.fileName(step: item.step, number: item.seed ?? item.frameIndex, id: item.id,
+                                              extension: (item.path as NSString).pathExtension)
+            images.append(Gallery.Image(
+                name: name, thumb: files.thumb.map { Self.relativePath(from: pageFolder, to: thumbnails.appendingPathComponent($0)) } ?? href,
+                href: href, width: truth?.width ?? 0, height: truth?.height ?? 0, step: index(item.step, in: &steps),
+                source: entry.source.map { index($0, in: &sources) } ?? -1, split: split, prompt: prompt, boxes: boxes))
+        }
+        return Gallery(classes: classes, colors: classes.indices.map(Palette.color), steps: steps, sources: sources, splits: splits, prompts: prompts, images: images)
+    }
+
+    /// The prompt an image was made from: its own, or the first found up its inputs
+    /// (a frame's video's, that video's image's).
+    static func prompt(of item: PlannedItem, in items: [String: PlannedItem]) -> String? {
+        var current: PlannedItem? = item
+        var hops = 0
+        while let found = current, hops < 16 {
+            if let prompt = found.prompt { return prompt }
+            current = found.inputs.first.flatMap { items[$0] }
+            hops += 1
+        }
+        return nil
+    }
+
+    /// The dataset classes a step names: a scene's objects, a label step's classes.
+    static func classes(of step: Step) -> [String] {
+        step.scene?.objects.map(\.name) ?? step.labeling?.classes.map(\.className).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } ?? []
+    }
+
+    static func kind(of step: Step) -> String {
+        guard let labeling = step.labeling else { return "exact ground truth (\(step.uses.rawValue))" }
+        let thresholds = "box_threshold \(labeling.boxThreshold), text_threshold \(labeling.textThreshold)"
+        return labeling.mode == .raw ? "auto-labels, raw mode: \(thresholds)" : "auto-labels, script mode: \(thresholds)"
+    }
+
+    /// A relative URL path from a folder to a file, percent-encoded for `src`/`href`.
+    static func relativePath(from folder: URL, to file: URL) -> String {
+        let base = folder.standardizedFileURL.pathComponents
+        let target = file.standardizedFileURL.pathComponents
+        var common = 0
+        while common < base.count, common < target.count, base[common] == target[common] { common += 1 }
+        let parts = Array(repeating: "..", count: base.count - common) + target[common...]
+        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "#?%;"))
+        return parts.map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0 }.joined(separator: "/")
+    }
+}

@@ -194,11 +194,11 @@ public struct ReportBuilder: Sendable {
         }
         if let thumbnailName {
             let target = thumbnails.appendingPathComponent(thumbnailName)
-            if FileManager.default.fileExists(atPath: target.path) {
+            if Self.isNonEmptyFile(target) {
                 result.thumb = thumbnailName
             } else if let data = read(entry.image.path),
                       let thumbnail = JPEGThumbnail.make(from: [UInt8](data), minWidth: thumbnailWidth),
-                      (try? Data(thumbnail.jpeg).write(to: target, options: .atomic)) != nil {
+                      Self.writeCacheFile(thumbnail.jpeg, to: target) {
                 result.thumb = thumbnailName
                 if result.truth == nil, entry.labels == nil {
                     result.truth = GroundTruth(image: "", width: thumbnail.fullWidth, height: thumbnail.fullHeight, objects: [])
@@ -212,6 +212,37 @@ public struct ReportBuilder: Sendable {
         return result
     }
 
+    /// Writes a thumbnail under a temporary name and renames it into place, so a reader
+    /// (or a crash) never sees half a file under the final name. No fsync: a thumbnail is
+    /// a cache, 10,000 fsyncs would cost seconds, and the one failure a power cut can
+    /// leave (an empty file) is caught by ``isNonEmptyFile(_:)`` and made again.
+    static func writeCacheFile(_ bytes: [UInt8], to target: URL) -> Bool {
+        let temporary = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return false }
+        let written = bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let count = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return false }
+                offset += count
+            }
+            return true
+        }
+        guard close(descriptor) == 0, written, rename(temporary.path, target.path) == 0 else {
+            unlink(temporary.path)
+            return false
+        }
+        return true
+    }
+
+    static func isNonEmptyFile(_ url: URL) -> Bool {
+        var info = stat()
+        return stat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_size > 0
+    }
+
     /// `<first 16 digits of the image's sha256>.jpg`: content-addressed, so a cached
     /// thumbnail is always the image's. Nil for images that are not JPEG (shown as is).
     static func thumbnailName(sha256: String?, id: String, path: String) -> String? {
@@ -223,7 +254,8 @@ public struct ReportBuilder: Sendable {
     /// Thumbnails of images no longer in the report (only names this builder makes).
     func removeStaleThumbnails(keeping: Set<String>) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: thumbnails.path) else { return }
-        for name in names where !keeping.contains(name) && Self.isThumbnailName(name) {
+        // Also the temporary files of a report that was killed while writing one.
+        for name in names where !keeping.contains(name) && (Self.isThumbnailName(name) || (name.hasPrefix(".") && name.hasSuffix(".tmp"))) {
             try? FileManager.default.removeItem(at: thumbnails.appendingPathComponent(name))
         }
     }
@@ -255,12 +287,19 @@ public struct ReportBuilder: Sendable {
         let exports = workflow.steps.compactMap { step in
             step.export.map { (from: Set(step.from), splits: SplitAssigner(train: $0.split.train, test: $0.split.test, validation: $0.split.validation)) }
         }
+        // Two prefixes computed once: workspace paths are plain `outputs/<step>/<id16>.<ext>`.
         let pageFolder = page.deletingLastPathComponent()
+        let toWorkspace = Self.relativePath(from: pageFolder, to: workspace.root)
+        let toThumbnails = Self.relativePath(from: pageFolder, to: thumbnails)
+        func url(_ prefix: String, _ path: String) -> String {
+            let encoded = path.addingPercentEncoding(withAllowedCharacters: Self.urlPathAllowed) ?? path
+            return prefix.isEmpty ? encoded : prefix + "/" + encoded
+        }
         var images: [Gallery.Image] = []
         images.reserveCapacity(entries.count)
         for (entry, files) in zip(entries, loaded) {
             let item = entry.image
-            let href = Self.relativePath(from: pageFolder, to: workspace.url(item.path))
+            let href = url(toWorkspace, item.path)
             var prompt = -1
             if let text = Self.prompt(of: item, in: byID) {
                 if let known = promptIndex[text] { prompt = known }
@@ -278,7 +317,7 @@ public struct ReportBuilder: Sendable {
             let name = DatasetNaming.fileName(step: item.step, number: item.seed ?? item.frameIndex, id: item.id,
                                               extension: (item.path as NSString).pathExtension)
             images.append(Gallery.Image(
-                name: name, thumb: files.thumb.map { Self.relativePath(from: pageFolder, to: thumbnails.appendingPathComponent($0)) } ?? href,
+                name: name, thumb: files.thumb.map { url(toThumbnails, $0) } ?? href,
                 href: href, width: truth?.width ?? 0, height: truth?.height ?? 0, step: index(item.step, in: &steps),
                 source: entry.source.map { index($0, in: &sources) } ?? -1, split: split, prompt: prompt, boxes: boxes))
         }
@@ -316,7 +355,9 @@ public struct ReportBuilder: Sendable {
         var common = 0
         while common < base.count, common < target.count, base[common] == target[common] { common += 1 }
         let parts = Array(repeating: "..", count: base.count - common) + target[common...]
-        let allowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "#?%;"))
-        return parts.map { $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0 }.joined(separator: "/")
+        return parts.map { $0.addingPercentEncoding(withAllowedCharacters: urlPathAllowed) ?? $0 }.joined(separator: "/")
     }
+
+    /// Path characters left as they are in a relative URL (`/` separates; `#?%;` encoded).
+    static let urlPathAllowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "#?%;"))
 }

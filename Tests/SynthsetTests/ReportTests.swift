@@ -175,7 +175,7 @@ import WorkflowSpec
         var counts = LabelStats()
         counts.unmatchedPhrases[evil] = 2
         let gallery = Gallery(classes: [evil, "can"], colors: ["#000", "#111"], steps: [evil], sources: [evil], splits: ["train"],
-                              prompts: ["</script><script>alert(1)</script>"],
+                              prompts: ["</script><script>alert(1)</script>\u{2028}<!--"],
                               images: [.init(name: evil, thumb: "t.jpg", href: "u.jpg", width: 10, height: 10, step: 0, source: 0, split: 0,
                                              prompt: 0, boxes: [.init(classIndex: 0, confidence: 0.5, xmin: 1, ymin: 1, xmax: 5, ymax: 5)])])
         let source = LabelSourceSummary.make(name: evil, kind: evil, classes: [evil], images: gallery.images, classNames: gallery.classes, stats: counts)
@@ -199,7 +199,8 @@ import WorkflowSpec
         let safe = HTML.scriptJSON(json)
         #expect(!safe.contains("<") && !safe.contains(">") && !safe.contains("&"))
         let decoded = try #require(try JSONSerialization.jsonObject(with: Data(safe.utf8)) as? [String: Any])
-        #expect(decoded["prompts"] as? [String] == ["</script><script>alert(1)</script>"])
+        #expect(!safe.contains("\u{2028}"))
+        #expect(decoded["prompts"] as? [String] == ["</script><script>alert(1)</script>\u{2028}<!--"])
         #expect(decoded["classes"] as? [String] == [evil, "can"])
     }
 

@@ -25,19 +25,25 @@ enum HTML {
     /// `\u00XX` escapes (valid JSON), so no string in it can close the element or open a
     /// comment, and U+2028/U+2029 escaped for older parsers.
     static func scriptJSON(_ json: Data) -> String {
-        var result = ""
-        result.reserveCapacity(json.count + json.count / 16)
-        for scalar in String(decoding: json, as: UTF8.self).unicodeScalars {
-            switch scalar {
-            case "<": result += "\\u003c"
-            case ">": result += "\\u003e"
-            case "&": result += "\\u0026"
-            case "\u{2028}": result += "\\u2028"
-            case "\u{2029}": result += "\\u2029"
-            default: result.unicodeScalars.append(scalar)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(json.count + json.count / 32)
+        json.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
+            var index = 0
+            while index < input.count {
+                let byte = input[index]
+                switch byte {
+                case UInt8(ascii: "<"): bytes += Array("\\u003c".utf8)
+                case UInt8(ascii: ">"): bytes += Array("\\u003e".utf8)
+                case UInt8(ascii: "&"): bytes += Array("\\u0026".utf8)
+                case 0xE2 where index + 2 < input.count && input[index + 1] == 0x80 && (input[index + 2] == 0xA8 || input[index + 2] == 0xA9):
+                    bytes += Array((input[index + 2] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                    index += 2
+                default: bytes.append(byte)
+                }
+                index += 1
             }
         }
-        return result
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A number for people: thousands separated, `decimals` places.

@@ -75,19 +75,30 @@ public struct WorkspaceInspector: Sendable {
         return Report(workspace: workspace.root.path, steps: steps, lastRun: lastRun, lockedBy: holder)
     }
 
+    /// A workspace path up to the first dot of its last component (`outputs/l/ab.stats.json`
+    /// → `outputs/l/ab`).
+    static func stem(_ path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        return String(path[..<(path[slash...].firstIndex(of: ".") ?? path.endIndex)])
+    }
+
     /// Removes outputs and records of items no longer in the plan, and scratch files.
     /// Takes the workspace lock so it never races a run. Returns the paths removed.
     public func removeOrphans(dryRun: Bool = false) throws -> [String] {
         let (lock, _) = try WorkspaceLock.acquire(directory: workspace.root, command: "synthset clean")
         defer { lock.release() }
-        let keep = Set(plan.items.map(\.path)).union(plan.items.map { ($0.path as NSString).deletingPathExtension + ".json" })
+        // An item's file and its companions (`<id16>.json` beside a procedural image,
+        // `<id16>.stats.json` beside labels): every file whose name up to its first dot is
+        // a planned item's.
+        let keep = Set(plan.items.map(\.path))
+        let stems = Set(plan.items.map { Self.stem($0.path) })
         var removed: [String] = []
         let outputs = workspace.url("outputs")
         if let enumerator = FileManager.default.enumerator(at: outputs, includingPropertiesForKeys: [.isDirectoryKey]) {
             for case let url as URL in enumerator {
                 let relative = workspace.relative(url)
                 let isDirectory = (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
-                if keep.contains(relative) {
+                if keep.contains(relative) || (!isDirectory && stems.contains(Self.stem(relative))) {
                     if isDirectory { enumerator.skipDescendants() }
                     continue
                 }

@@ -47,7 +47,8 @@ public struct QualityReport: Sendable {
         public var log: String?
     }
 
-    public var images: Int { gallery.images.count }
+    /// Distinct images (an image labeled by two steps has two gallery entries).
+    public var images: Int { Set(gallery.images.map(\.href)).count }
     public var boxes: Int { gallery.images.reduce(0) { $0 + $1.boxes.count } }
 }
 
@@ -81,10 +82,12 @@ public struct Gallery: Sendable, Encodable {
         /// Index into `prompts`; -1 without a prompt (procedural scenes).
         public var prompt: Int
         public var boxes: [Box]
+        /// True when `source` will label the image but has not yet; nil otherwise.
+        public var pending: Bool?
 
         enum CodingKeys: String, CodingKey {
             case name = "n", thumb = "t", href = "u", width = "w", height = "h", step = "s", source = "l"
-            case split = "p", prompt = "q", boxes = "b"
+            case split = "p", prompt = "q", boxes = "b", pending = "x"
         }
     }
 

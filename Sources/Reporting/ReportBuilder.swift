@@ -42,6 +42,8 @@ public struct ReportBuilder: Sendable {
         var labels: String?
         var stats: String?
         var candidates: String?
+        /// A label step will label the image, but has not yet (a run in progress, or failed).
+        var pending = false
     }
 
     /// What reading one entry's files gave.
@@ -58,22 +60,28 @@ public struct ReportBuilder: Sendable {
         let store = FileManager.default.fileExists(atPath: workspace.store.path) ? try CheckpointStore(path: workspace.store) : nil
         let records = try store?.items(ids: plan.items.map(\.id)) ?? [:]
         let attempts = try store?.allTasks() ?? []
-        let entries = self.entries(done: { records[$0]?.status == .done })
+        // Done as `status` counts it: recorded done, and the file still there.
+        let entries = self.entries(done: { item in
+            records[item.id]?.status == .done && FileManager.default.fileExists(atPath: workspace.url(item.path).path)
+        })
         let loaded = load(entries, sha256: { records[$0]?.sha256 })
         let gallery = makeGallery(entries, loaded)
 
         var sources: [LabelSourceSummary] = []
         var sweeps: [ThresholdSweep] = []
+        var warnings = loaded.compactMap(\.warning)
         for (index, sourceName) in gallery.sources.enumerated() {
             guard let step = workflow.step(sourceName) else { continue }
-            let members = entries.indices.filter { entries[$0].source == sourceName }
-            var stats: LabelStats?
-            if step.uses == .label {
-                stats = members.reduce(into: LabelStats()) { total, index in loaded[index].stats.map { total.add($0) } }
+            let members = entries.indices.filter { entries[$0].source == sourceName && !entries[$0].pending }
+            // Nil, not zeros, when no stats file could be read (so the table says so).
+            let read = members.compactMap { loaded[$0].stats }
+            let stats = read.isEmpty ? nil : read.reduce(into: LabelStats()) { $0.add($1) }
+            if step.uses == .label, read.isEmpty, !members.isEmpty {
+                warnings.append("\(sourceName): no drop statistics (<item>.stats.json) could be read, so only kept boxes are counted")
             }
             sources.append(LabelSourceSummary.make(
                 name: sourceName, kind: Self.kind(of: step), classes: Self.classes(of: step),
-                images: gallery.images.filter { $0.source == index }, classNames: gallery.classes, stats: stats))
+                images: gallery.images.filter { $0.source == index && $0.pending == nil }, classNames: gallery.classes, stats: stats))
             if step.isRawLabel, let labeling = step.labeling {
                 let candidates = members.compactMap { loaded[$0].candidates }
                 guard !candidates.isEmpty else { continue }
@@ -104,30 +112,37 @@ public struct ReportBuilder: Sendable {
             workflow: workflow.name, description: workflow.description, manifest: workflow.file, planHash: plan.hash,
             workspace: workspace.root.path, lastRun: status.lastRun, runningNow: status.lockedBy, hardware: hardware,
             pricePerGPUHour: plan.hardware.pricePerGPUHour, steps: progress, failures: failures, gallery: gallery,
-            sources: sources, sweeps: sweeps, warnings: loaded.compactMap(\.warning))
+            sources: sources, sweeps: sweeps, warnings: warnings)
     }
 
     // MARK: - Which images
 
     /// Every finished image with the labels that describe it: one entry per (image, label
-    /// step), procedural images with their ground truth, other images unlabeled.
-    func entries(done: (String) -> Bool) -> [Entry] {
+    /// step), pending when that step has not labeled it yet; procedural images also with
+    /// their ground truth; other images unlabeled.
+    func entries(done: (PlannedItem) -> Bool) -> [Entry] {
         let byID = plan.itemsByID()
         var entries: [Entry] = []
         var labeled = Set<String>()
         for step in workflow.steps where step.uses == .label {
-            for item in plan.items where item.step == step.id && item.kind == .labels && done(item.id) {
-                guard let imageID = item.inputs.first, let image = byID[imageID], done(imageID) else { continue }
+            for item in plan.items where item.step == step.id && item.kind == .labels {
+                guard let imageID = item.inputs.first, let image = byID[imageID], done(image) else { continue }
                 labeled.insert(imageID)
+                guard done(item) else {
+                    entries.append(Entry(image: image, source: step.id, pending: true))
+                    continue
+                }
                 entries.append(Entry(image: image, source: step.id, labels: item.path, stats: Self.companion(item.path, "stats.json"),
                                      candidates: step.isRawLabel && item.inputs.count > 1 ? byID[item.inputs[1]]?.path : nil))
             }
         }
         let procedural = Set(workflow.steps.filter { $0.uses == .proceduralScenes }.map(\.id))
-        for item in plan.items where Self.isImage(item) && !labeled.contains(item.id) && done(item.id) {
-            let isProcedural = procedural.contains(item.step)
-            entries.append(Entry(image: item, source: isProcedural ? item.step : nil,
-                                 labels: isProcedural ? Self.companion(item.path, "json") : nil))
+        for item in plan.items where Self.isImage(item) && done(item) {
+            if procedural.contains(item.step) {
+                entries.append(Entry(image: item, source: item.step, labels: Self.companion(item.path, "json")))
+            } else if !labeled.contains(item.id) {
+                entries.append(Entry(image: item))
+            }
         }
         let stepOrder = Dictionary(plan.steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         return entries.sorted { a, b in
@@ -319,7 +334,8 @@ public struct ReportBuilder: Sendable {
             images.append(Gallery.Image(
                 name: name, thumb: files.thumb.map { url(toThumbnails, $0) } ?? href,
                 href: href, width: truth?.width ?? 0, height: truth?.height ?? 0, step: index(item.step, in: &steps),
-                source: entry.source.map { index($0, in: &sources) } ?? -1, split: split, prompt: prompt, boxes: boxes))
+                source: entry.source.map { index($0, in: &sources) } ?? -1, split: split, prompt: prompt, boxes: boxes,
+                pending: entry.pending ? true : nil))
         }
         return Gallery(classes: classes, colors: classes.indices.map(Palette.color), steps: steps, sources: sources, splits: splits, prompts: prompts, images: images)
     }
@@ -358,6 +374,7 @@ public struct ReportBuilder: Sendable {
         return parts.map { $0.addingPercentEncoding(withAllowedCharacters: urlPathAllowed) ?? $0 }.joined(separator: "/")
     }
 
-    /// Path characters left as they are in a relative URL (`/` separates; `#?%;` encoded).
-    static let urlPathAllowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "#?%;"))
+    /// Path characters left as they are in a relative URL (`/` separates). `#?%;` are
+    /// encoded, and `:`, which in a first segment would make the URL a scheme (`ws:1/…`).
+    static let urlPathAllowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "#?%;:"))
 }

@@ -9,7 +9,7 @@ public struct ThresholdSweep: Sendable {
     public var step: String
     public var boxThreshold: Double
     public var textThreshold: Double
-    /// The lowest box floor among the candidates: below it nothing was saved.
+    /// The highest box floor among the candidates: below it some image saved nothing.
     public var floor: Double
     public var images: Int
     /// Thresholds in increasing order; the step's own is among them.
@@ -31,7 +31,7 @@ public struct ThresholdSweep: Sendable {
     /// Runs the sweep over `candidates` (one per image) in parallel.
     public static func make(step: String, candidates: [LabelCandidates], boxThreshold: Double, textThreshold: Double,
                             postprocessor: LabelPostprocessor) -> ThresholdSweep {
-        let floor = candidates.map(\.boxFloor).min() ?? 0
+        let floor = candidates.map(\.boxFloor).max() ?? 0
         let thresholds = thresholds(floor: floor, current: boxThreshold)
         let named = postprocessor.mapper.classes.map(\.className).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         var classes = named

@@ -93,6 +93,7 @@ import WorkflowSpec
         let data = try Self.galleryData(page)
         let images = try #require(data["images"] as? [[String: Any]])
         #expect(images.count == 200)
+        #expect(Set(images.compactMap { $0["t"] as? String }).count == 200, "one thumbnail per image")
         for image in images {
             let thumb = try #require(image["t"] as? String), full = try #require(image["u"] as? String)
             #expect(thumb.hasPrefix("report_files/thumbs/") && full.hasPrefix("../ws/outputs/scenes/"))
@@ -107,6 +108,68 @@ import WorkflowSpec
         try await Chromium.screenshot(Self.fileURL(page), to: shot, windowSize: "1280,1000")
         let png = try Data(contentsOf: shot)
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000)
+
+        // The page's script after the first load, driven by a test script added to a copy:
+        // fragment changes, a link to a section, paging, search, the 'none' class filter.
+        let driver = #"""
+        <script>
+        (function () {
+          var log = [];
+          function status() {
+            var s = document.getElementById('gallery-status');
+            return { m: +s.getAttribute('data-matching-images'), page: +s.getAttribute('data-page'),
+                     shown: +s.getAttribute('data-shown-images'), cls: document.getElementById('f-class').value,
+                     split: document.getElementById('f-split').value, q: document.getElementById('f-text').value, hash: location.hash };
+          }
+          var steps = [
+            function () { location.hash = 'cls=2'; },
+            function () { location.hash = 'split=1'; },
+            function () { location.hash = 'classes'; },
+            function () { location.hash = 'per=48'; },
+            function () { document.getElementById('next').click(); },
+            function () { var t = document.getElementById('f-text'); t.value = 'scenes-1'; t.dispatchEvent(new Event('input')); },
+            function () { location.hash = 'cls=none&per=all'; },
+            function () { location.hash = 'page=999'; }
+          ];
+          var i = 0;
+          function next() {
+            if (i > 0) { log.push(status()); }
+            if (i === steps.length) { document.body.setAttribute('data-driver', JSON.stringify(log)); return; }
+            steps[i++]();
+            setTimeout(next, 50);
+          }
+          setTimeout(next, 50);
+        })();
+        </script>
+        """#
+        let pageHTML = try String(contentsOf: page, encoding: .utf8)
+        let driven = page.deletingLastPathComponent().appendingPathComponent("driven.html")
+        try pageHTML.replacingOccurrences(of: "</body></html>", with: driver + "</body></html>").write(to: driven, atomically: true, encoding: .utf8)
+        let session = try await Chromium.load(Self.fileURL(driven), virtualTime: 10_000)
+        #expect(session.uncaughtErrors.isEmpty && session.bodyAttribute("data-script-errors") == nil, "\(session.console)")
+        let log = try #require(session.bodyAttribute("data-driver"), "the driver did not finish")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+        let states = try #require(try JSONSerialization.jsonObject(with: Data(log.utf8)) as? [[String: Any]])
+        try #require(states.count == 8)
+        let testImages = exported.splits["test"]?.images ?? -1
+        let withoutBoxes = truths.filter { $0.objects.isEmpty }.count
+        let searched = (0..<200).filter { "scenes-\($0)-".hasPrefix("scenes-1") }.count
+        // matching images, page, shown images, class, split, search, fragment
+        func state(_ index: Int) -> [String] {
+            let s = states[index]
+            return ["m", "page", "shown"].map { "\(s[$0] as? Int ?? -1)" } + ["cls", "split", "q", "hash"].map { s[$0] as? String ?? "?" }
+        }
+        func view(_ matching: Int, _ page: Int, _ shown: Int, _ cls: String, _ split: String, _ q: String, _ hash: String) -> [String] {
+            ["\(matching)", "\(page)", "\(shown)", cls, split, q, hash]
+        }
+        #expect(state(0) == view(withPallets, 1, min(withPallets, 48), "2", "", "", "#cls=2"))
+        #expect(state(1) == view(testImages, 1, min(testImages, 48), "", "1", "", "#split=1"), "a new fragment replaces the old filters")
+        #expect(state(2) == view(testImages, 1, min(testImages, 48), "", "1", "", "#classes"), "a link to a section keeps the view")
+        #expect(state(3) == view(200, 1, 48, "", "", "", ""), "the default view needs no fragment")
+        #expect(state(4) == view(200, 2, 48, "", "", "", "#page=2"))
+        #expect(state(5) == view(searched, 1, 48, "", "", "scenes-1", "#q=scenes-1"))
+        #expect(state(6) == view(withoutBoxes, 1, withoutBoxes, "none", "", "", "#cls=none&per=all"))
+        #expect(state(7) == view(200, 5, 200 - 4 * 48, "", "", "", "#page=5"), "a page past the end shows the last")
 
         // A second report reuses the thumbnails and removes only stale ones of its own.
         let thumbs = page.deletingLastPathComponent().appendingPathComponent("report_files/thumbs")
@@ -156,7 +219,7 @@ import WorkflowSpec
         let dom = try await Chromium.load(Self.fileURL(page))
         #expect(dom.uncaughtErrors.isEmpty, "\(dom.console)")
         #expect(dom.bodyAttribute("data-ready") == "1")
-        #expect(dom.bodyAttribute("data-pwned") == nil)
+        #expect(dom.bodyAttribute("data-pwned") == nil && dom.bodyAttribute("data-script-errors") == nil)
         #expect(!dom.dom.contains("<b id=\"injected\">") && !dom.dom.contains("<i id=\"desc-injected\">"))
         #expect(dom.count("<figure class=\"card\"") == 1)
         // The prompt is on the card and in the prompt filter, as text.
@@ -254,6 +317,37 @@ import WorkflowSpec
         let html = try HTMLReport(report: report).render()
         #expect(html.contains("<tr class=\"current\"><th>0.25 (recipe)</th>"))
         #expect(html.contains("<line class=\"marker\""))
+        // Procedural images labeled by a step keep their ground truth as a second source.
+        #expect(Set(report.sources.map(\.name)) == ["scenes", "labels"])
+
+        // `clean --orphans` keeps the labels' companions (the drop statistics).
+        let clean = try await TestSupport.run(["clean", "label.yaml", "--workspace", "ws", "--orphans"], in: root)
+        #expect(clean.status == 0, "\(clean.output)")
+        let labelFiles = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("ws/outputs/labels").path)
+        #expect(labelFiles.filter { $0.hasSuffix(".stats.json") }.count == images)
+
+        // The sweep predicts what the step writes at another threshold, with NMS, a
+        // minimum area and a per-image cap on: change the recipe, re-run (CPU only), compare.
+        let recipe = root.appendingPathComponent("label.yaml")
+        let limited = try String(contentsOf: recipe, encoding: .utf8).replacingOccurrences(
+            of: "text_threshold: 0.25", with: "text_threshold: 0.25\n    nms_iou: 0.3\n    max_per_image: 2\n    min_box_area: 1000")
+        try limited.write(to: recipe, atomically: true, encoding: .utf8)
+        func reportNow() async throws -> QualityReport {
+            try await LabelingEndToEndTests.run(root)
+            let outcome = WorkflowService.loadAndPlan(file: recipe.path, options: PlanOptions())
+            return try ReportBuilder(workflow: try #require(outcome.workflow), plan: try #require(outcome.plan), workspace: workspace,
+                                     page: root.appendingPathComponent("report.html")).build()
+        }
+        let before = try await reportNow()
+        let prediction = try #require(before.sweeps.first)
+        let at = try #require(prediction.thresholds.firstIndex(of: 0.45)), now = try #require(prediction.thresholds.firstIndex(of: 0.25))
+        let predicted = Dictionary(uniqueKeysWithValues: prediction.classes.enumerated().map { ($1, prediction.kept[$0][at]) })
+        #expect(predicted != Dictionary(uniqueKeysWithValues: prediction.classes.enumerated().map { ($1, prediction.kept[$0][now]) }))
+        try limited.replacingOccurrences(of: "box_threshold: 0.25", with: "box_threshold: 0.45").write(to: recipe, atomically: true, encoding: .utf8)
+        let after = try await reportNow()
+        let written = try #require(after.sources.first { $0.name == "labels" })
+        #expect(Dictionary(uniqueKeysWithValues: written.classes.map { ($0.name, $0.kept) }) == predicted)
+        #expect(LabelingEndToEndTests.invocations(root).count == 1, "threshold changes ran no labeler again")
     }
 
     // MARK: Before a run, and bad input
@@ -301,6 +395,13 @@ import WorkflowSpec
         #expect(JPEGThumbnail.scaleDenominator(width: 300, minWidth: 160) == 1)
         #expect(JPEGThumbnail.make(from: Array(jpeg.prefix(jpeg.count / 2)), minWidth: 160) == nil)
         #expect(JPEGThumbnail.make(from: [0x89, 0x50, 0x4E, 0x47], minWidth: 160) == nil)
+        // Well framed (the Swift header check passes) but a Huffman table libjpeg rejects:
+        // the C error path (setjmp) must return nil, not exit the process.
+        var bogus = jpeg
+        let dht = try #require((0..<(bogus.count - 1)).first { bogus[$0] == 0xFF && bogus[$0 + 1] == 0xC4 })
+        for offset in (dht + 5)..<(dht + 21) { bogus[offset] = 0xFF }   // 16 code counts of 255: > 256 codes
+        #expect(SceneRenderer.decodeJPEGHeader(bogus) != nil)
+        #expect(JPEGThumbnail.make(from: bogus, minWidth: 160) == nil)
     }
 
     @Test func relativeURLsFromThePageToImages() {
@@ -310,5 +411,8 @@ import WorkflowSpec
         #expect(path("/w/.synthset/x", "/w/.synthset/x/outputs/s/a.jpg") == "outputs/s/a.jpg")
         #expect(path("/tmp/out", "/w/ws/outputs/s/a.jpg") == "../../w/ws/outputs/s/a.jpg")
         #expect(path("/w/r", "/w/my ws/#1/a.jpg") == "../my%20ws/%231/a.jpg")
+        // A colon would make a first segment a scheme (`ws:1/…`, `javascript:…`).
+        #expect(path("/w", "/w/ws:1/a%b.jpg") == "ws%3A1/a%25b.jpg")
+        #expect(path("/w", "/w/javascript:alert(1)/x.jpg").hasPrefix("javascript%3A"))
     }
 }

@@ -97,7 +97,7 @@ public struct HTMLReport: Sendable {
         if report.gallery.images.isEmpty {
             html += "<p class=\"empty\">No finished images yet. Run <code>synthset run \(HTML.escape(report.manifest))</code>, then make the report again.</p>"
         }
-        html += "<form id=\"filters\" class=\"filters\" onsubmit=\"return false\">"
+        html += "<form id=\"filters\" class=\"filters\">"
         for (id, label) in [("f-class", "class"), ("f-step", "step"), ("f-source", "labels"), ("f-split", "split"), ("f-prompt", "prompt")] {
             html += "<label>\(label) <select id=\"\(id)\"></select></label>"
         }
@@ -140,7 +140,7 @@ public struct HTMLReport: Sendable {
             }
             html += "</tbody></table>"
             if source.hasDropStats {
-                let unassigned = [LabelDropReason.unmatched, .empty, .merged].map { "\(Self.reasonLabel($0)) \(HTML.number(source.unassigned[$0.rawValue] ?? 0))" }
+                let unassigned = [LabelDropReason.threshold, .unmatched, .empty, .merged].map { "\(Self.reasonLabel($0)) \(HTML.number(source.unassigned[$0.rawValue] ?? 0))" }
                 html += "<p>Dropped before a class was known: \(unassigned.joined(separator: ", ")).</p>"
                 if !source.unmatchedPhrases.isEmpty {
                     let top = source.unmatchedPhrases.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(12)

@@ -6,25 +6,32 @@
   var images = data.images;
   var SVG = 'http://www.w3.org/2000/svg';
   var PAGE_SIZES = ['48', '96', '240', 'all'];
-  var state = { cls: '', step: '', source: '', split: '', prompt: '', q: '', page: 1, per: '48' };
+  var DEFAULTS = { cls: '', step: '', source: '', split: '', prompt: '', q: '', page: 1, per: '48' };
+  var state = Object.assign({}, DEFAULTS);
 
   function byId(id) { return document.getElementById(id); }
 
+  // The view from the URL fragment. A fragment without any view key (a link to a
+  // section, #classes) leaves the view alone and returns false.
   function readHash() {
     var params = new URLSearchParams(location.hash.replace(/^#/, ''));
-    Object.keys(state).forEach(function (key) {
-      if (params.has(key)) { state[key] = params.get(key); }
-    });
+    var keys = Object.keys(DEFAULTS);
+    if (!keys.some(function (key) { return params.has(key); })) { return false; }
+    keys.forEach(function (key) { state[key] = params.has(key) ? params.get(key) : DEFAULTS[key]; });
     state.page = Math.max(1, parseInt(state.page, 10) || 1);
-    if (PAGE_SIZES.indexOf(state.per) < 0) { state.per = '48'; }
+    if (PAGE_SIZES.indexOf(state.per) < 0) { state.per = DEFAULTS.per; }
+    return true;
   }
 
+  // The fragment from the view; only once the view was changed or came from the URL,
+  // so that a link to a section keeps its fragment (and the browser scrolls there).
+  var viewInHash = false;
   function writeHash() {
+    if (!viewInHash) { return; }
     var params = new URLSearchParams();
-    Object.keys(state).forEach(function (key) {
+    Object.keys(DEFAULTS).forEach(function (key) {
       var value = String(state[key]);
-      var isDefault = (key === 'page' && value === '1') || (key === 'per' && value === '48') || value === '';
-      if (!isDefault) { params.set(key, value); }
+      if (value !== String(DEFAULTS[key])) { params.set(key, value); }
     });
     var hash = params.toString();
     if (history.replaceState) { history.replaceState(null, '', hash ? '#' + hash : location.pathname + location.search); }
@@ -56,7 +63,7 @@
     if (state.split !== '' && image.p !== +state.split) { return false; }
     if (state.prompt !== '' && image.q !== +state.prompt) { return false; }
     if (state.cls === 'none') {
-      if (image.b.length > 0) { return false; }
+      if (image.b.length > 0 || image.x) { return false; }
     } else if (state.cls !== '') {
       var wanted = +state.cls;
       if (!image.b.some(function (box) { return box[0] === wanted; })) { return false; }
@@ -115,7 +122,7 @@
     meta.className = 'meta';
     var parts = [image.b.length + (image.b.length === 1 ? ' box' : ' boxes')];
     if (image.p >= 0) { parts.push(data.splits[image.p]); }
-    parts.push(image.l >= 0 ? data.sources[image.l] : 'not labeled');
+    parts.push(image.l < 0 ? 'not labeled' : data.sources[image.l] + (image.x ? ': labels not made yet' : ''));
     meta.textContent = parts.join(' · ');
     caption.appendChild(meta);
     if (image.q >= 0) {
@@ -162,7 +169,7 @@
     writeHash();
   }
 
-  readHash();
+  viewInHash = readHash();
   var classOptions = [['', 'all classes']].concat(data.classes.map(function (name, index) { return [String(index), name]; }));
   classOptions.push(['none', 'images without boxes']);
   var selects = {
@@ -173,20 +180,40 @@
     prompt: fillSelect('f-prompt', indexOptions(data.prompts, data.prompts.length ? 'all prompts' : 'no prompts'), state.prompt),
     per: fillSelect('f-per', PAGE_SIZES.map(function (size) { return [size, size]; }), state.per)
   };
+  var text = byId('f-text');
+  // The controls show the view; a value no control offers (a stale link) falls back to all.
+  function syncControls() {
+    Object.keys(selects).forEach(function (key) {
+      selects[key].value = String(state[key]);
+      if (selects[key].value !== String(state[key])) { selects[key].value = String(DEFAULTS[key]); }
+      state[key] = selects[key].value;
+    });
+    text.value = state.q;
+  }
+  syncControls();
+  function changed() { viewInHash = true; render(); }
   Object.keys(selects).forEach(function (key) {
-    state[key] = selects[key].value;
     selects[key].addEventListener('change', function () {
       state[key] = selects[key].value;
       state.page = 1;
-      render();
+      changed();
     });
   });
-  var text = byId('f-text');
-  text.value = state.q;
-  text.addEventListener('input', function () { state.q = text.value; state.page = 1; render(); });
-  byId('prev').addEventListener('click', function () { state.page -= 1; render(); window.scrollTo(0, byId('gallery-section').offsetTop); });
-  byId('next').addEventListener('click', function () { state.page += 1; render(); window.scrollTo(0, byId('gallery-section').offsetTop); });
-  window.addEventListener('hashchange', function () { readHash(); render(); });
+  text.addEventListener('input', function () { state.q = text.value; state.page = 1; changed(); });
+  byId('filters').addEventListener('submit', function (event) { event.preventDefault(); });
+  function turn(by) {
+    state.page += by;
+    changed();
+    window.scrollTo(0, byId('gallery-section').offsetTop);
+  }
+  byId('prev').addEventListener('click', function () { turn(-1); });
+  byId('next').addEventListener('click', function () { turn(1); });
+  window.addEventListener('hashchange', function () {
+    if (!readHash()) { return; }
+    viewInHash = true;
+    syncControls();
+    render();
+  });
   render();
   document.body.setAttribute('data-ready', '1');
 })();

@@ -55,10 +55,12 @@ enum Chromium {
     }
 
     /// Loads `url` (a `file://` URL, fragment allowed) and returns its DOM and console.
-    static func load(_ url: String, windowSize: String = "1280,900") async throws -> Page {
+    /// `virtualTime` (ms) lets the page's timers run before the dump.
+    static func load(_ url: String, windowSize: String = "1280,900", virtualTime: Int? = nil) async throws -> Page {
         let profile = try TestSupport.temporaryDirectory("chromium-profile")
         defer { try? FileManager.default.removeItem(at: profile) }
-        let result = try await TestSupport.run(common(profile: profile) + ["--window-size=\(windowSize)", "--dump-dom", url],
+        let budget = virtualTime.map { ["--virtual-time-budget=\($0)"] } ?? []
+        let result = try await TestSupport.run(common(profile: profile) + budget + ["--window-size=\(windowSize)", "--dump-dom", url],
                                                in: profile, program: try executable)
         guard result.status == 0, result.stdout.contains("<html") else {
             throw TestSupport.SupportError("chromium --dump-dom exited \(result.status):\n\(result.stderr.suffix(2000))")

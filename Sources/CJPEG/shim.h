@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <setjmp.h>
+#include <string.h>
 #include <jpeglib.h>
 
 /*
@@ -44,6 +45,8 @@ static inline int synthset_jpeg_encode_rgb(const unsigned char *rgb, int width, 
                                            unsigned long *out_size) {
     struct jpeg_compress_struct cinfo;
     struct synthset_jpeg_error_mgr jerr;
+    /* Zeroed, so an error inside jpeg_create_compress() destroys a valid (empty) struct. */
+    memset(&cinfo, 0, sizeof(cinfo));
     *out = NULL;
     *out_size = 0;
     if (rgb == NULL || width <= 0 || height <= 0 || width > 65500 || height > 65500) {
@@ -104,6 +107,7 @@ static inline int synthset_jpeg_decode_scaled(const unsigned char *data, unsigne
                                               int *full_width, int *full_height) {
     struct jpeg_decompress_struct cinfo;
     struct synthset_jpeg_error_mgr jerr;
+    memset(&cinfo, 0, sizeof(cinfo));
     *out = NULL;
     *width = 0;
     *height = 0;

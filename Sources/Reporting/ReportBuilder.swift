@@ -220,8 +220,9 @@ public struct ReportBuilder: Sendable {
                 }
             }
         }
-        if result.truth == nil, let data = read(entry.image.path),
-           let size = MediaProbe.imageSize([UInt8](data)) {
+        // Boxes need the image's size; without labels, its header says (the first 256 KiB
+        // hold it even behind large EXIF blocks).
+        if result.truth == nil, let size = MediaProbe.imageSize(MediaProbe.head(workspace.url(entry.image.path), limit: 1 << 18)) {
             result.truth = GroundTruth(image: "", width: size.width, height: size.height, objects: [])
         }
         return result

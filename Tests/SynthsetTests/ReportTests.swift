@@ -230,6 +230,15 @@ import WorkflowSpec
         // The failure is in the plan table and the failures list.
         #expect(dom.dom.contains("<tr class=\"has-failures\"><th>shots</th>"))
         #expect(dom.dom.contains("<h3>Failures</h3>"))
+
+        // The unlabeled image's size (for its card) comes from its header, also when its
+        // thumbnail is cached and the image itself is not decoded.
+        for _ in 0..<2 {
+            let again = try await TestSupport.run(["report", "w.yaml", "--workspace", "ws", "-o", "report.html"], in: root)
+            #expect(again.status == 0, "\(again.output)")
+            let images = try #require(try Self.galleryData(page)["images"] as? [[String: Any]])
+            #expect(images.map { [$0["w"] as? Int, $0["h"] as? Int] } == [[64, 48]])
+        }
     }
 
     @Test func everyUserStringIsEscapedOnTheSwiftSide() throws {

@@ -61,7 +61,7 @@ public enum MediaProbe {
     }
 
     /// Reads at most `limit` bytes from the start of a file.
-    static func head(_ url: URL, limit: Int = 1 << 16) -> [UInt8] {
+    public static func head(_ url: URL, limit: Int = 1 << 16) -> [UInt8] {
         guard let handle = try? FileHandle(forReadingFrom: url) else { return [] }
         defer { try? handle.close() }
         return [UInt8]((try? handle.read(upToCount: limit)) ?? Data())

@@ -19,6 +19,7 @@ for s in "${sizes[@]}"; do
   [[ "$s" =~ ^[1-9][0-9]*$ ]] || { echo "SEEDS must be positive integers, got '$s'" >&2; exit 2; }
 done
 
+. Benchmarks/common.sh
 bin=.build/release/synthset
 [ -x "$bin" ] || swift build -c release --product synthset >/dev/null
 venv=.build/bench-venv
@@ -67,7 +68,6 @@ rule images:
 PY
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2] + a[NR/2+1]) / 2}'; }
 max() { sort -n | tail -1; }
 now() { date +%s.%N; }
 # timed LIMIT LOG CMD...: runs CMD under `timeout LIMIT`, output to LOG; appends

@@ -8,21 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-250}"
 large="${2:-2500}"
-swift build -c release --product synthset >/dev/null
-bin=.build/release/synthset
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. Benchmarks/common.sh
 . Benchmarks/recipe.sh
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_it() {
-  for _ in 1 2 3 4 5; do
-    start=$(date +%s.%N)
-    "$@" >/dev/null
-    end=$(date +%s.%N)
-    awk "BEGIN {print $end - $start}"
-  done | median
-}
+bench_setup
+time_it() { for _ in 1 2 3 4 5; do seconds "$@"; done | median; }
 recipe "$seeds" "$dir/big.yaml"
 items=$((400 * seeds))
 # validate prints "ok (N items in K steps)": the real count (raw labeling plans a GPU

@@ -10,10 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-10000}"
-swift build -c release --product synthset >/dev/null
-bin=$PWD/.build/release/synthset
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. Benchmarks/common.sh
+bench_setup
 cat > "$dir/qc.yaml" <<YAML
 version: 1
 name: qc
@@ -33,10 +31,7 @@ steps:
     split: { train: 0.8, test: 0.2 }
 YAML
 cd "$dir"
-start=$(date +%s.%N); "$bin" run qc.yaml >/dev/null 2>&1; end=$(date +%s.%N)
-echo "run: $count images in $(awk "BEGIN {printf \"%.1f\", $end - $start}") s"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N); awk "BEGIN {print $end - $start}"; }
+echo "run: $count images in $(seconds "$bin" run qc.yaml) s"
 # Each cold run writes a new page (and thumbnail folder), as a first report does.
 cold=$(for n in 1 2 3; do seconds "$bin" report qc.yaml -o "cold-$n/report.html"; done | median)
 echo "report, thumbnails made: median $cold s over 3 runs"

@@ -6,10 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-2000}"
-swift build -c release --product synthset >/dev/null
-bin=$PWD/.build/release/synthset
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. Benchmarks/common.sh
+bench_setup
 cat > "$dir/resume.yaml" <<YAML
 version: 1
 name: resume
@@ -23,14 +21,9 @@ steps:
       box: { shape: box, colors: [cardboard], size: [0.15, 0.35], count: [0, 3] }
 YAML
 cd "$dir"
-start=$(date +%s.%N); "$bin" run resume.yaml >/dev/null 2>&1; end=$(date +%s.%N)
-full=$(awk "BEGIN {print $end - $start}")
+full=$(seconds "$bin" run resume.yaml)
 echo "full run: $count images (640x480) in $full s = $(awk "BEGIN {printf \"%.1f\", $count / $full}") images/s"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-noop=$(for _ in 1 2 3 4 5; do
-  start=$(date +%s.%N); "$bin" run resume.yaml >/dev/null 2>&1; end=$(date +%s.%N); awk "BEGIN {print $end - $start}"
-done | median)
+noop=$(for _ in 1 2 3 4 5; do seconds "$bin" run resume.yaml; done | median)
 echo "re-run with nothing to do: median $noop s over 5 runs"
 ls .synthset/resume/outputs/scenes/*.jpg | awk 'NR % 100 == 0' | xargs rm -f
-start=$(date +%s.%N); "$bin" run resume.yaml >/dev/null 2>&1; end=$(date +%s.%N)
-echo "re-run after deleting 1% of the images: $(awk "BEGIN {print $end - $start}") s"
+echo "re-run after deleting 1% of the images: $(seconds "$bin" run resume.yaml) s"

@@ -33,6 +33,15 @@ static inline void synthset_jpeg_emit_message(j_common_ptr cinfo, int msg_level)
     }
 }
 
+/* The error manager above, set up for one compression or decompression. */
+static inline struct jpeg_error_mgr *synthset_jpeg_errors(struct synthset_jpeg_error_mgr *jerr) {
+    struct jpeg_error_mgr *err = jpeg_std_error(&jerr->pub);
+    err->error_exit = synthset_jpeg_error_exit;
+    err->output_message = synthset_jpeg_output_message;
+    err->emit_message = synthset_jpeg_emit_message;
+    return err;
+}
+
 /*
  * Encodes interleaved 8-bit RGB (rows top to bottom, no padding) as a baseline JPEG:
  * JDCT_ISLOW (bit-exact across libjpeg-turbo builds and SIMD paths), 4:2:0 chroma,
@@ -52,10 +61,7 @@ static inline int synthset_jpeg_encode_rgb(const unsigned char *rgb, int width, 
     if (rgb == NULL || width <= 0 || height <= 0 || width > 65500 || height > 65500) {
         return -1;
     }
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = synthset_jpeg_error_exit;
-    jerr.pub.output_message = synthset_jpeg_output_message;
-    jerr.pub.emit_message = synthset_jpeg_emit_message;
+    cinfo.err = synthset_jpeg_errors(&jerr);
     if (setjmp(jerr.jump)) {
         jpeg_destroy_compress(&cinfo);
         if (*out != NULL) {
@@ -116,10 +122,7 @@ static inline int synthset_jpeg_decode_scaled(const unsigned char *data, unsigne
     if (data == NULL || size == 0 || (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8)) {
         return -1;
     }
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = synthset_jpeg_error_exit;
-    jerr.pub.output_message = synthset_jpeg_output_message;
-    jerr.pub.emit_message = synthset_jpeg_emit_message;
+    cinfo.err = synthset_jpeg_errors(&jerr);
     if (setjmp(jerr.jump)) {
         jpeg_destroy_decompress(&cinfo);
         if (*out != NULL) {

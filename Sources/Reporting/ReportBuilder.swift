@@ -80,7 +80,7 @@ public struct ReportBuilder: Sendable {
                 warnings.append("\(sourceName): no drop statistics (<item>.stats.json) could be read, so only kept boxes are counted")
             }
             sources.append(LabelSourceSummary.make(
-                name: sourceName, kind: Self.kind(of: step), classes: Self.classes(of: step),
+                name: sourceName, kind: Self.kind(of: step), classes: step.datasetClasses,
                 images: gallery.images.filter { $0.source == index && $0.pending == nil }, classNames: gallery.classes, stats: stats))
             if step.isRawLabel, let labeling = step.labeling {
                 let candidates = members.compactMap { loaded[$0].candidates }
@@ -132,14 +132,14 @@ public struct ReportBuilder: Sendable {
                     entries.append(Entry(image: image, source: step.id, pending: true))
                     continue
                 }
-                entries.append(Entry(image: image, source: step.id, labels: item.path, stats: Self.companion(item.path, "stats.json"),
+                entries.append(Entry(image: image, source: step.id, labels: item.path, stats: item.companionPath("stats.json"),
                                      candidates: step.isRawLabel && item.inputs.count > 1 ? byID[item.inputs[1]]?.path : nil))
             }
         }
         let procedural = Set(workflow.steps.filter { $0.uses == .proceduralScenes }.map(\.id))
         for item in plan.items where Self.isImage(item) && done(item) {
             if procedural.contains(item.step) {
-                entries.append(Entry(image: item, source: item.step, labels: Self.companion(item.path, "json")))
+                entries.append(Entry(image: item, source: item.step, labels: item.companionPath("json")))
             } else if !labeled.contains(item.id) {
                 entries.append(Entry(image: item))
             }
@@ -160,9 +160,6 @@ public struct ReportBuilder: Sendable {
 
     static let browserImageExtensions: Set<String> = ["jpg", "jpeg", "png", "webp", "gif", "bmp"]
 
-    static func companion(_ path: String, _ ext: String) -> String {
-        (path as NSString).deletingPathExtension + "." + ext
-    }
 
     // MARK: - Reading files
 
@@ -170,21 +167,11 @@ public struct ReportBuilder: Sendable {
     func load(_ entries: [Entry], sha256: (String) -> String?) -> [Loaded] {
         let names = entries.map { Self.thumbnailName(sha256: sha256($0.image.id), id: $0.image.id, path: $0.image.path) }
         try? FileManager.default.createDirectory(at: thumbnails, withIntermediateDirectories: true)
-        let chunks = max(1, min(entries.count, ProcessInfo.processInfo.activeProcessorCount * 8))
-        let results = Mutex([[(Int, Loaded)]](repeating: [], count: chunks))
         let finished = Atomic(0)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            var part: [(Int, Loaded)] = []
-            for index in stride(from: chunk, to: entries.count, by: chunks) {
-                part.append((index, loadOne(entries[index], thumbnailName: names[index])))
-                let count = finished.add(1, ordering: .relaxed).newValue
-                progress?(count, entries.count)
-            }
-            results.withLock { $0[chunk] = part }
-        }
-        var loaded = [Loaded](repeating: Loaded(), count: entries.count)
-        for part in results.withLock({ $0 }) {
-            for (index, value) in part { loaded[index] = value }
+        let loaded = Parallel.map(entries.count) { index in
+            let value = loadOne(entries[index], thumbnailName: names[index])
+            progress?(finished.add(1, ordering: .relaxed).newValue, entries.count)
+            return value
         }
         removeStaleThumbnails(keeping: Set(names.compactMap { $0 }))
         return loaded
@@ -286,7 +273,7 @@ public struct ReportBuilder: Sendable {
         let byID = plan.itemsByID()
         var classes: [String] = []
         for step in workflow.steps {
-            for name in Self.classes(of: step) where !classes.contains(name) { classes.append(name) }
+            for name in step.datasetClasses where !classes.contains(name) { classes.append(name) }
         }
         let listed = Set(classes)
         classes += Set(loaded.flatMap { $0.truth?.objects.map(\.className) ?? [] }).subtracting(listed).sorted()
@@ -352,11 +339,6 @@ public struct ReportBuilder: Sendable {
             hops += 1
         }
         return nil
-    }
-
-    /// The dataset classes a step names: a scene's objects, a label step's classes.
-    static func classes(of step: Step) -> [String] {
-        step.scene?.objects.map(\.name) ?? step.labeling?.classes.map(\.className).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } ?? []
     }
 
     static func kind(of step: Step) -> String {

@@ -1,6 +1,5 @@
 import Datasets
 import Foundation
-import Synchronization
 
 /// How a raw-mode label step's kept boxes per class change with `box_threshold`, from the
 /// candidates its GPU stage saved: the exact post-processing (Grounding DINO's rules,
@@ -33,43 +32,30 @@ public struct ThresholdSweep: Sendable {
                             postprocessor: LabelPostprocessor) -> ThresholdSweep {
         let floor = candidates.map(\.boxFloor).max() ?? 0
         let thresholds = thresholds(floor: floor, current: boxThreshold)
-        let named = postprocessor.mapper.classes.map(\.className).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        var classes = named
-        let classIndex = Dictionary(named.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        // Per chunk: counts[t][c] and images with boxes per t; merged after.
-        let chunkCount = max(1, min(candidates.count, ProcessInfo.processInfo.activeProcessorCount * 4))
-        let partials = Mutex(Array(repeating: (counts: [[Int]](), images: [Int](), extra: [String: [Int]]()), count: chunkCount))
-        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-            var counts = Array(repeating: Array(repeating: 0, count: named.count), count: thresholds.count)
-            var images = Array(repeating: 0, count: thresholds.count)
-            var extra: [String: [Int]] = [:]
-            for index in stride(from: chunk, to: candidates.count, by: chunkCount) {
-                let image = candidates[index]
-                // The phrase of a box depends on text_threshold only, so the boxes kept at
-                // the lowest threshold, filtered by confidence, are those kept at any other.
-                let (lowest, _) = GroundingDINO.apply(image, boxThreshold: thresholds.first ?? boxThreshold, textThreshold: textThreshold)
-                for (t, threshold) in thresholds.enumerated() {
-                    let kept = lowest.filter { ($0.confidence ?? 0) > threshold }
-                    let labels = postprocessor.process(kept, image: image.image, width: image.width, height: image.height).labels
-                    if !labels.objects.isEmpty { images[t] += 1 }
-                    for object in labels.objects {
-                        if let c = classIndex[object.className] { counts[t][c] += 1 }
-                        else { extra[object.className, default: Array(repeating: 0, count: thresholds.count)][t] += 1 }
-                    }
-                }
+        var classes = postprocessor.mapper.classes.map(\.className).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let classIndex = Dictionary(classes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        // Per image, the kept boxes per class at each threshold; summed after.
+        let perImage = Parallel.map(candidates.count) { index -> [[String: Int]] in
+            let image = candidates[index]
+            // The phrase of a box depends on text_threshold only, so the boxes kept at the
+            // lowest threshold, filtered by confidence, are those kept at any other.
+            let (lowest, _) = GroundingDINO.apply(image, boxThreshold: thresholds.first ?? boxThreshold, textThreshold: textThreshold)
+            return thresholds.map { threshold in
+                let kept = lowest.filter { ($0.confidence ?? 0) > threshold }
+                let labels = postprocessor.process(kept, image: image.image, width: image.width, height: image.height).labels
+                return labels.objects.reduce(into: [String: Int]()) { $0[$1.className, default: 0] += 1 }
             }
-            partials.withLock { $0[chunk] = (counts, images, extra) }
         }
         var kept = Array(repeating: Array(repeating: 0, count: thresholds.count), count: classes.count)
         var imagesWithBoxes = Array(repeating: 0, count: thresholds.count)
         var extra: [String: [Int]] = [:]
-        for partial in partials.withLock({ $0 }) where !partial.images.isEmpty {
-            for t in thresholds.indices {
-                imagesWithBoxes[t] += partial.images[t]
-                for c in classes.indices { kept[c][t] += partial.counts[t][c] }
-            }
-            for (name, values) in partial.extra {
-                extra[name] = zip(extra[name] ?? Array(repeating: 0, count: thresholds.count), values).map { $0 + $1 }
+        for image in perImage {
+            for (t, counts) in image.enumerated() {
+                if !counts.isEmpty { imagesWithBoxes[t] += 1 }
+                for (name, count) in counts {
+                    if let c = classIndex[name] { kept[c][t] += count }
+                    else { extra[name, default: Array(repeating: 0, count: thresholds.count)][t] += count }
+                }
             }
         }
         for name in extra.keys.sorted() {

@@ -59,8 +59,7 @@ public struct ExportAdapter: ToolAdapter {
         var classes: [String] = []
         for upstream in step.from {
             guard let source = workflow.step(upstream) else { continue }
-            let names = source.scene?.objects.map(\.name) ?? source.labeling?.classes.map(\.className) ?? []
-            for name in names where !classes.contains(name) { classes.append(name) }
+            for name in source.datasetClasses where !classes.contains(name) { classes.append(name) }
         }
         return classes
     }

@@ -91,9 +91,7 @@ final class ReportProgress: Sendable {
             return true
         }
         guard due else { return }
-        let width = 24
-        let filled = total > 0 ? done * width / total : width
-        Console.error("\r\u{1B}[Kreport  [\(String(repeating: "#", count: filled))\(String(repeating: "-", count: width - filled))] \(done)/\(total) images")
+        Console.error("\r\u{1B}[Kreport  \(ProgressReporter.bar(done: done, total: total)) \(done)/\(total) images")
     }
 
     func finish() {

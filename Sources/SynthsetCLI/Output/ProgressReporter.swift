@@ -105,12 +105,15 @@ final class ProgressReporter: Sendable {
         if !output.isEmpty { Console.error(output) }
     }
 
+    /// `[#####-------]`: `done` of `total` as a bar of `width` characters.
+    static func bar(done: Int, total: Int, width: Int = 24) -> String {
+        let filled = total > 0 ? min(width, done * width / total) : width
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+    }
+
     /// One line per step that has work: done/total, rate and ETA.
     private func line(_ step: String, _ progress: StepProgress, _ started: Date?) -> String {
-        let width = 24
-        let fraction = progress.total > 0 ? Double(progress.done) / Double(progress.total) : 1
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        let bar = Self.bar(done: progress.done, total: progress.total)
         let elapsed = started.map { Date().timeIntervalSince($0) } ?? 0
         var rate: Double?
         if progress.producedThisRun >= 2, elapsed > 0 { rate = Double(progress.producedThisRun) / elapsed }
@@ -122,7 +125,7 @@ final class ProgressReporter: Sendable {
             eta = "  ETA ~\(PlanRenderer.duration(remaining * estimate)) (estimate)"
         }
         let failed = progress.failed > 0 ? "  \(progress.failed) failed" : ""
-        return "\(step)  [\(bar)] \(progress.done)/\(progress.total)\(eta)\(failed)"
+        return "\(step)  \(bar) \(progress.done)/\(progress.total)\(eta)\(failed)"
     }
 
     private func draw(_ state: inout State, prefix: String) -> String {

@@ -333,3 +333,12 @@ public struct CatalogOverrides: Sendable, Hashable {
         public var loadSeconds: Double?
     }
 }
+
+extension Step {
+    /// The dataset classes the step's boxes use, in order, once each: a procedural step's
+    /// object names, a label step's classes; none for other steps.
+    public var datasetClasses: [String] {
+        let names = scene?.objects.map(\.name) ?? labeling?.classes.map(\.className) ?? []
+        return names.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    }
+}

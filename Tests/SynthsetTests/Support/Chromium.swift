@@ -1,3 +1,4 @@
+@testable import Execution
 import Foundation
 
 /// Debian's `chromium`, headless, for the report's browser tests. The tests need it:
@@ -9,11 +10,8 @@ enum Chromium {
             if let named = environment["SYNTHSET_CHROMIUM"], FileManager.default.isExecutableFile(atPath: named) {
                 return URL(fileURLWithPath: named)
             }
-            for folder in (environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-                for name in ["chromium", "chromium-browser", "google-chrome"] {
-                    let candidate = URL(fileURLWithPath: String(folder)).appendingPathComponent(name)
-                    if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-                }
+            for name in ["chromium", "chromium-browser", "google-chrome"] {
+                if let found = ToolSupport.findExecutable(name) { return URL(fileURLWithPath: found) }
             }
             throw TestSupport.SupportError("chromium is not installed: 'apt-get install chromium' (scripts/test.sh does it), or set SYNTHSET_CHROMIUM")
         }

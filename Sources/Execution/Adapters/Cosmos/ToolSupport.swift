@@ -179,7 +179,7 @@ struct BatchCollector: Sendable {
 
 extension PlannedItem {
     /// The item's workspace path with another extension (`outputs/s/abc.txt`).
-    func companionPath(_ ext: String) -> String {
+    public func companionPath(_ ext: String) -> String {
         (path as NSString).deletingPathExtension + "." + ext
     }
 

@@ -382,6 +382,13 @@ import WorkflowSpec
         try FileManager.default.createDirectory(at: root.appendingPathComponent("folder"), withIntermediateDirectories: true)
         let folder = try await TestSupport.run(["report", "demo.yaml", "--workspace", "ws", "-o", "folder"], in: root)
         #expect(folder.status == 2 && folder.stderr.contains("is a folder"), "\(folder.output)")
+
+        // A page under a regular file: nowhere to write, said before any work.
+        try Data("x".utf8).write(to: root.appendingPathComponent("file.txt"))
+        let blocked = try await TestSupport.run(["report", "demo.yaml", "--workspace", "ws", "-o", "file.txt/report.html"], in: root)
+        #expect(blocked.status == 2, "\(blocked.output)")
+        #expect(blocked.stderr.contains("error: cannot write the report in") && blocked.stderr.contains("choose a writable place with -o"),
+                "\(blocked.stderr)")
     }
 
     // MARK: Pieces

@@ -53,12 +53,20 @@ struct Report: AsyncParsableCommand {
             Console.error("error: \(page.path) is a folder; name the page to write, e.g. -o \(page.appendingPathComponent("report.html").path)\n")
             throw Exit.invalidInput
         }
+        // Where the page goes must be a folder we can write, before any work is done.
+        let folder = page.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            guard access(folder.path, W_OK) == 0 else { throw CocoaError(.fileWriteNoPermission) }
+        } catch {
+            Console.error("error: cannot write the report in \(folder.path): \((error as NSError).localizedDescription); choose a writable place with -o FILE.html\n")
+            throw Exit.invalidInput
+        }
         var builder = ReportBuilder(workflow: loaded, plan: plan, workspace: target, page: page)
         let meter = ReportProgress(enabled: !json && Console.stderrIsTTY)
         builder.progress = { done, total in meter.update(done, total) }
         let report = try builder.build()
         meter.finish()
-        try FileManager.default.createDirectory(at: page.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(try HTMLReport(report: report).render().utf8).write(to: page, options: .atomic)
         let seconds = Date().timeIntervalSince(started)
         if json {

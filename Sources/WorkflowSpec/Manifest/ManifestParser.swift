@@ -184,10 +184,11 @@ final class ManifestParser {
 
     /// SHA-256 of a file a tool runs (a script, a program), when `value` is a path to a
     /// file that can be read: a relative path in the manifest's folder (kept in git with
-    /// the recipe), or an absolute or `~` path of a tool installation. A bare name looked
-    /// up in PATH, or a file not there (a dry run on another machine), has none.
-    func userFileSHA256(_ value: String) -> String? {
-        guard value.contains("/") else { return nil }
+    /// the recipe), or an absolute or `~` path of a tool installation. A program's bare
+    /// name (looked up in PATH) has none, nor has a file that is not there (a dry run on
+    /// another machine). A script's bare name is a file beside the manifest.
+    func userFileSHA256(_ value: String, bareNameIsFile: Bool = false) -> String? {
+        guard value.contains("/") || bareNameIsFile else { return nil }
         let expanded = (value as NSString).expandingTildeInPath
         let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : directory.appendingPathComponent(value)
         var isDirectory: ObjCBool = false

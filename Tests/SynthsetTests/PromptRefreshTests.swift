@@ -285,7 +285,7 @@ server.server_close()
         let project = try Self.project(Self.recipe(port: server.port))
         let result = try await Self.refresh(project)
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.stdout.contains("3 new prompts from 3 requests, dropped 7 (1 empty or not text, 1 identical to an example, 1 longer than 2000 characters, 1 more than asked for, 2 duplicate)"), "\(result.stdout)")
+        #expect(result.stdout.contains("3 new prompts from 3 requests, dropped 6 (1 empty or not text, 1 identical to an example, 1 longer than 2000 characters, 1 more than asked for, 2 duplicate)"), "\(result.stdout)")
         let workflow = try #require(WorkflowLoader().load(file: project.manifest.path).workflow)
         let set = try #require(workflow.promptSet("variations"))
         guard case .file(_, let prompts, _) = set.source else { Issue.record("not a file set"); return }
@@ -431,6 +431,21 @@ server.server_close()
         let unknown = try await Self.refresh(project, ["variatons"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("no prompt set 'variatons'") && unknown.stderr.contains("did you mean 'variations'?"), "\(unknown.stderr)")
+    }
+
+    /// The shipped example plans from its committed pinned file, with nothing to warn about.
+    @Test func theExampleIsPinnedAndCurrent() throws {
+        let result = WorkflowLoader().load(file: repositoryRoot.appendingPathComponent("workflows/can-factory-llm.yaml").path)
+        let workflow = try #require(result.workflow, "\(render(result.diagnostics))")
+        #expect(result.diagnostics.isEmpty, "\(render(result.diagnostics))")
+        let set = try #require(workflow.promptSet("variations"))
+        let header = try #require(set.pinned, "the example's pinned file has no header")
+        guard case .file(_, let prompts, _) = set.source else { Issue.record("not a file set"); return }
+        #expect(prompts.count == set.llm?.count)
+        #expect(header.examplesSHA256 == PinnedPromptsFile.examplesHash(PinnedPrompts.examples(of: set, in: workflow)))
+        let planned = Planner().plan(workflow)
+        #expect(planned.plan != nil)
+        #expect(planned.diagnostics.isEmpty, "\(render(planned.diagnostics))")
     }
 
     // MARK: staleness

@@ -76,24 +76,25 @@ extension ManifestParser {
                             apiKeyEnvironment: keyEnvironment, temperature: temperature, seed: seed)
     }
 
-    /// `llm.from` names another declared set, and `from` links form no cycle.
-    func checkLLMReferences(_ sets: [PromptSet]) {
-        let byID = Dictionary(sets.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        for set in sets {
-            guard let llm = set.llm else { continue }
-            let at = reader.sourceMap["prompts.\(set.id).llm.from"]
-            if llm.from == set.id {
-                reader.append(Diagnostic(.error, "prompt '\(set.id)' takes its LLM examples from itself",
+    /// `llm.from` names another declared set, and `from` links form no cycle. Takes every
+    /// parsed `llm:` (also of sets whose pinned file is missing) and every declared set id.
+    func checkLLMReferences(_ llms: [(id: String, llm: LLMExpansion)], declared: [String]) {
+        let from = Dictionary(llms.map { ($0.id, $0.llm.from) }, uniquingKeysWith: { first, _ in first })
+        for (id, llm) in llms {
+            let at = reader.sourceMap["prompts.\(id).llm.from"]
+            if llm.from == id {
+                reader.append(Diagnostic(.error, "prompt '\(id)' takes its LLM examples from itself",
                                          hint: "point llm.from at the hand-written set the variations are of", at: at))
-            } else if byID[llm.from] == nil, reader.sourceMap["prompts.\(llm.from)"] == nil {
-                var hint = "prompt sets are: \(sets.map(\.id).filter { $0 != set.id }.joined(separator: ", "))"
-                if let guess = NodeReader.closest(to: llm.from, in: Array(byID.keys)) { hint = "did you mean '\(guess)'? " + hint }
-                reader.append(Diagnostic(.error, "prompt '\(set.id)' takes its LLM examples from unknown prompt set '\(llm.from)'",
+            } else if !declared.contains(llm.from) {
+                let others = declared.filter { $0 != id }
+                var hint = "prompt sets are: \(others.joined(separator: ", "))"
+                if let guess = NodeReader.closest(to: llm.from, in: others) { hint = "did you mean '\(guess)'? " + hint }
+                reader.append(Diagnostic(.error, "prompt '\(id)' takes its LLM examples from unknown prompt set '\(llm.from)'",
                                          hint: hint, at: at))
             }
         }
-        if let cycle = findCycle(nodes: sets.map(\.id), successors: { id in
-            byID[id]?.llm.map { [$0.from] }?.filter { byID[$0] != nil && $0 != id } ?? []
+        if let cycle = findCycle(nodes: llms.map(\.id), successors: { id in
+            from[id].map { [$0] }?.filter { from[$0] != nil && $0 != id } ?? []
         }) {
             reader.append(Diagnostic(.error, "prompt sets take LLM examples from each other: \(cycle.joined(separator: " <- "))",
                                      hint: "one of them must be hand-written (a template or a file without llm:)",

@@ -205,7 +205,10 @@ final class ManifestParser {
 
     func parsePrompts(_ node: Node) -> [PromptSet] {
         var sets: [PromptSet] = []
+        var llms: [(id: String, llm: LLMExpansion)] = []
+        var declared: [String] = []
         for entry in reader.entries(node, "prompts") ?? [] {
+            declared.append(entry.key)
             let path = "prompts.\(entry.key)"
             reader.record(path, entry.keyNode)
             if entry.key.wholeMatch(of: Self.identifierPattern) == nil {
@@ -215,6 +218,7 @@ final class ManifestParser {
                                              context: "prompt '\(entry.key)'") else { continue }
             let negative = fields["negative"].flatMap { reader.string($0, fields.path("negative")) }
             let llm = fields["llm"].flatMap { parseLLM($0, setID: entry.key) }
+            if let llm { llms.append((entry.key, llm)) }
             if let llmKey = fields.keyNodes["llm"] {
                 if fields["template"] != nil {
                     reader.error("prompt '\(entry.key)' has both 'template' and 'llm'",
@@ -259,7 +263,7 @@ final class ManifestParser {
                 }
             }
         }
-        checkLLMReferences(sets)
+        checkLLMReferences(llms, declared: declared)
         return sets
     }
 

@@ -77,7 +77,7 @@ struct PromptFileReader {
             }
             header = fields["llm"].flatMap { readHeader($0, fileReader) }
             list = fields["prompts"]
-        } else if opening != "[" {
+        } else if let root, case .sequence = root, opening != "[" {
             fileReader.error("prompt file must be JSON", hint: "write a JSON list: [\"a prompt\", ...]", at: root)
         }
         guard let list, case .sequence(let items) = list else {

@@ -54,7 +54,9 @@ struct Prompts: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let loaded = WorkflowLoader(allowMissingPinnedPrompts: true).load(file: workflow)
+            var loader = WorkflowLoader()
+            loader.allowMissingPinnedPrompts = true
+            let loaded = loader.load(file: workflow)
             DiagnosticPrinter().print(loaded.diagnostics.filter { $0.severity == .error })
             guard let parsed = loaded.workflow else { throw Exit.invalidInput }
             var options = PromptRefresher.Options()

@@ -24,6 +24,26 @@ public struct LLMExpansion: Sendable, Hashable {
     /// The largest `count:` accepted: one answer has to hold them all.
     public static let maxCount = 500
 
+    /// `llm:` in the manifest's JSON Schema (`ManifestSchema`); the keys are the parser's.
+    static var jsonSchema: JSONValue {
+        [
+            "description": "Ask an OpenAI-compatible chat completions API for variations of another prompt set; 'synthset prompts refresh' pins the answer in file:, which plan and run read (they never call the LLM).",
+            "type": "object",
+            "properties": [
+                "from": ["$ref": "#/$defs/identifier", "description": "The prompt set whose expanded prompts are the examples."],
+                "count": ["type": "integer", "minimum": 1, "maximum": .int(maxCount), "description": "How many prompts to ask for."],
+                "instruction": ["type": "string", "minLength": 1, "description": "What to ask for."],
+                "model": ["type": "string", "minLength": 1, "description": "The model name the endpoint serves (llama3.1:8b, gpt-4o-mini)."],
+                "endpoint": ["type": "string", "pattern": "^https?://", "description": "The OpenAI-compatible base URL, e.g. http://localhost:11434/v1 (Ollama); /chat/completions is appended."],
+                "api_key_env": ["type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "The environment variable holding the API key (sent as Authorization: Bearer, never stored). Omit for servers that need none."],
+                "temperature": ["type": "number", "minimum": 0, "maximum": 2, "description": "Sampling temperature, 0 (literal) to 2 (varied)."],
+                "seed": ["type": "integer", "minimum": 0, "description": "Sampling seed, for servers that honor it."],
+            ],
+            "required": ["from", "count", "instruction", "model", "endpoint"],
+            "additionalProperties": false,
+        ]
+    }
+
     public init(from: String, count: Int, instruction: String, model: String, endpoint: String,
                 apiKeyEnvironment: String? = nil, temperature: Double? = nil, seed: Int? = nil) {
         self.from = from
@@ -126,27 +146,15 @@ public enum PinnedPromptsFile {
         return Data(text.utf8)
     }
 
-    /// A JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t` or
-    /// `\u00XX`, everything else (non-ASCII included) as is.
+    /// A JSON string literal, escaped as the generated schema is (`JSONValue`).
     public static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSONValue.quote(value, to: &out)
+        return out
     }
 
     /// The shortest decimal that reads back as `value` (`0.8`, not `0.80000000000000004`).
     static func number(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
-        return "\(value)"
+        JSONValue.number(value).rendered().trimmingCharacters(in: .newlines)
     }
 }

@@ -305,6 +305,7 @@ public enum ManifestSchema {
                         "description": "A JSON list of strings or of {\"prompt\": ...} objects, or a pinned file written by 'synthset prompts refresh' ({\"format\", \"llm\", \"prompts\"}), relative to the manifest's folder.",
                     ],
                     "llm": [
+                        "description": "Ask an LLM for variations of another prompt set; 'synthset prompts refresh' pins the answer in file:.",
                         "$ref": "#/$defs/llm",
                     ],
                 ],

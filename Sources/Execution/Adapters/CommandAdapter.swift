@@ -72,7 +72,12 @@ public struct CommandAdapter: ToolAdapter {
 
         func collect(_ item: PlannedItem, outcome: ProcessOutcome) async {
             let output = outputs[item.id]!
-            if FileManager.default.fileExists(atPath: output.path) {
+            // A failed invocation's files are never trusted: the tool may have died
+            // mid-write or written a placeholder before failing.
+            if !outcome.succeeded {
+                let wrote = FileManager.default.fileExists(atPath: output.path) ? "; its \(output.lastPathComponent) was discarded" : ""
+                failures[item.id] = "\(command.program) ended with \(outcome.status)\(wrote) — see log"
+            } else if FileManager.default.fileExists(atPath: output.path) {
                 await produced(ProducedOutput(itemID: item.id, file: output))
             } else {
                 failures[item.id] = "\(command.program) \(outcome.status) without writing \(output.lastPathComponent)"

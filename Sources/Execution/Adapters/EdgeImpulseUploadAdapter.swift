@@ -81,7 +81,7 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
         let log = UploadLog(file: invocation.logFile, secret: key)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 300
-        let session = URLSession(configuration: configuration)
+        let session = URLSession(configuration: configuration, delegate: SameOriginRedirects(), delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
         let client = Client(session: session, key: key, maxAttempts: maxAttempts, backoff: backoff, log: log)
 
@@ -419,13 +419,14 @@ enum Multipart {
     }
 }
 
-/// Appends lines to the task's log, with any occurrence of the key masked.
+/// Appends lines to the task's log, with any occurrence of the key (in any of its
+/// escaped forms, see ``SecretMasking``) masked.
 struct UploadLog: Sendable {
     let file: URL
     let secret: String
 
     func redact(_ text: String) -> String {
-        secret.isEmpty ? text : text.replacingOccurrences(of: secret, with: "***")
+        SecretMasking.redact(text, secret: secret)
     }
 
     func write(_ line: String) {

@@ -81,7 +81,7 @@ public struct FFmpegFramesAdapter: ToolAdapter {
             for item in frames {
                 let number = numbers[item.id]!
                 let file = folder.appendingPathComponent(String(format: "f%06d.jpg", number))
-                if ToolSupport.exists(file) {
+                if outcome.succeeded && ToolSupport.exists(file) {
                     await produced(ProducedOutput(itemID: item.id, file: file))
                 } else if outcome.succeeded {
                     failures[item.id] = "ffmpeg wrote no output \(number) (frame \(item.frameIndex ?? 0)) for \(clip.lastPathComponent): the clip has fewer frames than planned"

@@ -55,7 +55,32 @@ public struct Verifier: Sendable {
                                         expected: item.sha256, actual: actual ?? "unreadable"))
             }
         }
+        findings += verifyRecordedFiles()
         return Report(checked: lock.items.count, findings: findings, fingerprint: lock.fingerprint)
+    }
+
+    /// The files the checkpoint store recorded for the lock's items besides their main
+    /// files (ground-truth sidecars and other companions, which later steps read), re-hashed.
+    /// Files inside a folder output are covered by the folder's hash in the lock.
+    func verifyRecordedFiles() -> [Finding] {
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store),
+              let recorded = try? store.itemFiles(ids: lock.items.map(\.id)) else { return [] }
+        var findings: [Finding] = []
+        for item in lock.items {
+            for file in recorded[item.id] ?? [] where !file.path.hasPrefix(item.path + "/") {
+                let url = workspace.url(file.path)
+                guard FileManager.default.fileExists(atPath: url.path) else {
+                    findings.append(Finding(step: item.step, item: item.id, path: file.path, problem: .missing, expected: file.sha256))
+                    continue
+                }
+                let actual = (try? OutputCommitter.sha256(of: url))?.sha256
+                if actual != file.sha256 {
+                    findings.append(Finding(step: item.step, item: item.id, path: file.path, problem: .changed,
+                                            expected: file.sha256, actual: actual ?? "unreadable"))
+                }
+            }
+        }
+        return findings
     }
 }
 

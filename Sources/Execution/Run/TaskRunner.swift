@@ -22,7 +22,9 @@ struct TaskRunner: Sendable {
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
         let step = executor.workflow.plannedStep(task.step)!
         let scratch = workspace.scratch.appendingPathComponent("\(task.id)-a\(attempt)")
-        let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-a\(attempt).log")
+        // One log per run and attempt: a later run never overwrites the log of an
+        // earlier one (a crashed attempt's log is what explains the crash).
+        let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-r\(runID)-a\(attempt).log")
         let logPath = workspace.relative(logFile)
         let gpuName = task.device == .gpu ? executor.plan.hardware.gpu ?? "gpu" : nil
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
@@ -61,7 +63,10 @@ struct TaskRunner: Sendable {
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }
                 do {
                     try committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
-                    let (sha256, bytes) = try committer.commit(output, to: item.path)
+                    let (sha256, bytes, files) = try committer.commit(output, to: item.path)
+                    // Files first: a kill between the two leaves files recorded for an
+                    // item not yet done, which is harmless.
+                    if !files.isEmpty { try store.recordItemFiles(itemID: item.id, files: files) }
                     let now = Date()
                     try store.recordItem(ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,

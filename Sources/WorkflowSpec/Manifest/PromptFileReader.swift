@@ -47,7 +47,7 @@ struct PromptFileReader {
             }
         }
         guard let root, case .sequence(let items) = root else {
-            let found = root.map(NodeReader.describe) ?? "nothing"
+            let found = root.map(NodeReader.describeKind) ?? "nothing"
             fileReader.error("prompt file must be a JSON list, found \(found)",
                              hint: "write [\"a prompt\", ...] or [{\"prompt\": \"...\"}, ...]", at: root)
             reader.append(contentsOf: fileReader)

@@ -255,7 +255,7 @@ struct FaultTests {
         let old = dir.appendingPathComponent(".synthset/sweep/outputs/dataset/.old-0000")
         try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
         try Data("x".utf8).write(to: old.appendingPathComponent("f.txt"))
-        let tmpLock = dir.appendingPathComponent(".w.lock.1234.tmp")
+        let tmpLock = dir.appendingPathComponent(".w.yaml.lock.1234.tmp")
         try Data("partial".utf8).write(to: tmpLock)
         let second = try await TestSupport.run(["run", "w.yaml"], in: dir)
         #expect(second.status == 0, "\(second.output)")

@@ -53,7 +53,7 @@ struct OutputCommitter: Sendable {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size > 0 else { throw OutputRejected(description: "\(name) is empty") }
         let head = MediaProbe.head(output.file)
-        switch kind {
+        switch kind == .file ? Self.kind(byExtension: output.file.pathExtension) : kind {
         case .image:
             guard MediaProbe.imageSize(head) != nil else {
                 throw OutputRejected(description: "\(name) is not a decodable JPEG or PNG")
@@ -67,12 +67,19 @@ struct OutputCommitter: Sendable {
             }
         case .labels, .upload:
             if let problem = WholeFile.jsonProblem(output.file) { throw OutputRejected(description: problem) }
-        case .file:
-            if output.file.pathExtension.lowercased() == "json", let problem = WholeFile.jsonProblem(output.file) {
-                throw OutputRejected(description: problem)
-            }
-        case .dataset:
+        case .dataset, .file:
             break
+        }
+    }
+
+    /// What a tool's file is by its extension, for tools that declare no kind (`command`):
+    /// JPEG and PNG are checked as images, MP4 as clips, JSON as JSON.
+    static func kind(byExtension ext: String) -> ToolKind.Output {
+        switch ext.lowercased() {
+        case "jpg", "jpeg", "png": .image
+        case "mp4", "m4v": .video
+        case "json": .labels
+        default: .file
         }
     }
 

@@ -64,7 +64,7 @@ public struct DatasetError: Error, Sendable, CustomStringConvertible, Equatable 
 ///
 /// Layout (splits with a fraction of 0 get no folders):
 /// ```
-/// images/<split>/<name>.jpg                  every image (hard link, else copy)
+/// images/<split>/<name>.jpg                  every image (reflink, else copy)
 /// pascal-voc/<split>/<stem>.xml + <name>.jpg  one XML per image, images beside them
 /// annotations/instances_<split>.json          COCO
 /// labels/<split>/<stem>.txt, data.yaml        YOLO (Ultralytics layout)

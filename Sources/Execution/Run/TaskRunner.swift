@@ -64,15 +64,13 @@ struct TaskRunner: Sendable {
                 do {
                     try committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
                     let (sha256, bytes, files) = try committer.commit(output, to: item.path)
-                    // Files first: a kill between the two leaves files recorded for an
-                    // item not yet done, which is harmless.
-                    if !files.isEmpty { try store.recordItemFiles(itemID: item.id, files: files) }
                     let now = Date()
                     try store.recordItem(ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,
                         attempts: attempt, startedAt: itemStarted, finishedAt: now,
                         duration: now.timeIntervalSince(itemStarted), gpu: gpuName.map { "\($0):\(gpus.map(String.init).joined(separator: ","))" },
-                        logPath: logPath, error: nil, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model))
+                        logPath: logPath, error: nil, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model),
+                        files: files)
                     tally.state.withLock { $0.done.append(item.id) }
                     events(.itemDone(step: item.step, itemID: item.id, path: item.path))
                 } catch {

@@ -56,14 +56,15 @@ public struct ItemFile: Sendable, Equatable {
 }
 
 extension CheckpointStore {
-    /// Replaces the recorded files of an item.
-    public func recordItemFiles(itemID: String, files: [ItemFile]) throws {
+    /// Records an item and replaces its recorded files, in one transaction.
+    public func recordItem(_ item: ItemRecord, files: [ItemFile]) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM item_files WHERE item_id = ?", arguments: [itemID])
+            try db.execute(sql: "DELETE FROM item_files WHERE item_id = ?", arguments: [item.id])
             for file in files {
                 try db.execute(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)",
-                               arguments: [itemID, file.path, file.bytes, file.sha256])
+                               arguments: [item.id, file.path, file.bytes, file.sha256])
             }
+            try item.insert(db, onConflict: .replace)
         }
     }
 

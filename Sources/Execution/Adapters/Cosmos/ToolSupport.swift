@@ -65,7 +65,7 @@ enum ToolSupport {
     }
 
     /// Where a tool's configuration dump is kept after the scratch folder is removed:
-    /// beside the task's log (`<task>-a<n>.<suffix>`).
+    /// beside the task's log (`<task>-r<run>-a<n>.<suffix>`).
     static func provenanceURL(logFile: URL, suffix: String) -> URL {
         logFile.deletingPathExtension().appendingPathExtension(suffix)
     }

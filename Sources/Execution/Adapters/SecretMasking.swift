@@ -11,21 +11,12 @@ enum SecretMasking {
     static func forms(of secret: String) -> [String] {
         guard !secret.isEmpty else { return [] }
         var forms: Set<String> = [secret]
-        var json = ""
-        for scalar in secret.unicodeScalars {
-            switch scalar {
-            case "\"": json += "\\\""
-            case "\\": json += "\\\\"
-            case "/": json += "\\/"
-            case "\n": json += "\\n"
-            case "\r": json += "\\r"
-            case "\t": json += "\\t"
-            default:
-                if scalar.value < 0x20 { json += String(format: "\\u%04x", scalar.value) } else { json.unicodeScalars.append(scalar) }
-            }
+        // As JSON writers escape it: with and without `\/` for a slash.
+        for formatting in [JSONEncoder.OutputFormatting(), .withoutEscapingSlashes] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = formatting
+            if let data = try? encoder.encode(secret) { forms.insert(String(decoding: data.dropFirst().dropLast(), as: UTF8.self)) }
         }
-        forms.insert(json)
-        forms.insert(json.replacingOccurrences(of: "\\/", with: "/"))
         for allowed in [CharacterSet.alphanumerics, .urlQueryAllowed, .urlPathAllowed] {
             if let encoded = secret.addingPercentEncoding(withAllowedCharacters: allowed) {
                 forms.insert(encoded)

@@ -144,7 +144,7 @@ struct Scheduler {
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
         let records = try store.items(ids: executor.plan.items.map(\.id))
-        let files = try store.itemFiles(ids: records.values.filter { $0.status == .done }.map(\.id))
+        let files = try store.recordedFileSizes()
         func size(_ path: String) -> Int64? {
             (try? FileManager.default.attributesOfItem(atPath: workspace.url(path).path)[.size] as? Int).map(Int64.init)
         }

@@ -83,4 +83,17 @@ extension CheckpointStore {
         }
         return result
     }
+
+    /// Path and size of every recorded file, by item id: one scan of the table, for the
+    /// resume check (which needs no hashes), cheaper than looking items up in chunks.
+    public func recordedFileSizes() throws -> [String: [(path: String, bytes: Int64)]] {
+        try database.read { db in
+            var result: [String: [(path: String, bytes: Int64)]] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT item_id, path, bytes FROM item_files")
+            while let row = try rows.next() {
+                result[row[0], default: []].append((row[1], row[2]))
+            }
+            return result
+        }
+    }
 }

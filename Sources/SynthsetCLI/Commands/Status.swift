@@ -5,7 +5,11 @@ import Planning
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show done, pending, failed and running items per step, from the checkpoint store.")
+        abstract: "Show done, pending, failed and running items per step, from the checkpoint store.",
+        discussion: """
+            Reads the store without writing to it, so it is safe beside a running run. A run \
+            whose process is gone is shown as interrupted. Exit 1 when items failed.
+            """)
 
     @Argument(help: "The workflow file.")
     var workflow: String

@@ -45,23 +45,47 @@ public struct Executor: Sendable {
         let problems = preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
         let workspace = options.workspace
-        try workspace.createDirectories()
+        // The lock comes first: nothing (not even the store's migration) touches the
+        // workspace before this process owns it.
         let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
         defer { lock.release() }
+        do {
+            try workspace.createDirectories()
+        } catch {
+            throw RunError.workspace(path: workspace.root.path, reason: ProcessProbe.reason(error, path: workspace.root))
+        }
         if let stale {
             events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
         }
+        let store = try CheckpointStore(path: workspace.store)
+        try store.markAbandonedRuns()
+        // Tools a killed run left behind still hold GPUs: end them before scheduling.
+        for ended in OrphanedTools.end(store: store) { events(.warning(ended)) }
+        let folders = plan.items.filter { $0.kind == .dataset }.map(\.path)
+        for swept in CrashLeftovers.sweep(workspace: workspace, recipe: workflow.file, folderOutputs: folders) {
+            events(.warning(swept))
+        }
         // Scratch space holds only unverified partial outputs; nothing in it is trusted.
         try? FileManager.default.removeItem(at: workspace.scratch)
-        try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+        } catch {
+            throw RunError.workspace(path: workspace.scratch.path, reason: ProcessProbe.reason(error, path: workspace.scratch))
+        }
 
-        let store = try CheckpointStore(path: workspace.store)
         let estimated = plan.totals.gpuHours * 3600
         let runID = try store.beginRun(argv: options.argv, planHash: plan.hash, estimatedGPUSeconds: estimated)
         let started = Date()
         var scheduler = try Scheduler(executor: self, store: store, runID: runID, workspace: workspace)
         events(.started(scheduler.startEvent()))
-        let summary = await scheduler.run(events: events)
+        let marker = UUID().uuidString
+        let context = ToolProcessContext(
+            withheldEnvironment: Set(workflow.steps.compactMap { $0.upload?.apiKeyEnvironment }), marker: marker,
+            launched: { pgid in try? store.recordToolProcess(pgid: pgid, runID: runID, marker: marker) },
+            ended: { pgid in try? store.removeToolProcess(pgid: pgid, runID: runID) })
+        let summary = await ToolProcessContext.$current.withValue(context) {
+            await scheduler.run(events: events)
+        }
         let gpuSeconds = plan.gpuSeconds((try? store.tasks(runID: runID)) ?? [])
         try store.finishRun(runID, status: summary.interrupted ? .interrupted : (summary.failed.isEmpty ? .succeeded : .failed),
                             actualGPUSeconds: gpuSeconds)
@@ -120,13 +144,18 @@ struct Scheduler {
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
         let records = try store.items(ids: executor.plan.items.map(\.id))
+        let files = try store.recordedFileSizes()
+        func size(_ path: String) -> Int64? {
+            (try? FileManager.default.attributesOfItem(atPath: workspace.url(path).path)[.size] as? Int).map(Int64.init)
+        }
         for item in executor.plan.items {
             guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
-            let url = workspace.url(record.path)
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int).map(Int64.init)
             var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-            if size == bytes || (isDirectory.boolValue && item.kind == .dataset) { done.insert(item.id) }
+            _ = FileManager.default.fileExists(atPath: workspace.url(record.path).path, isDirectory: &isDirectory)
+            let mainOK = item.kind == .dataset ? isDirectory.boolValue : size(record.path) == bytes
+            // Companions and a folder's files count too: a missing or resized one means
+            // the item is produced again (a later step would read it).
+            if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }
         }
         alreadyDone = done.count
         let only = executor.options.only

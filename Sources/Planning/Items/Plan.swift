@@ -205,6 +205,25 @@ public struct StepPlan: Sendable, Codable, Hashable {
     public var vramFit: VRAMFit
     public var secondsPerItem: Figure?
     public var loadSeconds: Figure?
+    /// The step under its other runner, for tools with two (`alternative_runner`, absent
+    /// otherwise).
+    public var alternative: Alternative? = nil
+
+    /// Model loads and GPU-hours of a step under the runner it does not use.
+    public struct Alternative: Sendable, Codable, Hashable {
+        /// The step's runner and the other one (`resident`, `cli`).
+        public var runner: String
+        public var alternative: String
+        /// Model loads and GPU-hours under the other runner.
+        public var modelLoads: Int
+        public var gpuHours: Double
+
+        enum CodingKeys: String, CodingKey {
+            case runner, alternative
+            case modelLoads = "model_loads"
+            case gpuHours = "gpu_hours"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, uses, model, from, device, items, tasks
@@ -215,6 +234,7 @@ public struct StepPlan: Sendable, Codable, Hashable {
         case vramFit = "vram_fit"
         case secondsPerItem = "seconds_per_item"
         case loadSeconds = "load_seconds"
+        case alternative = "alternative_runner"
     }
 }
 

@@ -113,7 +113,7 @@ public struct Planner: Sendable {
                                             producer: { itemIndex.find($0, in: allItems).map { taskOfItem[$0] } },
                                             taskID: { allTasks[$0].id },
                                             perItem: perItem?.value ?? 0, load: load.value,
-                                            vram: fit.need, gpus: step.gpus ?? 1)
+                                            vram: fit.need, gpus: step.gpus ?? 1, gpuSlots: hardware.count)
             // Which task makes each item; then the ids in plan order (the first repeated
             // id is the one reported).
             taskOfItem += repeatElement(-1, count: items.count)
@@ -134,7 +134,8 @@ public struct Planner: Sendable {
                 modelLoads: isGPU && step.planning.loadsModel ? tasks.count : 0,
                 gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
                 vramNeededGB: fit.need, vramFit: fit.fit,
-                secondsPerItem: perItem, loadSeconds: step.device == .gpu ? load : nil))
+                secondsPerItem: perItem, loadSeconds: step.device == .gpu ? load : nil,
+                alternative: Self.alternative(step, items: items, perItem: perItem?.value ?? 0, load: load.value, gpuSlots: hardware.count)))
         }
         // Steps in file order for display; tasks stay in topological order.
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
@@ -160,6 +161,17 @@ public struct Planner: Sendable {
                         catalogVersion: options.catalog.version, hardware: hardware, steps: stepPlans,
                         items: allItems, tasks: allTasks, totals: totals, diagnostics: bag.diagnostics)
         return Result(plan: bag.hasErrors ? nil : plan, diagnostics: bag.diagnostics)
+    }
+
+    /// The loads and GPU-hours of the step under its other runner, when it has one: the
+    /// same items grouped the other way (``PlanningTool/alternativeRunner(_:)``).
+    static func alternative(_ step: Step, items: [PlannedItem], perItem: Double, load: Double, gpuSlots: Int) -> StepPlan.Alternative? {
+        guard step.device == .gpu, step.planning.loadsModel, let other = step.planning.alternativeRunner(step) else { return nil }
+        let grouped = TaskGrouper.group(step: other.step, items: items, producer: { _ in nil }, taskID: { _ in "" },
+                                        perItem: perItem, load: load, vram: nil, gpus: other.step.gpus ?? 1, gpuSlots: gpuSlots)
+        let busy = grouped.tasks.reduce(0) { $0 + $1.seconds * Double(other.step.gpus ?? 1) }
+        return StepPlan.Alternative(runner: other.runner, alternative: other.alternative,
+                                    modelLoads: grouped.tasks.count, gpuHours: busy / 3600)
     }
 
     /// Fills in every task's invocation (``PlannedTask/invocation``): what `plan --format

@@ -23,6 +23,16 @@ public protocol PlanningTool: ToolDefinition {
     /// `max_batch` splits them. The default: one group.
     func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]]
 
+    /// The most items one invocation of the step takes when it has `items` items and the
+    /// plan `gpuSlots` GPUs; nil when groups are never split. The default: `max_batch`
+    /// (or the tool's default) for tools that take one, else nil.
+    func batchLimit(_ step: Step, items: Int, gpuSlots: Int) -> Int?
+
+    /// For a tool with more than one way to run a step: the names of the step's runner
+    /// and of the other one, and the step as the other runner would run it, so the plan
+    /// can show both figures. The default: nil (one way).
+    func alternativeRunner(_ step: Step) -> RunnerAlternative?
+
     /// Seconds per item and per model load from the catalog; measured runs and the
     /// manifest's `catalog.timings` are consulted before these. Defaults: the catalog's
     /// `other_timings` and `load_seconds` entries under the tool's `uses:` name.
@@ -46,6 +56,21 @@ public protocol PlanningTool: ToolDefinition {
     /// still missing (a smaller batch). Pure: the same items give the same invocation.
     /// The default: the tool runs in-process (``TaskInvocation/builtin``).
     func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation
+}
+
+/// The other runner of a step (``PlanningTool/alternativeRunner(_:)``).
+public struct RunnerAlternative {
+    /// The step's runner and the other one, by name (`resident`, `cli`).
+    public var runner: String
+    public var alternative: String
+    /// The step as the other runner would plan it.
+    public var step: Step
+
+    public init(runner: String, alternative: String, step: Step) {
+        self.runner = runner
+        self.alternative = alternative
+        self.step = step
+    }
 }
 
 /// What an invocation is built from: the workflow, the (planned) step, and the
@@ -85,6 +110,12 @@ extension PlanningTool {
     public func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]] {
         defaultMaxBatch == nil ? items.indices.map { [$0] } : [Array(items.indices)]
     }
+
+    public func batchLimit(_ step: Step, items: Int, gpuSlots: Int) -> Int? {
+        defaultMaxBatch == nil ? nil : step.effectiveMaxBatch
+    }
+
+    public func alternativeRunner(_ step: Step) -> RunnerAlternative? { nil }
 
     public func catalogSecondsPerItem(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
         resolver.otherTiming(uses: uses.rawValue, model: step.model)

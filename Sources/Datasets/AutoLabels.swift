@@ -1,4 +1,5 @@
 import Foundation
+import SceneFormats
 import Scenes
 
 // Auto-labeling post-processing: from Grounding DINO's raw output (or a labeling script's

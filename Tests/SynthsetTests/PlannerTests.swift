@@ -1,6 +1,7 @@
+import Basics
 import Foundation
-import Testing
 import Planning
+import Testing
 import WorkflowSpec
 
 /// Loads manifest text (relative paths resolve against `workflows/`), failing the test on errors.

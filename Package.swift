@@ -14,7 +14,6 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
@@ -29,21 +28,20 @@ let package = Package(
         ),
         .target(
             name: "Planning",
-            dependencies: ["WorkflowSpec", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["WorkflowSpec", "Scenes", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources/catalog.json")]
         ),
         .target(
             name: "Datasets",
-            dependencies: ["Planning", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Scenes", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Execution",
             dependencies: [
-                "Planning", "Datasets", "Scenes",
+                "WorkflowSpec", "Planning", "Datasets", "Scenes",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -63,7 +61,9 @@ let package = Package(
         .executableTarget(name: "scenes-bench", dependencies: ["Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",
-            dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI"],
+            dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["Consumers"],
             resources: [.copy("Fixtures")]
         ),

@@ -8,8 +8,9 @@ public struct SynthsetCommand: AsyncParsableCommand {
         abstract: "Turn a dataset recipe (YAML) into a labeled object-detection dataset.",
         discussion: """
             Exit codes: 0 success; 1 the run finished with failed items (or verify found \
-            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit); \
-            130 interrupted.
+            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit, \
+            a workspace that is locked, damaged or not writable); 70 an internal error (a bug: \
+            please report it); 130 interrupted.
             """,
         version: SynthsetCommand.version,
         subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self]
@@ -19,11 +20,4 @@ public struct SynthsetCommand: AsyncParsableCommand {
     static let version = "0.1.0"
 
     public init() {}
-}
-
-/// Exit codes shared by every verb.
-enum Exit {
-    static let failedItems = ExitCode(1)
-    static let invalidInput = ExitCode(2)
-    static let interrupted = ExitCode(130)
 }

@@ -32,7 +32,7 @@ struct OutputCommitter: Sendable {
 
     /// Checks an output before it is accepted. `expectedFrames`: the frame count a clip
     /// must have, checked with ffprobe when it is installed.
-    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) throws {
+    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) async throws {
         let path = output.file.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -52,7 +52,7 @@ struct OutputCommitter: Sendable {
             }
         case .video:
             guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(output.file.lastPathComponent) is not an MP4 file") }
-            if let expectedFrames, let frames = try MediaProbe.videoFrames(output.file), frames != expectedFrames {
+            if let expectedFrames, let frames = try await MediaProbe.videoFrames(output.file), frames != expectedFrames {
                 throw OutputRejected(description: "\(output.file.lastPathComponent) has \(frames) frames, expected \(expectedFrames)")
             }
         case .labels, .upload:

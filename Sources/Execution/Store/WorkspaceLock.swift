@@ -134,7 +134,7 @@ public final class WorkspaceLock: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw WorkspaceLockError.cannotOpen(path: url.path, reason: error.localizedDescription)
+            throw WorkspaceLockError.cannotOpen(path: url.path, reason: FileErrorReason.of(error))
         }
         let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {

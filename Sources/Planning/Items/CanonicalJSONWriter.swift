@@ -60,10 +60,6 @@ final class CanonicalJSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    func rawBytes(_ encoded: [UInt8]) {
-        bytes.append(contentsOf: encoded)
-    }
-
     func raw(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }

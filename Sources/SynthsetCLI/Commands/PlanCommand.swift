@@ -41,7 +41,7 @@ struct PlanCommand: AsyncParsableCommand {
         options.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)
-        guard let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let plan = outcome.plan else { throw CommandError.invalidInput }
         if format == .json {
             PlanRenderer.writeJSON(plan) { FileHandle.standardOutput.write($0) }
         } else {

@@ -19,7 +19,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: PlanOptions())
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let report = try WorkspaceInspector(plan: plan, workspace: WorkflowService.workspace(for: loaded, override: workspace)).report()
         if json {
             Console.out(JSONOutput.line(report))
@@ -75,22 +75,17 @@ struct Clean: AsyncParsableCommand {
     func run() async throws {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: PlanOptions())
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let target = WorkflowService.workspace(for: loaded, override: workspace)
-        do {
-            if all {
-                let (lock, _) = try WorkspaceLock.acquire(directory: target.root, command: "synthset clean --all")
-                lock.release()
-                Console.out("\(dryRun ? "would remove" : "removed") \(target.root.path)\n")
-                if !dryRun { try FileManager.default.removeItem(at: target.root) }
-                return
-            }
-            let removed = try WorkspaceInspector(plan: plan, workspace: target).removeOrphans(dryRun: dryRun)
-            for path in removed { Console.out("\(dryRun ? "would remove" : "removed") \(path)\n") }
-            Console.out("\(removed.count) orphaned output\(removed.count == 1 ? "" : "s")\n")
-        } catch let error as WorkspaceLockError {
-            Console.error("error: \(error)\n")
-            throw Exit.invalidInput
+        if all {
+            let (lock, _) = try WorkspaceLock.acquire(directory: target.root, command: "synthset clean --all")
+            lock.release()
+            Console.out("\(dryRun ? "would remove" : "removed") \(target.root.path)\n")
+            if !dryRun { try FileManager.default.removeItem(at: target.root) }
+            return
         }
+        let removed = try WorkspaceInspector(plan: plan, workspace: target).removeOrphans(dryRun: dryRun)
+        for path in removed { Console.out("\(dryRun ? "would remove" : "removed") \(path)\n") }
+        Console.out("\(removed.count) orphaned output\(removed.count == 1 ? "" : "s")\n")
     }
 }

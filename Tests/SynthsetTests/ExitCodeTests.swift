@@ -1,6 +1,7 @@
 import ArgumentParser
 import Execution
 import Foundation
+import GRDB
 @testable import SynthsetCLI
 import Testing
 
@@ -149,6 +150,9 @@ struct ExitCodeTests {
         #expect(ErrorMapping.classify(damaged) == .workspace(damaged.description))
         #expect(ErrorMapping.classify(RunError.unknownSteps(["nope"], known: ["scenes"])).exitCode == 2)
         #expect(ErrorMapping.classify(CocoaError(.fileWriteOutOfSpace)).exitCode == 2)
+        // The database library's errors are the store's: a full disk is a workspace problem, not a bug.
+        let full = ErrorMapping.classify(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"))
+        #expect(full == .workspace("the checkpoint database failed: database or disk is full; check free disk space and that the workspace is writable"))
         #expect(!ErrorMapping.isCleanExit(CommandError.invalidInput))
     }
 }

@@ -10,6 +10,8 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// The file is not a SQLite database or is corrupt (truncated, overwritten, damaged on disk).
     case damaged(path: String, reason: String)
+    /// A read or write of an open database failed (disk full, read-only file system, I/O error).
+    case databaseFailed(reason: String)
     /// The database was written by a newer synthset with migrations this build does not know.
     case newerSchema(path: String, unknownMigrations: [String])
     /// ``CheckpointStore/taskFinished(id:runID:attempt:status:exitCode:duration:loadSeconds:itemCount:error:)``
@@ -29,6 +31,8 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
         case .damaged(let path, let reason):
             return "the checkpoint database \(path) is damaged (\(reason)); move it aside (mv \(path) \(path).bad) "
                 + "and run again: synthset starts a fresh checkpoint and produces again the items it has no record of"
+        case .databaseFailed(let reason):
+            return "the checkpoint database failed: \(reason); check free disk space and that the workspace is writable"
         case .newerSchema(let path, let unknown):
             return "the checkpoint database \(path) was written by a newer synthset "
                 + "(unknown migrations: \(unknown.joined(separator: ", "))); upgrade synthset to use this workspace"
@@ -38,6 +42,18 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
         case .unknownRun(let id):
             return "run \(id) does not exist in the checkpoint database; use the id returned by beginRun"
         }
+    }
+}
+
+extension CheckpointStoreError {
+    /// `error` as a store error when it is one from the database library (which callers of
+    /// the store do not see), so they can report it as a workspace problem, not a bug.
+    public static func wrapping(_ error: any Error) -> CheckpointStoreError? {
+        guard let error = error as? DatabaseError else { return nil }
+        if error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+            return .damaged(path: "state.db", reason: error.message ?? "\(error.resultCode)")
+        }
+        return .databaseFailed(reason: error.message ?? "\(error.resultCode)")
     }
 }
 
@@ -117,9 +133,7 @@ public final class CheckpointStore: Sendable {
     /// Why opening failed: a file that is not (or no longer) a database reads differently
     /// from one that cannot be opened, because the fix differs.
     private static func openError(_ error: any Error, path: String) -> CheckpointStoreError {
-        if let error = error as? DatabaseError, error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
-            return .damaged(path: path, reason: error.message ?? "\(error.resultCode)")
-        }
+        if case .damaged(_, let reason)? = CheckpointStoreError.wrapping(error) { return .damaged(path: path, reason: reason) }
         return .cannotOpen(path: path, reason: "\(error)")
     }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Datasets
 import Execution
 import Foundation
 
@@ -26,7 +25,7 @@ enum ErrorMapping {
             return .workspace(error.description)
         case let error as CheckpointStoreError:
             switch error {
-            case .cannotCreateDirectory, .cannotOpen, .damaged, .newerSchema: return .workspace(error.description)
+            case .cannotCreateDirectory, .cannotOpen, .damaged, .databaseFailed, .newerSchema: return .workspace(error.description)
             // The executor names only tasks and runs it recorded: anything else is our bug.
             case .unknownTask, .unknownRun: return .internalError(error.description)
             }
@@ -34,14 +33,13 @@ enum ErrorMapping {
             return .user(error.description)
         case let error as ProcessRunnerError:
             return .user(error.description)
-        case let error as DatasetError:
-            return .user("\(error.description); run the steps that produce it again (synthset run)")
         case let error as CocoaError where error.isFileError:
             return .user(fileProblem(error))
         case let error as POSIXError:
             return .user("\(FileErrorReason.of(error)); check the path, its permissions and free disk space")
         default:
-            break
+            // A database error from inside the store (disk full while recording a run).
+            if let storeError = CheckpointStoreError.wrapping(error) { return .workspace(storeError.description) }
         }
         // ArgumentParser's own errors: a bad command line, or a ValidationError from any
         // command's validate() or run(). It answers EX_USAGE (64) for those; we use 2.

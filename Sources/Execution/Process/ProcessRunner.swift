@@ -102,7 +102,7 @@ public struct ProcessOutcome: Sendable, Equatable {
 }
 
 /// Errors thrown by ``ProcessRunner``.
-public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
+public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The executable was not found; `searched` lists the `PATH` directories tried
     /// (empty when a path was given).
     case executableNotFound(String, searched: [String])

@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "SynthsetCLI",
             dependencies: [
-                "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting",
+                "WorkflowSpec", "Planning", "Execution", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

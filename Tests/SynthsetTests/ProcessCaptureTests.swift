@@ -32,7 +32,8 @@ import Testing
     @Test func tooMuchOutputAndMissingProgramsAreErrors() async throws {
         let sandbox = try ScriptSandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.dir) }
-        let chatty = try sandbox.script("chatty", "head -c 100000 /dev/zero")
+        // Fits the pipe's buffer, so the child exits whether or not it is read to the end.
+        let chatty = try sandbox.script("chatty", "head -c 4000 /dev/zero")
         await #expect(throws: ProcessRunnerError.outputTooLong(executable: chatty, limit: 1000)) {
             _ = try await ProcessRunner.capture(chatty, limit: 1000)
         }

@@ -4,8 +4,9 @@ import Testing
 @testable import Execution
 
 /// `ProcessRunner.capture`: the probes (`git show`, `ffprobe`, `--version`) go through the
-/// one process runner and collect their output without blocking a thread.
-@Suite struct ProcessCaptureTests {
+/// one process runner and collect their output without blocking a thread. Part of the
+/// serialized runner suite: run beside its timing bounds, they pushed one past 30 s under load.
+extension ProcessRunnerTests {
     @Test func collectsStdoutAndOnlyOptionallyStderr() async throws {
         let sandbox = try ScriptSandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.dir) }

@@ -16,7 +16,6 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
@@ -42,16 +41,15 @@ let package = Package(
         ),
         .target(
             name: "Datasets",
-            dependencies: ["Basics", "Planning", "SceneFormats", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "SceneFormats", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Execution",
             dependencies: [
-                "Basics", "Planning", "Datasets", "SceneFormats", "Scenes",
+                "Basics", "WorkflowSpec", "Planning", "Datasets", "SceneFormats", "Scenes",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -63,7 +61,7 @@ let package = Package(
         .target(
             name: "SynthsetCLI",
             dependencies: [
-                "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting",
+                "WorkflowSpec", "Planning", "Execution", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,7 +70,9 @@ let package = Package(
         .executableTarget(name: "scenes-bench", dependencies: ["SceneFormats", "Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",
-            dependencies: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI"],
+            dependencies: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["Consumers"],
             resources: [.copy("Fixtures")]
         ),

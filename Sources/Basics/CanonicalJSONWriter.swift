@@ -57,10 +57,6 @@ package final class CanonicalJSONWriter {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    package func rawBytes(_ encoded: [UInt8]) {
-        bytes.append(contentsOf: encoded)
-    }
-
     package func raw(_ text: String) {
         bytes.append(contentsOf: text.utf8)
     }

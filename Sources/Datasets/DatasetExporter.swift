@@ -1,4 +1,5 @@
 import Foundation
+import SceneFormats
 import Scenes
 
 /// A dataset format the exporter writes (the manifest's `formats:` names).

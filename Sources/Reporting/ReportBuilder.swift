@@ -1,7 +1,9 @@
+import Basics
 import Datasets
 import Execution
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import Synchronization
 import WorkflowSpec

@@ -9,8 +9,9 @@ public struct SynthsetCommand: AsyncParsableCommand {
         abstract: "Turn a dataset recipe (YAML) into a labeled object-detection dataset.",
         discussion: """
             Exit codes: 0 success; 1 the run finished with failed items (or verify found \
-            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit); \
-            130 interrupted.
+            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit, \
+            a workspace that is locked, damaged or not writable); 70 an internal error (a bug: \
+            please report it); 130 interrupted.
             """,
         version: SynthsetCommand.version,
         subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self, Schema.self, Prompts.self]
@@ -20,30 +21,5 @@ public struct SynthsetCommand: AsyncParsableCommand {
     static let version = "0.1.0"
 
     public init() {}
-
-    /// Runs the command line; a usage error (unknown option, value out of range) exits
-    /// 2 like every other invalid input, not ArgumentParser's 64.
-    public static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                Console.error(fullMessage(for: error) + "\n")
-                Foundation.exit(Exit.invalidInput.rawValue)
-            }
-            exit(withError: error)
-        }
-    }
 }
 
-/// Exit codes shared by every verb.
-enum Exit {
-    static let failedItems = ExitCode(1)
-    static let invalidInput = ExitCode(2)
-    static let interrupted = ExitCode(130)
-}

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
+import Basics
 @testable import Execution
+import Foundation
 import Planning
+import Testing
 
 /// End-to-end behaviour of `synthset run` on the built binary: crash safety, retries,
 /// GPU slots and Ctrl-C. Serialized: they measure concurrency and kill processes.

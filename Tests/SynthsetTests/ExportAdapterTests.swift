@@ -1,10 +1,11 @@
 import Datasets
+@testable import Execution
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec
-@testable import Execution
 
 /// The export adapter resolves each input to an image and a `synthset-boxes/1` file:
 /// procedural images through their sidecar, label items through their input image.

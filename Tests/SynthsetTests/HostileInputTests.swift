@@ -1,7 +1,8 @@
-import Foundation
-import Testing
+import Basics
 @testable import Execution
+import Foundation
 @testable import Planning
+import Testing
 
 /// Hostile and mistyped input replayed against the built binary (issue 13): runaway
 /// plans, bad numbers, paths that leave the manifest's folder, secrets that leak.

@@ -1,6 +1,7 @@
+import Basics
 import Foundation
-import Testing
 import Planning
+import Testing
 import WorkflowSpec
 
 /// Loads manifest text (relative paths resolve against `workflows/`), failing the test on errors.
@@ -34,6 +35,14 @@ let planningQueue = DispatchQueue(label: "PlannerTests.planning")
 func planOffPool(_ workflow: Workflow, _ options: PlanOptions = PlanOptions()) async -> Planner.Result {
     await withCheckedContinuation { continuation in
         planningQueue.async { continuation.resume(returning: Planner(options: options).plan(workflow)) }
+    }
+}
+
+/// Any CPU-bound work of a test (loading and planning big recipes), on the planning
+/// queue instead of a cooperative thread.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        planningQueue.async { continuation.resume(with: Result { try work() }) }
     }
 }
 

@@ -102,7 +102,7 @@ public struct ProcessOutcome: Sendable, Equatable {
 }
 
 /// Errors thrown by ``ProcessRunner``.
-public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
+public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The executable was not found; `searched` lists the `PATH` directories tried
     /// (empty when a path was given).
     case executableNotFound(String, searched: [String])
@@ -112,6 +112,9 @@ public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
     case cannotOpenLog(path: String, reason: String)
     /// Launching failed for another reason.
     case launchFailed(executable: String, reason: String)
+    /// A probe run with ``ProcessRunner/capture(_:arguments:workingDirectory:includeStandardError:limit:gracePeriod:)``
+    /// printed more than the limit.
+    case outputTooLong(executable: String, limit: Int)
 
     /// A readable explanation that says what to do.
     public var description: String {
@@ -127,6 +130,8 @@ public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
             return "cannot open log file \(path): \(reason); check that the workspace is writable"
         case .launchFailed(let executable, let reason):
             return "cannot launch \(executable): \(reason)"
+        case .outputTooLong(let executable, let limit):
+            return "\(executable) printed more than \(limit) bytes; it is not the program synthset expected there"
         }
     }
 }
@@ -304,14 +309,6 @@ public enum ProcessRunner {
 
     /// Resolves `spec.executable` to an absolute path of an executable file.
     static func resolveExecutable(_ spec: ProcessSpec) throws -> String {
-        let name = spec.executable
-        if name.contains("/") {
-            let path = name.hasPrefix("/") ? name : spec.workingDirectory.appendingPathComponent(name).path
-            guard isExecutableFile(path) else {
-                throw ProcessRunnerError.executableNotFound(path, searched: [])
-            }
-            return path
-        }
         let pathValue: String?
         if let override = spec.environment["PATH"] {
             pathValue = override
@@ -319,6 +316,19 @@ public enum ProcessRunner {
             pathValue = nil
         } else {
             pathValue = ProcessInfo.processInfo.environment["PATH"]
+        }
+        return try resolveExecutable(spec.executable, workingDirectory: spec.workingDirectory, searchPath: pathValue)
+    }
+
+    /// Resolves `name` (a path, or a bare name looked up in `searchPath`, a `PATH` value)
+    /// to an absolute path of an executable file.
+    static func resolveExecutable(_ name: String, workingDirectory: URL, searchPath pathValue: String?) throws -> String {
+        if name.contains("/") {
+            let path = name.hasPrefix("/") ? name : workingDirectory.appendingPathComponent(name).path
+            guard isExecutableFile(path) else {
+                throw ProcessRunnerError.executableNotFound(path, searched: [])
+            }
+            return path
         }
         let directories = (pathValue ?? "/usr/local/bin:/usr/bin:/bin")
             .split(separator: ":").map(String.init).filter { $0.hasPrefix("/") }
@@ -345,7 +355,7 @@ public enum ProcessRunner {
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
-            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: error.localizedDescription)
+            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: FileErrorReason.of(error))
         }
         let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {

@@ -80,13 +80,13 @@ public struct Verifier: Sendable {
 /// Versions of the tools a workflow uses, for the lock file. Only tools the workflow's
 /// steps use are probed; anything not found is recorded as `unknown`.
 public enum ToolVersions {
-    public static func probe(_ workflow: Workflow, synthsetVersion: String) -> [String: String] {
+    public static func probe(_ workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         var versions: [String: String] = [:]
         var probedFamilies = Set<String>()
         for step in workflow.steps {
             guard let tool = step.tool as? any RunnableTool else { continue }
             if let family = tool.family, !probedFamilies.insert(family).inserted { continue }
-            versions.merge(tool.versions(of: step, workflow: workflow, synthsetVersion: synthsetVersion)) { first, _ in first }
+            versions.merge(await tool.versions(of: step, workflow: workflow, synthsetVersion: synthsetVersion)) { first, _ in first }
         }
         if versions.isEmpty { versions["synthset"] = synthsetVersion }
         return versions
@@ -94,18 +94,18 @@ public enum ToolVersions {
 
     /// The checkout's git HEAD (`git <commit>`) and its Python's version, for a tool
     /// installed under `tools.<family>`.
-    static func checkout(_ family: String, workflow: Workflow) -> [String: String] {
+    static func checkout(_ family: String, workflow: Workflow) async -> [String: String] {
         let location = workflow.tools[family]
         var versions: [String: String] = [:]
         if let root = location?.root {
             let path = (root as NSString).expandingTildeInPath
-            let commit = firstLine(run("git", ["-C", path, "rev-parse", "HEAD"]))
+            let commit = firstLine(await run("git", ["-C", path, "rev-parse", "HEAD"]))
             versions[family] = commit.map { "git \($0)" } ?? "unknown"
         } else {
             versions[family] = "unknown"
         }
         let python = location?.python ?? "python3"
-        versions["\(family).python"] = firstLine(run(python, ["--version"])) ?? "unknown"
+        versions["\(family).python"] = firstLine(await run(python, ["--version"])) ?? "unknown"
         return versions
     }
 
@@ -116,18 +116,9 @@ public enum ToolVersions {
 
     /// Runs a short-lived program and returns its stdout (stderr too: old Pythons print
     /// their version there), or nil when it cannot start or fails.
-    static func run(_ program: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self)
+    static func run(_ program: String, _ arguments: [String]) async -> String? {
+        guard let probe = try? await ProcessRunner.capture(program, arguments: arguments, includeStandardError: true),
+              probe.succeeded else { return nil }
+        return probe.text
     }
 }

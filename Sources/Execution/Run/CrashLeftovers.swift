@@ -59,7 +59,8 @@ enum OrphanedTools {
                     remaining = remaining.filter(ProcessProbe.isAlive)
                 }
                 for pid in remaining { _ = kill(pid, SIGKILL) }
-                lines.append("ended \(pids.count) tool process\(pids.count == 1 ? "" : "es") (group \(record.pgid)) "
+                // A non-positive pgid is the run's own record, made before any tool started.
+                lines.append("ended \(pids.count) tool process\(pids.count == 1 ? "" : "es") \(record.pgid > 0 ? "(group \(record.pgid)) " : "")"
                              + "left running by run \(record.runID), which did not finish\(remaining.isEmpty ? "" : " (\(remaining.count) needed SIGKILL)")")
             }
             try? store.removeToolProcess(pgid: record.pgid, runID: record.runID)

@@ -83,9 +83,14 @@ public struct Executor: Sendable {
             withheldEnvironment: Set(workflow.steps.compactMap { $0.upload?.apiKeyEnvironment }), marker: marker,
             launched: { pgid in try? store.recordToolProcess(pgid: pgid, runID: runID, marker: marker) },
             ended: { pgid in try? store.removeToolProcess(pgid: pgid, runID: runID) })
+        // The run's marker is recorded before any tool starts, so a run killed between a
+        // tool's start and the record of its group still has its leftovers found.
+        let placeholder = -Int32(truncatingIfNeeded: runID & 0x7FFF_FFFF)
+        try? store.recordToolProcess(pgid: placeholder, runID: runID, marker: marker)
         let summary = await ToolProcessContext.$current.withValue(context) {
             await scheduler.run(events: events)
         }
+        try? store.removeToolProcess(pgid: placeholder, runID: runID)
         let gpuSeconds = plan.gpuSeconds((try? store.tasks(runID: runID)) ?? [])
         try store.finishRun(runID, status: summary.interrupted ? .interrupted : (summary.failed.isEmpty ? .succeeded : .failed),
                             actualGPUSeconds: gpuSeconds)

@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 import Planning
@@ -32,7 +33,7 @@ struct OutputCommitter: Sendable {
 
     /// Checks an output before it is accepted. `expectedFrames`: the frame count a clip
     /// must have, checked with ffprobe when it is installed.
-    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) throws {
+    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) async throws {
         let path = output.file.path
         let name = output.file.lastPathComponent
         // A link is never an output: it could point anywhere (outside the workspace, at
@@ -62,7 +63,7 @@ struct OutputCommitter: Sendable {
         case .video:
             guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(name) is not an MP4 file") }
             if let problem = WholeFile.mp4Problem(output.file) { throw OutputRejected(description: problem) }
-            if let expectedFrames, let frames = try MediaProbe.videoFrames(output.file), frames != expectedFrames {
+            if let expectedFrames, let frames = try await MediaProbe.videoFrames(output.file), frames != expectedFrames {
                 throw OutputRejected(description: "\(name) has \(frames) frames, expected \(expectedFrames)")
             }
         case .labels, .upload:

@@ -67,8 +67,9 @@ struct TaskRunner: Sendable {
                 guard let item = items[output.itemID] else { return }
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }
                 do {
-                    try committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
-                    let (sha256, bytes, files) = try committer.commit(output, to: item.path)
+                    try await committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
+                    // Hashing a clip or a dataset folder takes seconds: not on the concurrency pool.
+                    let (sha256, bytes, files) = try await BlockingWork.run { try committer.commit(output, to: item.path) }
                     let now = Date()
                     try store.recordItem(ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,

@@ -8,6 +8,10 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
     case cannotCreateDirectory(path: String, reason: String)
     /// The database file could not be opened or migrated.
     case cannotOpen(path: String, reason: String)
+    /// The file is not a SQLite database or is corrupt (truncated, overwritten, damaged on disk).
+    case damaged(path: String, reason: String)
+    /// A read or write of an open database failed (disk full, read-only file system, I/O error).
+    case databaseFailed(reason: String)
     /// The database was written by a newer synthset with migrations this build does not know.
     case newerSchema(path: String, unknownMigrations: [String])
     /// ``CheckpointStore/taskFinished(id:runID:attempt:status:exitCode:duration:loadSeconds:itemCount:error:)``
@@ -24,6 +28,11 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
         case .cannotOpen(let path, let reason):
             return "cannot open the checkpoint database \(path): \(reason); check permissions and free disk space, "
                 + "or move the file aside to start a fresh checkpoint"
+        case .damaged(let path, let reason):
+            return "the checkpoint database \(path) is damaged (\(reason)); move it aside (mv \(path) \(path).bad) "
+                + "and run again: synthset starts a fresh checkpoint and produces again the items it has no record of"
+        case .databaseFailed(let reason):
+            return "the checkpoint database failed: \(reason); check free disk space and that the workspace is writable"
         case .newerSchema(let path, let unknown):
             return "the checkpoint database \(path) was written by a newer synthset "
                 + "(unknown migrations: \(unknown.joined(separator: ", "))); upgrade synthset to use this workspace"
@@ -33,6 +42,18 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
         case .unknownRun(let id):
             return "run \(id) does not exist in the checkpoint database; use the id returned by beginRun"
         }
+    }
+}
+
+extension CheckpointStoreError {
+    /// `error` as a store error when it is one from the database library (which callers of
+    /// the store do not see), so they can report it as a workspace problem, not a bug.
+    public static func wrapping(_ error: any Error) -> CheckpointStoreError? {
+        guard let error = error as? DatabaseError else { return nil }
+        if error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+            return .damaged(path: "state.db", reason: error.message ?? "\(error.resultCode)")
+        }
+        return .databaseFailed(reason: error.message ?? "\(error.resultCode)")
     }
 }
 
@@ -69,7 +90,7 @@ public final class CheckpointStore: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw CheckpointStoreError.cannotCreateDirectory(
-                path: directory.path, reason: error.localizedDescription)
+                path: directory.path, reason: FileErrorReason.of(error))
         }
         var config = Self.configuration()
         config.journalMode = .wal
@@ -77,7 +98,7 @@ public final class CheckpointStore: Sendable {
         do {
             queue = try DatabaseQueue(path: path.path, configuration: config)
         } catch {
-            throw CheckpointStoreError.cannotOpen(path: path.path, reason: "\(error)")
+            throw Self.openError(error, path: path.path)
         }
         try self.init(queue: queue, path: path)
     }
@@ -128,8 +149,15 @@ public final class CheckpointStore: Sendable {
         } catch let error as CheckpointStoreError {
             throw error
         } catch {
-            throw CheckpointStoreError.cannotOpen(path: location, reason: "\(error)")
+            throw Self.openError(error, path: location)
         }
+    }
+
+    /// Why opening failed: a file that is not (or no longer) a database reads differently
+    /// from one that cannot be opened, because the fix differs.
+    private static func openError(_ error: any Error, path: String) -> CheckpointStoreError {
+        if case .damaged(_, let reason)? = CheckpointStoreError.wrapping(error) { return .damaged(path: path, reason: reason) }
+        return .cannotOpen(path: path, reason: "\(error)")
     }
 
     private static func configuration() -> Configuration {
@@ -443,21 +471,6 @@ public final class CheckpointStore: Sendable {
         }
     }
 
-    /// Number of items per step and status, for a `status` command.
-    public func stepCounts() throws -> [String: [ItemStatus: Int]] {
-        try database.read { db in
-            var result: [String: [ItemStatus: Int]] = [:]
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT step, status, COUNT(*) AS n FROM items GROUP BY step, status")
-            for row in rows {
-                let step: String = row["step"]
-                guard let status = ItemStatus(rawValue: row["status"]) else { continue }
-                result[step, default: [:]][status] = row["n"]
-            }
-            return result
-        }
-    }
-
     /// Failed items of a step, ordered by id.
     public func failedItems(step: String) throws -> [ItemRecord] {
         try database.read { db in
@@ -469,11 +482,6 @@ public final class CheckpointStore: Sendable {
     }
 
     // MARK: Uploads
-
-    /// Records that `itemID` was uploaded to `target`.
-    public func recordUpload(itemID: String, target: String, at date: Date = Date()) throws {
-        try database.write { db in try UploadRecord(itemID: itemID, target: target, uploadedAt: date).insert(db, onConflict: .replace) }
-    }
 
     /// Records that every one of `itemIDs` was uploaded to `target`, in one transaction.
     public func recordUploads(itemIDs: [String], target: String, at date: Date = Date()) throws {

@@ -40,8 +40,8 @@ struct Diff: AsyncParsableCommand {
 
     func run() async throws {
         let options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount)
-        let oldPlan = try plan(old, options: options)
-        let newPlan = try plan(new, options: options)
+        let oldPlan = try await plan(old, options: options)
+        let newPlan = try await plan(new, options: options)
         let diff = PlanDiff.compare(old: oldPlan, new: newPlan)
         if json {
             Console.out(JSONOutput.line(diff))
@@ -52,21 +52,19 @@ struct Diff: AsyncParsableCommand {
 
     // MARK: - Reading a side
 
-    func plan(_ side: String, options: PlanOptions) throws -> Plan {
+    func plan(_ side: String, options: PlanOptions) async throws -> Plan {
         let loaded: WorkflowLoader.Result
         if let (rev, path) = Self.revision(side) {
-            loaded = try Self.loadAtRevision(rev: rev, path: path)
+            loaded = try await Self.loadAtRevision(rev: rev, path: path)
         } else {
             loaded = WorkflowLoader().load(file: side)
         }
         guard let workflow = loaded.workflow else {
-            DiagnosticPrinter().print(loaded.diagnostics)
-            throw Exit.invalidInput
+            throw CommandError.diagnostics(loaded.diagnostics)
         }
         let planned = Planner(options: options).plan(workflow)
         guard let plan = planned.plan else {
-            DiagnosticPrinter().print(loaded.diagnostics + planned.diagnostics)
-            throw Exit.invalidInput
+            throw CommandError.diagnostics(loaded.diagnostics + planned.diagnostics)
         }
         return plan
     }
@@ -82,19 +80,19 @@ struct Diff: AsyncParsableCommand {
 
     /// Reads the recipe and the prompt files it names at `rev` into a temporary folder
     /// and loads it from there.
-    static func loadAtRevision(rev: String, path: String) throws -> WorkflowLoader.Result {
+    static func loadAtRevision(rev: String, path: String) async throws -> WorkflowLoader.Result {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         let name = url.lastPathComponent
-        guard let text = gitShow(rev: rev, path: name, in: directory) else {
-            Console.error("error: cannot read \(path) at \(rev) with 'git show \(rev):./\(name)' in \(directory.path)\n")
-            throw Exit.invalidInput
+        guard let text = await gitShow(rev: rev, path: name, in: directory) else {
+            throw CommandError.user("cannot read \(path) at \(rev) with 'git show \(rev):./\(name)' in \(directory.path); "
+                                    + "check that the revision exists and names the file relative to the repository")
         }
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("synthset-diff-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: temporary) }
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         for relative in promptFiles(in: text) {
-            guard let content = gitShowData(rev: rev, path: relative, in: directory) else { continue }
+            guard let content = await gitShowData(rev: rev, path: relative, in: directory) else { continue }
             let target = temporary.appendingPathComponent(relative)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try content.write(to: target)
@@ -116,23 +114,16 @@ struct Diff: AsyncParsableCommand {
         return files
     }
 
-    static func gitShow(rev: String, path: String, in directory: URL) -> String? {
-        gitShowData(rev: rev, path: path, in: directory).map { String(decoding: $0, as: UTF8.self) }
+    static func gitShow(rev: String, path: String, in directory: URL) async -> String? {
+        await gitShowData(rev: rev, path: path, in: directory).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func gitShowData(rev: String, path: String, in directory: URL) -> Data? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "show", "\(rev):./\(path)"]
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? data : nil
+    /// `git show REV:./path` in `directory`, or nil when git fails (no such revision or file).
+    static func gitShowData(rev: String, path: String, in directory: URL) async -> Data? {
+        guard let shown = try? await ProcessRunner.capture("git", arguments: ["show", "\(rev):./\(path)"],
+                                                         workingDirectory: directory, limit: 64 << 20),
+              shown.succeeded else { return nil }
+        return Data(shown.output)
     }
 
     // MARK: - Table

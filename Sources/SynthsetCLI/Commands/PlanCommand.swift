@@ -44,7 +44,7 @@ struct PlanCommand: AsyncParsableCommand {
         options.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)
-        guard var plan = outcome.plan, let loaded = outcome.workflow else { throw Exit.invalidInput }
+        guard var plan = outcome.plan, let loaded = outcome.workflow else { throw CommandError.invalidInput }
         if format == .json {
             // JSON shows what each task will run (synthset-plan/1, docs/plan-format.md).
             Planner.attachInvocations(to: &plan, workflow: loaded)

@@ -63,20 +63,19 @@ struct Run: AsyncParsableCommand {
         planOptions.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: planOptions)
         DiagnosticPrinter().print(outcome.diagnostics)
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let lockURL = LockFile.url(forRecipe: workflow)
         var frozenLock: LockFile?
         if frozen {
             let lock: LockFile
             do { lock = try LockFile.read(from: lockURL) } catch {
-                Console.error("error: --frozen needs the lock file: \(error)\n")
-                throw Exit.invalidInput
+                throw CommandError.user("--frozen needs the lock file: \(error); run once without --frozen to write it")
             }
             let differences = Reproduction.planDifferences(lock: lock, workflow: loaded, plan: plan)
             if !differences.isEmpty {
                 Console.error("error: --frozen: the plan of \(workflow) no longer matches \(lockURL.lastPathComponent):\n"
                               + differences.map { "  \($0)\n" }.joined())
-                throw Exit.failedItems
+                throw CommandError.failedItems
             }
             if lock.recipeSHA256 != loaded.sourceHash {
                 Console.error("note: \(workflow) changed since the lock was written, but plans the same items\n")
@@ -92,32 +91,22 @@ struct Run: AsyncParsableCommand {
         }
         let executor = Executor(workflow: loaded, plan: plan, options: options)
         let reporter = ProgressReporter(mode: json ? .json : (Console.stderrIsTTY ? .tty : .plain), plan: plan)
-        let summary: RunSummary
-        do {
-            summary = try await SignalHandling.runCancellingOnSignal {
-                try await executor.run(events: reporter.handle)
-            }
-        } catch let error as RunError {
-            if case .preflight(let diagnostics) = error { DiagnosticPrinter().print(diagnostics) } else { Console.error("error: \(error)\n") }
-            throw Exit.invalidInput
-        } catch let error as WorkspaceLockError {
-            Console.error("error: \(error)\n")
-            throw Exit.invalidInput
-        } catch let error as CheckpointStoreError {
-            Console.error("error: \(error)\n")
-            throw Exit.invalidInput
+        // A preflight problem, a held lock or an unusable workspace ends the run here;
+        // ErrorMapping says how.
+        let summary = try await SignalHandling.runCancellingOnSignal {
+            try await executor.run(events: reporter.handle)
         }
         reporter.finish(summary)
-        if summary.interrupted { throw Exit.interrupted }
-        if !summary.failed.isEmpty { throw Exit.failedItems }
-        try finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
+        if summary.interrupted { throw CommandError.interrupted }
+        if !summary.failed.isEmpty { throw CommandError.failedItems }
+        try await finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
     }
 
     /// Writes the lock after a complete run, or, with --frozen, checks the outputs against it.
-    func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) throws {
+    func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) async throws {
+        let tools = await ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version)
         guard let store = try? CheckpointStore(path: workspace.store),
-              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store,
-                                                   tools: ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version))
+              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store, tools: tools)
         else { return }  // a partial run (--only, blocked items) writes no lock
         if let frozen {
             // Re-hash the files on disk as `verify` does: the store's hashes say what was
@@ -128,7 +117,7 @@ struct Run: AsyncParsableCommand {
             let differences = Reproduction.outputDifferences(locked: frozen, produced: produced) + onDisk
             if !differences.isEmpty {
                 Console.error("error: --frozen: outputs differ from \(lockURL.lastPathComponent):\n" + differences.map { "  \($0)\n" }.joined())
-                throw Exit.failedItems
+                throw CommandError.failedItems
             }
             return
         }

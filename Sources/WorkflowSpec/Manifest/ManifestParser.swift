@@ -1,5 +1,6 @@
+import Basics
 import Foundation
-import Scenes
+import SceneFormats
 import Yams
 
 /// Walks a composed manifest node tree into a `Workflow`, recording every problem in the

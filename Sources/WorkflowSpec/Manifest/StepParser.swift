@@ -1,5 +1,5 @@
 import Foundation
-import Scenes
+import SceneFormats
 import Yams
 
 /// Reads the fields of one step. The set of keys was already checked against the tool's

@@ -1,5 +1,5 @@
 import Foundation
-import Scenes
+import SceneFormats
 
 /// A validated manifest (version 1): the typed form of a workflow YAML file.
 public struct Workflow: Sendable, Hashable {

@@ -163,9 +163,12 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
             let done = try store.uploadedItemIDs(target: target)
             var pending: [PendingFile] = []
             var queued = Set<String>()
-            for name in images {
+            // Hashing every image of a split takes a while: not on the concurrency pool.
+            let digests = try await BlockingWork.run {
+                try images.map { try OutputCommitter.sha256(of: folder.appendingPathComponent($0)) }
+            }
+            for (name, digest) in zip(images, digests) {
                 let url = folder.appendingPathComponent(name)
-                let digest = try OutputCommitter.sha256(of: url)
                 if done.contains(digest.sha256) || !queued.insert(digest.sha256).inserted {
                     summary.alreadyUploaded += 1
                     continue

@@ -16,9 +16,9 @@ public struct ExtractFramesTool: RunnableTool {
     }
     public var runner: any ToolAdapter { FFmpegFramesAdapter() }
 
-    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String] {
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         let program = workflow.tools[FFmpegFramesAdapter.family]?.program ?? "ffmpeg"
-        return ["ffmpeg": ToolVersions.firstLine(ToolVersions.run(program, ["-version"])) ?? "unknown"]
+        return ["ffmpeg": ToolVersions.firstLine(await ToolVersions.run(program, ["-version"])) ?? "unknown"]
     }
 
     public var keys: [KeySpec] {

@@ -39,7 +39,7 @@ struct ExitCodeTests {
     static let usageCases: [UsageCase] = [
         UsageCase(arguments: ["run"], says: "Missing expected argument '<workflow>'"),
         UsageCase(arguments: ["plan", "w.yaml", "--format", "svg"], says: "'svg'"),
-        UsageCase(arguments: ["run", "w.yaml", "--jobs", "0"], says: "--jobs must be at least 1"),
+        UsageCase(arguments: ["run", "w.yaml", "--jobs", "0"], says: "--jobs must be between 1 and"),
         UsageCase(arguments: ["clean", "w.yaml"], says: "--orphans or --all"),
         UsageCase(arguments: ["frobnicate"], says: "frobnicate"),
     ]

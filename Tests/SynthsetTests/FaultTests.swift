@@ -293,6 +293,6 @@ struct FaultTests {
         try Data(repeating: 0x41, count: 8192).write(to: dir.appendingPathComponent("bad-ws/state.db"))
         let corrupt = try await TestSupport.run(["run", "w.yaml", "--workspace", "bad-ws"], in: dir)
         #expect(corrupt.status == 2, "\(corrupt.output)")
-        #expect(corrupt.stderr.contains("move the file aside"), "\(corrupt.stderr)")
+        #expect(corrupt.stderr.contains("is damaged") && corrupt.stderr.contains("move it aside"), "\(corrupt.stderr)")
     }
 }

@@ -47,13 +47,10 @@ public struct Executor: Sendable {
         let workspace = options.workspace
         // The lock comes first: nothing (not even the store's migration) touches the
         // workspace before this process owns it.
+        try workspace.createRoot()
         let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
         defer { lock.release() }
-        do {
-            try workspace.createDirectories()
-        } catch {
-            throw RunError.workspace(path: workspace.root.path, reason: ProcessProbe.reason(error, path: workspace.root))
-        }
+        try workspace.createDirectories()
         if let stale {
             events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
         }

@@ -117,7 +117,7 @@ public final class CheckpointStore: Sendable {
             guard try queue.read({ db in try migrator.hasCompletedMigrations(db) }) else { return nil }
             return CheckpointStore(readOnly: queue, path: path)
         } catch {
-            throw CheckpointStoreError.cannotOpen(path: path.path, reason: "\(error)")
+            throw openError(error, path: path.path)
         }
     }
 

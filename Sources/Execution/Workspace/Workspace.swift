@@ -31,6 +31,21 @@ public struct Workspace: Sendable, Hashable {
         return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
     }
 
+    /// Creates the workspace's own folder (not its contents), or says why it cannot be
+    /// one: the lock is taken on it before anything else is written.
+    /// - Throws: ``WorkspaceError``.
+    public func createRoot() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw WorkspaceError.notAFolder(path: root.path)
+        }
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw WorkspaceError.cannotCreate(path: root.path, reason: FileErrorReason.of(error))
+        }
+    }
+
     /// Creates the workspace's folders, or says why the workspace cannot hold them.
     /// - Throws: ``WorkspaceError``.
     public func createDirectories() throws {

@@ -18,6 +18,7 @@ enum ErrorMapping {
             switch error {
             case .preflight(let diagnostics): return .diagnostics(diagnostics)
             case .unknownSteps: return .user(error.description)
+            case .workspace: return .workspace(error.description)
             }
         case let error as WorkspaceError:
             return .workspace(error.description)

@@ -147,7 +147,8 @@ public struct CosmosPredict2Tool: RunnableTool {
         return cliInvocation(for: items, context: context)
     }
 
-    /// The item files a task writes (each with its prompt sidecar, written after it).
+    /// The item files a task writes, each with its prompt sidecar (with the refined
+    /// prompt), which the tool writes after the output.
     func outputs(for items: [PlannedItem]) -> [InvocationOutput] {
         items.map { item in
             InvocationOutput(item: item.id, file: .scratch(item.scratchName),
@@ -195,7 +196,6 @@ public struct CosmosPredict2Tool: RunnableTool {
         if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
 
         var entries: [InvocationContent] = []
-        var outputs: [InvocationOutput] = []
         for item in items {
             let file = InvocationPath.scratch(item.scratchName)
             if output == .image {
@@ -207,14 +207,11 @@ public struct CosmosPredict2Tool: RunnableTool {
             } else {
                 entries.append(.object(["prompt": .string(item.prompt ?? ""), "output_video": .path(file)]))
             }
-            // The prompt sidecar (with the refined prompt) is written after the output.
-            outputs.append(InvocationOutput(item: item.id, file: file,
-                                            companions: [.init(file: .scratch("\(item.stem).txt"), destination: item.companionPath("txt"))]))
         }
         return TaskInvocation(program: program, arguments: arguments, environment: InvocationBuilder.environment(family, workflow: workflow, gpus: gpus),
                               workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
                               files: [InvocationFile(path: "batch.json", format: .json, content: .array(entries))],
-                              outputs: outputs)
+                              outputs: outputs(for: items))
     }
 }
 

@@ -25,11 +25,10 @@ public struct Executor: Sendable {
     /// Problems that stop the run before anything is written.
     public func preflight() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let unknown = options.only.filter { workflow.step($0) == nil }
-        if !unknown.isEmpty {
-            diagnostics.append(Diagnostic(.error, RunError.unknownSteps(unknown.sorted(), known: workflow.steps.map(\.id)).description))
-        }
-        for step in workflow.steps where options.only.isEmpty || options.only.contains(step.id) {
+        let done = (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
+        let (scope, scopeErrors) = RunScope.make(plan: plan, workflow: workflow, options: options, done: done)
+        diagnostics += scopeErrors
+        for step in workflow.steps where scope.steps?.contains(step.id) ?? true {
             guard let adapter = registry.adapter(for: step.uses) else {
                 diagnostics.append(Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue), which this build of synthset cannot run yet",
                                               hint: "run the other steps with --only, or use a build with this adapter",
@@ -58,10 +57,14 @@ public struct Executor: Sendable {
         try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
 
         let store = try CheckpointStore(path: workspace.store)
-        let estimated = plan.totals.gpuHours * 3600
+        let done = try workspace.doneItems(of: plan, store: store)
+        let scope = RunScope.make(plan: plan, workflow: workflow, options: options, done: done).scope
+        // The estimate of the work this run is to do, not of the whole plan: a resumed or
+        // no-op run compares its own GPU time with its own work.
+        let estimated = plan.work(items: scope.toDo).gpuHours * 3600
         let runID = try store.beginRun(argv: options.argv, planHash: plan.hash, estimatedGPUSeconds: estimated)
         let started = Date()
-        var scheduler = try Scheduler(executor: self, store: store, runID: runID, workspace: workspace)
+        var scheduler = Scheduler(executor: self, store: store, runID: runID, workspace: workspace, done: done, scope: scope)
         events(.started(scheduler.startEvent()))
         let summary = await scheduler.run(events: events)
         let gpuSeconds = plan.gpuSeconds((try? store.tasks(runID: runID)) ?? [])
@@ -112,7 +115,7 @@ struct Scheduler {
         var logPath: String
     }
 
-    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace) throws {
+    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, done: Set<String>, scope: RunScope) {
         self.executor = executor
         self.store = store
         self.runID = runID
@@ -121,19 +124,11 @@ struct Scheduler {
         self.committer = OutputCommitter(workspace: workspace)
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
-        let records = try store.items(ids: executor.plan.items.map(\.id))
-        for item in executor.plan.items {
-            guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
-            let url = workspace.url(record.path)
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int).map(Int64.init)
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-            if size == bytes || (isDirectory.boolValue && item.kind == .dataset) { done.insert(item.id) }
-        }
-        alreadyDone = done.count
-        let only = executor.options.only
-        for task in executor.plan.tasks where only.isEmpty || only.contains(executor.workflow.manifestStepID(task.step)) {
-            let remaining = task.items.filter { !done.contains($0) }
+        // Forced items are redone: they count as not done, so what reads them waits.
+        self.done = done.subtracting(scope.forced)
+        alreadyDone = self.done.count
+        for task in executor.plan.tasks {
+            let remaining = task.items.filter { scope.toDo.contains($0) }
             if !remaining.isEmpty { states.append(TaskState(task: task, remaining: remaining)) }
         }
     }

@@ -21,6 +21,21 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     }
     /// A path set or decoded explicitly; nil for planned items.
     private var storedPath: String?
+    /// The identity of the root generation the item derives from, which the train/test
+    /// split follows: for an item with no inputs and a seed or prompt (a Cosmos image, a
+    /// procedural scene), the SHA-256 of its seed and prompt text; for a derived item
+    /// (clip, frame, label), its first input's lineage; otherwise its id. Options, models
+    /// and thresholds are not part of it, so changing them moves nothing between splits.
+    public var lineage: String {
+        storedLineage ?? Self.rootLineage(id: id, seed: seed, prompt: prompt, hasInputs: !inputs.isEmpty)
+    }
+    /// Set for derived items (the input's lineage); nil for roots, computed on demand.
+    private var storedLineage: String?
+
+    static func rootLineage(id: String, seed: Int?, prompt: String?, hasInputs: Bool) -> String {
+        guard !hasInputs, seed != nil || prompt != nil else { return id }
+        return ContentHash.sha256("lineage\nseed:\(seed.map(String.init) ?? "-")\nprompt:\(prompt ?? "")")
+    }
     /// Everything that determines the item's content; its canonical JSON hashes to `id`.
     /// Rebuilt on demand from the step's shared members and the item's own fields, so a
     /// plan of a million items does not hold a million copies of the same signature.
@@ -31,13 +46,14 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     private var shape: SignatureShape
 
     public init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
-                promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature) {
+                promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature,
+                lineage: String? = nil) {
         self.init(id: id, step: step, kind: kind, seed: seed, prompt: prompt, negative: negative, promptRef: promptRef,
-                  inputs: inputs, frameIndex: frameIndex, path: path, shape: SignatureShape(signature))
+                  inputs: inputs, frameIndex: frameIndex, path: path, shape: SignatureShape(signature), lineage: lineage)
     }
 
     init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
-         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape) {
+         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape, lineage: String? = nil) {
         self.id = id
         self.step = step
         self.kind = kind
@@ -49,10 +65,11 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         self.frameIndex = frameIndex
         self.storedPath = path
         self.shape = shape
+        self.storedLineage = lineage
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, step, kind, seed, prompt, negative, inputs, path, signature
+        case id, step, kind, seed, prompt, negative, inputs, path, signature, lineage
         case promptRef = "prompt_ref"
         case frameIndex = "frame_index"
     }
@@ -69,7 +86,8 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
                   inputs: try container.decode([String].self, forKey: .inputs),
                   frameIndex: try container.decodeIfPresent(Int.self, forKey: .frameIndex),
                   path: try container.decode(String.self, forKey: .path),
-                  signature: try container.decode(ItemSignature.self, forKey: .signature))
+                  signature: try container.decode(ItemSignature.self, forKey: .signature),
+                  lineage: try container.decodeIfPresent(String.self, forKey: .lineage))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -77,6 +95,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         try container.encode(id, forKey: .id)
         try container.encode(step, forKey: .step)
         try container.encode(kind, forKey: .kind)
+        try container.encode(lineage, forKey: .lineage)
         try container.encodeIfPresent(seed, forKey: .seed)
         try container.encodeIfPresent(prompt, forKey: .prompt)
         try container.encodeIfPresent(negative, forKey: .negative)

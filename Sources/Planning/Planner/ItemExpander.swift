@@ -39,6 +39,9 @@ struct ItemExpander {
             var base = baseSignature()
             base.formats = step.export?.formats.map(\.rawValue)
             base.split = step.export?.split
+            // Splits follow lineage since issue 14; naming the rule re-exports datasets
+            // made under the id rule once instead of keeping their old splits.
+            base.params = (base.params ?? [:]).merging(["split_by": .string("lineage")]) { _, new in new }
             let factory = ItemFactory(step: step, base: base, fromItem: [.inputs])
             return [factory.item(inputs: Self.sortedIDs(upstream.map(\.id)), using: CanonicalJSONWriter())]
         case .command:
@@ -179,7 +182,7 @@ struct ItemExpander {
                     }
                 }
                 for prompt in prompts {
-                    items.append(factory.item(seed: seed, prompt: prompt, inputs: [input.id], using: out))
+                    items.append(factory.item(seed: seed, prompt: prompt, inputs: [input.id], lineage: input.lineage, using: out))
                 }
             }
         }
@@ -231,9 +234,10 @@ struct ItemExpander {
                 }
                 continue
             }
+            let lineage = clip.lineage
             for index in indices {
                 items.append(factory.item(prompt: clip.prompt.map { ResolvedPrompt(text: $0, negative: nil, ref: "clip", vars: nil) },
-                                          inputs: [clip.id], frameIndex: index, using: out))
+                                          inputs: [clip.id], frameIndex: index, lineage: lineage, using: out))
             }
         }
         return items
@@ -252,7 +256,7 @@ struct ItemExpander {
             for input in inputs {
                 let promptList: [ResolvedPrompt?] = prompts.isEmpty ? [nil] : prompts.map(Optional.some)
                 for prompt in promptList {
-                    items.append(factory.item(seed: seed, prompt: prompt, inputs: input.map { [$0.id] } ?? [], using: out))
+                    items.append(factory.item(seed: seed, prompt: prompt, inputs: input.map { [$0.id] } ?? [], lineage: input?.lineage, using: out))
                 }
             }
         }
@@ -293,8 +297,9 @@ struct ItemExpander {
             let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
             let upstream = upstream
             return factory.make(count: upstream.count) { index, out in
-                let image = upstream[upstream.startIndex + index].id
-                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], using: out)
+                let input = upstream[upstream.startIndex + index]
+                let image = input.id
+                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], lineage: input.lineage, using: out)
             }
         default:
             return oneItemPerInput()
@@ -306,7 +311,8 @@ struct ItemExpander {
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
         let upstream = upstream
         return factory.make(count: upstream.count) { index, out in
-            factory.item(inputs: [upstream[upstream.startIndex + index].id], using: out)
+            let input = upstream[upstream.startIndex + index]
+            return factory.item(inputs: [input.id], lineage: input.lineage, using: out)
         }
     }
 }
@@ -355,8 +361,9 @@ struct ItemFactory: Sendable {
         }
     }
 
+    /// `lineage`: the first input's lineage for a derived item (see ``PlannedItem/lineage``).
     func item(seed: Int? = nil, prompt: ResolvedPrompt? = nil, inputs: [String] = [], frameIndex: Int? = nil,
-              using out: CanonicalJSONWriter) -> PlannedItem {
+              lineage: String? = nil, using out: CanonicalJSONWriter) -> PlannedItem {
         let id: String
         if let encoder {
             id = encoder.id(inputs: varies.inputs && !inputs.isEmpty ? inputs : nil,
@@ -368,7 +375,8 @@ struct ItemFactory: Sendable {
                                  frameIndex: frameIndex).id
         }
         return PlannedItem(id: id, step: step, kind: kind, seed: seed, prompt: prompt?.text, negative: prompt?.negative,
-                           promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape)
+                           promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape,
+                           lineage: lineage)
     }
 
     /// `count` items made by `body(index, writer)`, in index order; large steps are split

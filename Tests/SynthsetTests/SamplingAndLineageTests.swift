@@ -151,7 +151,7 @@ import WorkflowSpec
         #expect(diff.work.gpuHours <= new.totals.gpuHours)
         #expect(diff.work.cost == diff.work.gpuHours * 2.5)
         #expect(imagesPlan.gpuHours > 0)
-        #expect(diff.summary.contains("GPU-hours of work"), diff.summary)
+        #expect(diff.summary.contains("GPU-hours of work"), "\(diff.summary)")
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(diff)) as? [String: Any]
         #expect((json?["work_gpu_hours"] as? Double).map { abs($0 - diff.work.gpuHours) < 1e-9 } == true)
     }

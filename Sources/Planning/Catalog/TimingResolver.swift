@@ -142,7 +142,7 @@ public struct TimingResolver: Sendable {
     }
 
     private func measuredTiming(_ step: Step, gpu: String?) -> MeasuredTiming? {
-        measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.uses.device == .gpu ? gpu : nil)]
+        measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.device == .gpu ? gpu : nil)]
     }
 
     /// Seconds per item for `step` on `gpu`: measured, else the manifest's or the

@@ -59,46 +59,29 @@ public enum PromptExpander {
         // One hash per (var, value); a combination's rank mixes them in name order.
         let valueHashes = vars.map { variable in variable.values.map { fnv1a(variable.name + "\u{1F}" + $0) } }
         let start = SplitMix64.mix(seed ^ 0x5EED_5A3F_1E00_0000)
-        // Max-heap of the `count` lowest (rank, index) pairs.
-        var heap: [(rank: UInt64, index: Int)] = []
-        heap.reserveCapacity(count)
-        func above(_ a: (rank: UInt64, index: Int), _ b: (rank: UInt64, index: Int)) -> Bool {
-            (a.rank, a.index) > (b.rank, b.index)
-        }
+        // The `count` lowest (rank, index) pairs, the highest of them on top.
+        var heap = Heap<(rank: UInt64, index: Int)> { ($0.rank, $0.index) > ($1.rank, $1.index) }
+        var kept = 0
+        var digits = [Int](repeating: 0, count: vars.count)
         for index in 0..<total {
             var remainder = index
-            var digits = [Int](repeating: 0, count: vars.count)
             for position in vars.indices.reversed() {
                 digits[position] = remainder % vars[position].values.count
                 remainder /= vars[position].values.count
             }
             var rank = start
             for position in vars.indices { rank = SplitMix64.mix(rank ^ valueHashes[position][digits[position]]) }
-            let entry = (rank: rank, index: index)
-            if heap.count < count {
-                heap.append(entry)
-                var child = heap.count - 1
-                while child > 0 {
-                    let parent = (child - 1) / 2
-                    guard above(heap[child], heap[parent]) else { break }
-                    heap.swapAt(child, parent)
-                    child = parent
-                }
-            } else if above(heap[0], entry) {
-                heap[0] = entry
-                var parent = 0
-                while true {
-                    let left = 2 * parent + 1, right = left + 1
-                    var largest = parent
-                    if left < heap.count && above(heap[left], heap[largest]) { largest = left }
-                    if right < heap.count && above(heap[right], heap[largest]) { largest = right }
-                    if largest == parent { break }
-                    heap.swapAt(parent, largest)
-                    parent = largest
-                }
+            if kept < count {
+                heap.push((rank, index))
+                kept += 1
+            } else if let top = heap.peek, (top.rank, top.index) > (rank, index) {
+                _ = heap.pop()
+                heap.push((rank, index))
             }
         }
-        return heap.map(\.index).sorted()
+        var chosen: [Int] = []
+        while let entry = heap.pop() { chosen.append(entry.index) }
+        return chosen.sorted()
     }
 
     /// 64-bit FNV-1a over the UTF-8 bytes.

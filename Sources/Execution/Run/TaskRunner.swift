@@ -51,11 +51,11 @@ struct TaskRunner: Sendable {
         let tally = Tally()
         let perItemStart = Mutex(started)
         let committer = self.committer, store = self.store, runID = self.runID, items = self.items
-        let expectedFrames = step.uses.output == .video ? Planner.expectedFrames(of: step) : nil
+        let expectedFrames = step.tool.output == .video ? Planner.expectedFrames(of: step) : nil
         var outcome = InvocationOutcome()
         var thrown: String?
         do {
-            let adapter = executor.registry.adapter(for: step.uses)!
+            let adapter = step.runner!
             outcome = try await adapter.run(invocation) { output in
                 guard let item = items[output.itemID] else { return }
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }

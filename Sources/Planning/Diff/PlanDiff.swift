@@ -175,8 +175,13 @@ public struct PlanDiff: Sendable, Codable {
             var counts: [String: Int] = [:]
             for item in step.changed { for cause in item.causes { counts[cause, default: 0] += 1 } }
             let top = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(2).map(\.key)
+            let fields = top.filter { !$0.hasPrefix("inputs ") }
+            let inputs = top.filter { $0.hasPrefix("inputs ") }.map { String($0.dropFirst("inputs ".count)) }
+            var because: [String] = []
+            if !fields.isEmpty { because.append(fields.joined(separator: " and ") + " changed") }
+            if !inputs.isEmpty { because.append("inputs were " + inputs.joined(separator: " and ")) }
             let scope = step.changed.count == step.oldItems ? "redoes every item of \(step.step)" : "redoes \(step.changed.count) of \(step.step)"
-            reasons.append("\(scope) because \(top.joined(separator: " and ")) changed")
+            reasons.append("\(scope) because \(because.joined(separator: " and "))")
         }
         if !reasons.isEmpty { text += "; " + reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? "; ..." : "") }
         return text

@@ -7,10 +7,12 @@ import Yams
 final class ManifestParser {
     let reader: NodeReader
     let directory: URL
+    let registry: ToolRegistry
 
-    init(reader: NodeReader, directory: URL) {
+    init(reader: NodeReader, directory: URL, registry: ToolRegistry) {
         self.reader = reader
         self.directory = directory
+        self.registry = registry
     }
 
     static let topLevelKeys = ["version", "name", "description", "hardware", "tools", "prompts", "steps", "catalog"]
@@ -87,9 +89,10 @@ final class ManifestParser {
         var tools: [String: ToolLocation] = [:]
         for entry in reader.entries(node, "tools") ?? [] {
             let path = "tools.\(entry.key)"
-            guard WorkflowLoader.toolFamilies.contains(entry.key) else {
-                var hint = "known tools: \(WorkflowLoader.toolFamilies.joined(separator: ", "))"
-                if let guess = NodeReader.closest(to: entry.key, in: WorkflowLoader.toolFamilies) { hint = "did you mean '\(guess)'? " + hint }
+            let families = registry.families
+            guard families.contains(entry.key) else {
+                var hint = "known tools: \(families.joined(separator: ", "))"
+                if let guess = NodeReader.closest(to: entry.key, in: families) { hint = "did you mean '\(guess)'? " + hint }
                 reader.error("unknown tool '\(entry.key)' in tools", hint: hint, at: entry.keyNode)
                 continue
             }
@@ -98,6 +101,10 @@ final class ManifestParser {
             var location = ToolLocation()
             location.root = fields["root"].flatMap { toolPath($0, fields.path("root")) }
             location.python = fields["python"].flatMap { toolPath($0, fields.path("python")) }
+            location.checkout = location.root.flatMap { root in
+                let expanded = (root as NSString).expandingTildeInPath
+                return GitCheckout.head(of: expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : directory.appendingPathComponent(root))
+            }
             location.program = fields["program"].flatMap { toolPath($0, fields.path("program")) }
             if let envNode = fields["env"] { location.environment = parseEnvironment(envNode, fields.path("env")) }
             tools[entry.key] = location
@@ -135,7 +142,7 @@ final class ManifestParser {
                 let path = "catalog.timings[\(index)]"
                 guard let timing = reader.fields(item, path, allowed: ["uses", "model", "gpu", "resolution", "fps", "seconds_per_item", "load_seconds"],
                                                  required: ["uses"]) else { continue }
-                guard let usesNode = timing["uses"], let uses = parseUses(usesNode, timing.path("uses")) else { continue }
+                guard let usesNode = timing["uses"], let uses = parseUses(usesNode, timing.path("uses"))?.uses else { continue }
                 if timing["seconds_per_item"] == nil && timing["load_seconds"] == nil {
                     reader.error("\(path) sets no figure", hint: "add 'seconds_per_item:' or 'load_seconds:'", at: item)
                 }
@@ -153,7 +160,7 @@ final class ManifestParser {
             for (index, item) in (reader.sequence(models, "catalog.models") ?? []).enumerated() {
                 let path = "catalog.models[\(index)]"
                 guard let model = reader.fields(item, path, allowed: ["uses", "model", "vram_gb"], required: ["uses", "vram_gb"]),
-                      let usesNode = model["uses"], let uses = parseUses(usesNode, model.path("uses")),
+                      let usesNode = model["uses"], let uses = parseUses(usesNode, model.path("uses"))?.uses,
                       let vramNode = model["vram_gb"], let vram = positive(vramNode, model.path("vram_gb")) else { continue }
                 overrides.models.append(.init(
                     uses: uses, model: model["model"].flatMap { reader.string($0, model.path("model"), allowNonText: true) }, vramGB: vram))
@@ -183,6 +190,20 @@ final class ManifestParser {
         guard let value = reader.string(node, path) else { return nil }
         if value.hasPrefix("/") || value.hasPrefix("~") || !value.contains("/") { return value }
         return relativePath(value, node, path)
+    }
+
+    /// SHA-256 of a file a tool runs (a script, a program), when `value` is a path to a
+    /// file that can be read: a relative path in the manifest's folder (kept in git with
+    /// the recipe), or an absolute or `~` path of a tool installation. A bare name looked
+    /// up in PATH, or a file not there (a dry run on another machine), has none.
+    func userFileSHA256(_ value: String) -> String? {
+        guard value.contains("/") else { return nil }
+        let expanded = (value as NSString).expandingTildeInPath
+        let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : directory.appendingPathComponent(value)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        return WorkflowLoader.sha256(data)
     }
 
     /// A relative path inside the manifest's folder; escaping it is an error.
@@ -327,22 +348,22 @@ final class ManifestParser {
             guard let mapping = reader.entries(entry.value, path) else { continue }
             guard let usesEntry = mapping.first(where: { $0.key == "uses" }) else {
                 reader.error("step '\(entry.key)' is missing 'uses'",
-                             hint: "add 'uses:' with one of: \(ToolKind.allCases.map(\.rawValue).joined(separator: ", "))", at: entry.keyNode)
+                             hint: "add 'uses:' with one of: \(registry.names.joined(separator: ", "))", at: entry.keyNode)
                 continue
             }
-            guard let uses = parseUses(usesEntry.value, "\(path).uses") else { continue }
+            guard let tool = parseUses(usesEntry.value, "\(path).uses") else { continue }
             reader.record("\(path).uses", usesEntry.keyNode)
-            guard let fields = reader.fields(entry.value, path, allowed: uses.stepKeys,
-                                             context: "step '\(entry.key)' (\(uses.rawValue))") else { continue }
-            steps.append(StepParser(parser: self, fields: fields, id: entry.key, uses: uses).parse())
+            guard let fields = reader.fields(entry.value, path, allowed: tool.stepKeys,
+                                             context: "step '\(entry.key)' (\(tool.uses.rawValue))") else { continue }
+            steps.append(StepParser(parser: self, fields: fields, id: entry.key, tool: tool).parse())
         }
         return steps
     }
 
-    func parseUses(_ node: Node, _ path: String) -> ToolKind? {
+    func parseUses(_ node: Node, _ path: String) -> (any ToolDefinition)? {
         guard let value = reader.string(node, path) else { return nil }
-        if let kind = ToolKind(rawValue: value) { return kind }
-        let all = ToolKind.allCases.map(\.rawValue)
+        if let tool = registry[ToolKind(value)] { return tool }
+        let all = registry.names
         var hint = "valid tools: \(all.joined(separator: ", "))"
         if let guess = NodeReader.closest(to: value, in: all) { hint = "did you mean '\(guess)'? " + hint }
         reader.error("unknown tool '\(value)' in uses", hint: hint, at: node)
@@ -368,14 +389,13 @@ final class ManifestParser {
                     continue
                 }
                 if upstream == step.id { continue }  // reported as a cycle below
-                if !step.uses.acceptedInputs.contains(source.uses.output) && !step.uses.acceptedInputs.contains(source.outputKind) {
-                    let accepted = step.uses.acceptedInputs.map(\.rawValue).sorted().joined(separator: " or ")
-                    reader.append(Diagnostic(.error, "step '\(step.id)' (\(step.uses.rawValue)) cannot take \(source.uses.output.rawValue)s from step '\(upstream)' (\(source.uses.rawValue))",
+                let accepts = step.tool.acceptedInputs
+                if !accepts.contains(source.tool.output) && !accepts.contains(source.outputKind) {
+                    let accepted = accepts.map(\.rawValue).sorted().joined(separator: " or ")
+                    reader.append(Diagnostic(.error, "step '\(step.id)' (\(step.uses.rawValue)) cannot take \(source.tool.output.rawValue)s from step '\(upstream)' (\(source.uses.rawValue))",
                                              hint: "it takes \(accepted.isEmpty ? "no input" : accepted); point 'from:' at such a step", at: at))
-                } else if step.uses == .export, source.uses.output == .image, source.uses != .proceduralScenes {
-                    // Only procedural images carry labels (their exact ground truth).
-                    reader.append(Diagnostic(.error, "export needs labels; add a grounded-sam2/label step between '\(upstream)' and '\(step.id)' (steps.\(step.id).from[\(index)])",
-                                             hint: "images from \(source.uses.rawValue) have no boxes; only procedural/scenes images carry ground truth", at: at))
+                } else if let problem = step.tool.inputProblem(from: source, into: step) {
+                    reader.append(Diagnostic(.error, "\(problem.message) (steps.\(step.id).from[\(index)])", hint: problem.hint, at: at))
                 }
             }
             for set in step.promptSets {

@@ -68,6 +68,9 @@ public struct ToolLocation: Sendable, Hashable {
     public var environment: [String: String]
     /// An explicit program path (ffmpeg).
     public var program: String?
+    /// The git commit checked out at `root`, when it can be read from the checkout's
+    /// `.git` without running git; part of the ids of the tool's items.
+    public var checkout: String?
 
     public init(root: String? = nil, python: String? = nil, environment: [String: String] = [:], program: String? = nil) {
         self.root = root
@@ -168,7 +171,11 @@ public enum OptionValue: Sendable, Hashable, Codable, CustomStringConvertible {
 /// keys the tool does not take).
 public struct Step: Sendable, Hashable {
     public var id: String
-    public var uses: ToolKind
+    /// The `uses:` name.
+    public var uses: ToolKind { toolReference.definition.uses }
+    /// The tool's definition, from the registry the workflow was loaded with.
+    public var tool: any ToolDefinition { toolReference.definition }
+    private var toolReference: ToolReference
     public var description: String?
     /// Upstream step ids, in the order written.
     public var from: [String]
@@ -192,13 +199,17 @@ public struct Step: Sendable, Hashable {
     public var scene: SceneSpec?
     public var command: CommandSpec?
     public var upload: UploadSpec?
+    /// Values of the tool's own keys that the generic parser reads (``KeySpec/kind``),
+    /// for tools without settings of their own type.
+    public var settings: [String: OptionValue]
 
-    public init(id: String, uses: ToolKind) {
+    public init(id: String, tool: any ToolDefinition) {
         self.id = id
-        self.uses = uses
+        self.toolReference = ToolReference(tool)
         self.from = []
         self.promptSets = []
         self.options = [:]
+        self.settings = [:]
     }
 }
 
@@ -227,6 +238,8 @@ public struct Labeling: Sendable, Hashable {
     public var textThreshold: Double
     public var mode: Mode
     public var script: String?
+    /// SHA-256 of the script's content, when the file can be read (part of item ids).
+    public var scriptSHA256: String?
     public var nmsIoU: Double?
     public var minBoxArea: Double?
     public var maxPerImage: Int?
@@ -298,6 +311,9 @@ public struct CommandSpec: Sendable, Hashable {
     public var environment: [String: String]
     public var usesGPU: Bool
     public var vramGB: Double?
+    /// SHA-256 of the program's content when it is a file given by path (not a name
+    /// looked up in PATH) that can be read; part of item ids.
+    public var programSHA256: String?
 }
 
 /// `edge-impulse/upload`: where and how to upload.

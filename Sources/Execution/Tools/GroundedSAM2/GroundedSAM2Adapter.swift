@@ -74,23 +74,18 @@ public struct GroundedSAM2Adapter: ToolAdapter {
         }
     }
 
-    /// The caption of the step: its class phrases as `"can. person."`.
-    static func caption(_ labeling: Labeling) -> String {
-        labeling.classes.map(\.phrase).joined(separator: ". ") + "."
-    }
-
     /// The program and arguments of one run.
     static func command(step: Step, workflow: Workflow, python: String, script: String,
                         input: URL, annotated: URL, json: URL) -> [String] {
         guard let labeling = step.labeling else { return [] }
         var arguments = [python, script, "--input_folder", input.path]
         if labeling.stage == .candidates {
-            arguments += ["--json_output_folder", json.path, "--text_prompt", caption(labeling),
-                          "--box_floor", String(min(0.05, labeling.boxThreshold))]
+            arguments += ["--json_output_folder", json.path, "--text_prompt", ItemExpander.caption(labeling),
+                          "--box_floor", String(ItemExpander.boxFloor(labeling))]
             arguments += ToolSupport.flags(step, workflow: workflow, only: ["grounding_config", "grounding_checkpoint"])
         } else {
             arguments += ["--output_folder", annotated.path, "--json_output_folder", json.path,
-                          "--text_prompt", caption(labeling),
+                          "--text_prompt", ItemExpander.caption(labeling),
                           "--box_threshold", String(labeling.boxThreshold), "--text_threshold", String(labeling.textThreshold)]
             arguments += ToolSupport.flags(step, workflow: workflow)
         }

@@ -29,17 +29,13 @@ public struct CosmosPredict25Adapter: ToolAdapter {
         collector = BatchCollector(pollInterval: pollInterval)
     }
 
-    static func inferenceType(_ uses: ToolKind) -> String? {
-        switch uses {
-        case .predict25Text2World: "text2world"
-        case .predict25Image2World: "image2world"
-        case .predict25Video2World: "video2world"
-        default: nil
-        }
+    /// `--inference-type` of a step, from its definition.
+    static func inferenceType(_ step: Step) -> String? {
+        (step.tool as? CosmosPredict25Tool)?.inferenceType
     }
 
     public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] {
-        guard Self.inferenceType(step.uses) != nil else { return [] }
+        guard Self.inferenceType(step) != nil else { return [] }
         guard let root = ToolSupport.root(Self.family, workflow: workflow) else {
             return [Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue) but tools.\(Self.family).root is not set",
                                hint: "add 'tools: { \(Self.family): { root: ~/cosmos-predict2.5, python: python3 } }' pointing at your checkout",
@@ -68,8 +64,8 @@ public struct CosmosPredict25Adapter: ToolAdapter {
             ? [ToolSupport.torchrun(python: python), "--nproc_per_node=\(gpus)", "examples/inference.py"]
             : [python, "examples/inference.py"]
         arguments += ["-i", samples.path, "-o", outputDirectory.path,
-                      "--inference-type", inferenceType(step.uses)!,
-                      "--model", step.model ?? step.uses.defaultModel ?? "2B/post-trained"]
+                      "--inference-type", inferenceType(step)!,
+                      "--model", step.model ?? step.tool.defaultModel ?? "2B/post-trained"]
         arguments += ToolSupport.flags(step, workflow: workflow, only: setupFlags)
         return arguments
     }
@@ -105,7 +101,7 @@ public struct CosmosPredict25Adapter: ToolAdapter {
         var lines: [String] = []
         for item in invocation.items {
             var input: URL?
-            if step.uses != .predict25Text2World {
+            if step.tool.requiresInput {
                 guard let inputID = item.inputs.first, let url = invocation.inputs[inputID] else {
                     failures[item.id] = "its input item is not available"
                     continue

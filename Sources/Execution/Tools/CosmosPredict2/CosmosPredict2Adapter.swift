@@ -31,14 +31,10 @@ public struct CosmosPredict2Adapter: ToolAdapter {
         collector = BatchCollector(pollInterval: pollInterval)
     }
 
-    static func script(_ uses: ToolKind) -> String? {
-        switch uses {
-        case .text2image: "text2image"
-        case .video2world: "video2world"
-        case .text2world: "text2world"
-        case .video2worldBestOfN: "video2world_bestofn"
-        default: nil
-        }
+    /// The example script a step runs (`examples/<script>.py`), from its definition.
+    static func script(_ step: Step) -> String? {
+        if step.tool is CosmosBestOfNTool { return "video2world_bestofn" }
+        return (step.tool as? CosmosPredict2Tool)?.script
     }
 
     public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] {
@@ -47,7 +43,7 @@ public struct CosmosPredict2Adapter: ToolAdapter {
 
     /// The checkout, its example script and the interpreter must exist before GPU time is spent.
     static func checkInstallation(step: Step, workflow: Workflow) -> [Diagnostic] {
-        guard let script = script(step.uses) else { return [] }
+        guard let script = script(step) else { return [] }
         let at = workflow.location(of: "tools.\(family)")
         guard let root = ToolSupport.root(family, workflow: workflow) else {
             return [Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue) but tools.\(family).root is not set",
@@ -74,15 +70,16 @@ public struct CosmosPredict2Adapter: ToolAdapter {
     /// The program and arguments of one batch run.
     static func command(step: Step, workflow: Workflow, python: String, seed: Int, negative: String?,
                         batchFile: URL, savePath: URL) -> [String] {
-        let script = script(step.uses)!
+        let script = script(step)!
         let gpus = step.gpus ?? 1
-        let multiGPU = gpus > 1 && step.uses != .text2image  // text2image has no --num_gpus
+        let multiGPU = gpus > 1 && step.tool.multiGPU  // text2image has no --num_gpus
         var arguments = multiGPU
             ? [ToolSupport.torchrun(python: python), "--nproc_per_node=\(gpus)", "examples/\(script).py"]
             : [python, "-m", "examples.\(script)"]
-        arguments += ["--model_size", step.model ?? step.uses.defaultModel ?? "2B"]
-        if step.uses != .text2image {
-            arguments += ["--resolution", String(step.resolution ?? 720), "--fps", String(step.fps ?? 16)]
+        arguments += ["--model_size", step.model ?? step.tool.defaultModel ?? "2B"]
+        if !step.tool.resolutions.isEmpty {
+            let video = TimingResolver.videoSettings(step)
+            arguments += ["--resolution", String(video.resolution), "--fps", String(video.fps)]
         }
         arguments += ["--seed", String(seed)]
         if let negative { arguments += ["--negative_prompt", negative] }
@@ -93,12 +90,10 @@ public struct CosmosPredict2Adapter: ToolAdapter {
     }
 
     /// The documented batch entry of one item.
-    static func batchEntry(_ uses: ToolKind, prompt: String, input: URL?, output: URL) -> [String: String] {
-        switch uses {
-        case .text2image: ["prompt": prompt, "output_image": output.path]
-        case .video2world: ["input_video": input?.path ?? "", "prompt": prompt, "output_video": output.path]
-        default: ["prompt": prompt, "output_video": output.path]
-        }
+    static func batchEntry(_ tool: any ToolDefinition, prompt: String, input: URL?, output: URL) -> [String: String] {
+        if tool.output == .image { return ["prompt": prompt, "output_image": output.path] }
+        if tool.requiresInput { return ["input_video": input?.path ?? "", "prompt": prompt, "output_video": output.path] }
+        return ["prompt": prompt, "output_video": output.path]
     }
 
     /// The environment of a run: the tool's `env` (e.g. `COSMOS_PREDICT2_ARGS`) and the GPU pinning.
@@ -120,7 +115,7 @@ public struct CosmosPredict2Adapter: ToolAdapter {
                 ($0.id, "tools.\(Self.family).root is not set") }))
         }
         let python = ToolSupport.python(Self.family, workflow: workflow)
-        let multiGPU = (step.gpus ?? 1) > 1 && step.uses != .text2image
+        let multiGPU = (step.gpus ?? 1) > 1 && step.tool.multiGPU
         var failures: [String: String] = [:]
         var lastExit: Int32?
 
@@ -129,12 +124,12 @@ public struct CosmosPredict2Adapter: ToolAdapter {
         for (index, group) in groups.enumerated() {
             if Task.isCancelled { throw CancellationError() }
             let seed = group[0].seed ?? invocation.task.seed ?? 0
-            let ext = step.uses == .text2image ? "jpg" : "mp4"
+            let ext = step.tool.output == .image ? "jpg" : "mp4"
             var expected: [ExpectedOutput] = []
             var entries: [[String: String]] = []
             for item in group {
                 var input: URL?
-                if step.uses == .video2world {
+                if step.tool.requiresInput {
                     guard let inputID = item.inputs.first, let url = invocation.inputs[inputID] else {
                         failures[item.id] = "its input item is not available"
                         continue
@@ -148,7 +143,7 @@ public struct CosmosPredict2Adapter: ToolAdapter {
                 let output = invocation.scratch.appendingPathComponent(item.scratchName)
                 let sidecar = invocation.scratch.appendingPathComponent("\(item.stem).txt")
                 expected.append(ExpectedOutput(item: item, file: output, companions: [(sidecar, item.companionPath("txt"))]))
-                entries.append(Self.batchEntry(step.uses, prompt: item.prompt ?? "", input: input, output: output))
+                entries.append(Self.batchEntry(step.tool, prompt: item.prompt ?? "", input: input, output: output))
             }
             if expected.isEmpty { continue }
             let batchFile = invocation.scratch.appendingPathComponent("batch-\(index + 1).json")

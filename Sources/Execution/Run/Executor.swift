@@ -23,7 +23,9 @@ public struct Executor: Sendable {
     /// Problems that stop the run before anything is written.
     public func preflight() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let done = (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
+        // Only `--only`'s missing-input check needs what is done; the run reads it again
+        // under the workspace lock.
+        let done = options.only.isEmpty ? [] : (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
         let (scope, scopeErrors) = RunScope.make(plan: plan, workflow: workflow, options: options, done: done)
         diagnostics += scopeErrors
         for step in workflow.steps where scope.steps?.contains(step.id) ?? true {

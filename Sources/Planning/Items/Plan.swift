@@ -26,16 +26,32 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     /// procedural scene), the SHA-256 of its seed and prompt text; for a derived item
     /// (clip, frame, label), its first input's lineage; otherwise its id. Options, models
     /// and thresholds are not part of it, so changing them moves nothing between splits.
-    public var lineage: String {
-        storedLineage ?? Self.rootLineage(id: id, seed: seed, prompt: prompt, hasInputs: !inputs.isEmpty)
-    }
-    /// Set for derived items (the input's lineage); nil for roots, computed on demand.
-    private var storedLineage: String?
+    public var lineage: String { lineageOrigin.key }
 
-    static func rootLineage(id: String, seed: Int?, prompt: String?, hasInputs: Bool) -> String {
-        guard !hasInputs, seed != nil || prompt != nil else { return id }
-        return ContentHash.sha256("lineage\nseed:\(seed.map(String.init) ?? "-")\nprompt:\(prompt ?? "")")
+    /// Where the lineage comes from, without hashing anything: planning hands it down
+    /// from input to derived item (sharing the root's prompt text), and only splits hash it.
+    public var lineageOrigin: LineageOrigin {
+        if let storedLineage { return storedLineage }
+        if inputs.isEmpty, seed != nil || prompt != nil { return .root(seed: seed, prompt: prompt) }
+        return .key(id)
     }
+    /// Set for derived items (the input's origin) and decoded ones; nil for planned roots.
+    private var storedLineage: LineageOrigin?
+
+    /// A root generation's identity (seed and prompt text), or a lineage key as is.
+    public enum LineageOrigin: Sendable, Hashable {
+        case root(seed: Int?, prompt: String?)
+        case key(String)
+
+        public var key: String {
+            switch self {
+            case .root(let seed, let prompt):
+                ContentHash.sha256("lineage\nseed:\(seed.map(String.init) ?? "-")\nprompt:\(prompt ?? "")")
+            case .key(let key): key
+            }
+        }
+    }
+
     /// Everything that determines the item's content; its canonical JSON hashes to `id`.
     /// Rebuilt on demand from the step's shared members and the item's own fields, so a
     /// plan of a million items does not hold a million copies of the same signature.
@@ -47,13 +63,13 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
 
     public init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
                 promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature,
-                lineage: String? = nil) {
+                lineage: LineageOrigin? = nil) {
         self.init(id: id, step: step, kind: kind, seed: seed, prompt: prompt, negative: negative, promptRef: promptRef,
                   inputs: inputs, frameIndex: frameIndex, path: path, shape: SignatureShape(signature), lineage: lineage)
     }
 
     init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
-         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape, lineage: String? = nil) {
+         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape, lineage: LineageOrigin? = nil) {
         self.id = id
         self.step = step
         self.kind = kind
@@ -87,7 +103,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
                   frameIndex: try container.decodeIfPresent(Int.self, forKey: .frameIndex),
                   path: try container.decode(String.self, forKey: .path),
                   signature: try container.decode(ItemSignature.self, forKey: .signature),
-                  lineage: try container.decodeIfPresent(String.self, forKey: .lineage))
+                  lineage: try container.decodeIfPresent(String.self, forKey: .lineage).map(LineageOrigin.key))
     }
 
     public func encode(to encoder: any Encoder) throws {

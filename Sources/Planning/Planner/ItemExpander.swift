@@ -147,7 +147,7 @@ public struct ItemExpander {
                     }
                 }
                 for prompt in prompts {
-                    items.append(factory.item(seed: seed, prompt: prompt, inputs: [input.id], lineage: input.lineage, using: out))
+                    items.append(factory.item(seed: seed, prompt: prompt, inputs: [input.id], lineage: input.lineageOrigin, using: out))
                 }
             }
         }
@@ -186,7 +186,7 @@ public struct ItemExpander {
                 }
                 continue
             }
-            let lineage = clip.lineage
+            let lineage = clip.lineageOrigin
             for index in indices {
                 items.append(factory.item(prompt: clip.prompt.map { ResolvedPrompt(text: $0, negative: nil, ref: "clip", vars: nil) },
                                           inputs: [clip.id], frameIndex: index, lineage: lineage, using: out))
@@ -209,7 +209,7 @@ public struct ItemExpander {
             for input in inputs {
                 let promptList: [ResolvedPrompt?] = prompts.isEmpty ? [nil] : prompts.map(Optional.some)
                 for prompt in promptList {
-                    items.append(factory.item(seed: seed, prompt: prompt, inputs: input.map { [$0.id] } ?? [], lineage: input?.lineage, using: out))
+                    items.append(factory.item(seed: seed, prompt: prompt, inputs: input.map { [$0.id] } ?? [], lineage: input?.lineageOrigin, using: out))
                 }
             }
         }
@@ -252,7 +252,7 @@ public struct ItemExpander {
             return factory.make(count: upstream.count) { index, out in
                 let input = upstream[upstream.startIndex + index]
                 let image = input.id
-                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], lineage: input.lineage, using: out)
+                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], lineage: input.lineageOrigin, using: out)
             }
         default:
             return oneItemPerInput()
@@ -265,7 +265,7 @@ public struct ItemExpander {
         let upstream = upstream
         return factory.make(count: upstream.count) { index, out in
             let input = upstream[upstream.startIndex + index]
-            return factory.item(inputs: [input.id], lineage: input.lineage, using: out)
+            return factory.item(inputs: [input.id], lineage: input.lineageOrigin, using: out)
         }
     }
 }
@@ -308,9 +308,9 @@ struct ItemFactory: Sendable {
         }
     }
 
-    /// `lineage`: the first input's lineage for a derived item (see ``PlannedItem/lineage``).
+    /// `lineage`: the first input's lineage origin for a derived item (see ``PlannedItem/lineage``).
     func item(seed: Int? = nil, prompt: ResolvedPrompt? = nil, inputs: [String] = [], frameIndex: Int? = nil,
-              lineage: String? = nil, using out: CanonicalJSONWriter) -> PlannedItem {
+              lineage: PlannedItem.LineageOrigin? = nil, using out: CanonicalJSONWriter) -> PlannedItem {
         let id: String
         if let encoder {
             id = encoder.id(inputs: varies.inputs && !inputs.isEmpty ? inputs : nil,

@@ -3,6 +3,7 @@ import Testing
 import WorkflowSpec
 @testable import Execution
 @testable import Planning
+@testable import Reporting
 
 /// Load and per-item time measured apart, the catalog's consistency, calibrated
 /// estimates landing, and what a run will do (issue 14).
@@ -206,5 +207,19 @@ import WorkflowSpec
         let estimated = try #require(run.estimatedGPUSeconds), actual = try #require(run.actualGPUSeconds)
         #expect(actual > 8, "3 invocations of about 2.5 s load + 0.5 s")
         #expect(abs(estimated - actual) / actual < 0.2, "estimated \(estimated) s, measured \(actual) s; \(plan.stdout)")
+    }
+}
+
+/// The report's plan-vs-actual table shows each complete step's estimate error.
+@Suite struct ReportEstimateErrorTests {
+    @Test func completeStepsShowTheirError() {
+        typealias Step = QualityReport.StepProgress
+        func step(done: Int, pending: Int, estimated: Double, measured: Double) -> Step {
+            Step(step: "s", uses: "u", device: "gpu", planned: done + pending, done: done, failed: 0, pending: pending,
+                 estimatedHours: estimated, measuredHours: measured, attempts: 1)
+        }
+        #expect(HTMLReport.estimateError(step(done: 10, pending: 0, estimated: 2, measured: 1.5)) == "-25%")
+        #expect(HTMLReport.estimateError(step(done: 10, pending: 0, estimated: 2, measured: 2.2)) == "+10%")
+        #expect(HTMLReport.estimateError(step(done: 5, pending: 5, estimated: 2, measured: 1)) == "–", "incomplete: no error yet")
     }
 }

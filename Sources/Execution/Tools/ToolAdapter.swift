@@ -7,6 +7,8 @@ public struct Invocation: Sendable {
     public var workflow: Workflow
     public var step: Step
     public var task: PlannedTask
+    /// What to run, as planned for these items (``PlanningTool/invocation(for:context:)``).
+    public var planned: TaskInvocation
     /// Only the items still to produce (a resumed batch is smaller).
     public var items: [PlannedItem]
     /// Final paths of every input item, by id.

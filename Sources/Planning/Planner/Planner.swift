@@ -133,6 +133,19 @@ public struct Planner: Sendable {
         return Result(plan: bag.hasErrors ? nil : plan, diagnostics: bag.diagnostics)
     }
 
+    /// Fills in every task's invocation (``PlannedTask/invocation``): what `plan --format
+    /// json` shows. Kept apart from ``plan(_:)`` so planning for a table or an estimate
+    /// does not build the batch files of a hundred thousand items.
+    public static func attachInvocations(to plan: inout Plan, workflow: Workflow) {
+        let byID = plan.itemsByID()
+        for index in plan.tasks.indices {
+            guard let step = workflow.plannedStep(plan.tasks[index].step) else { continue }
+            let items = plan.tasks[index].items.compactMap { byID[$0] }
+            let context = InvocationContext(workflow: workflow, step: step, paths: { byID[$0]?.path })
+            plan.tasks[index].invocation = step.planning.invocation(for: items, context: context)
+        }
+    }
+
     /// Every item of the workflow, in topological step order, without tasks, hardware
     /// checks or estimates: item expansion depends on the manifest alone, so this agrees
     /// with ``plan(_:)`` whatever the options. Adapters use it to look items up by id.

@@ -33,7 +33,7 @@ package enum TaskGrouper {
                 id: hashID(ids), step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
                 dependsOn: dependencies.map(taskID), device: step.device,
                 gpus: isGPU ? gpus : 0, vramGB: isGPU ? vram : nil,
-                seconds: load + Double(batch.count) * perItem)
+                seconds: load + Double(batch.count) * perItem, invocation: nil)
         }
         return Grouped(tasks: tasks, members: members)
     }

@@ -36,6 +36,28 @@ public protocol PlanningTool: ToolDefinition {
 
     /// Problems only the whole workflow shows (an upstream step's output format, ...).
     func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag)
+
+    /// What a task of the step runs for `items`: all of the task's, or on resume the ones
+    /// still missing (a smaller batch). Pure: the same items give the same invocation.
+    /// The default: the tool runs in-process (``TaskInvocation/builtin``).
+    func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation
+}
+
+/// What an invocation is built from: the workflow, the (planned) step, and the
+/// workspace paths of the items a task reads.
+public struct InvocationContext {
+    public let workflow: Workflow
+    public let step: Step
+    private let paths: (String) -> String?
+
+    public init(workflow: Workflow, step: Step, paths: @escaping (String) -> String?) {
+        self.workflow = workflow
+        self.step = step
+        self.paths = paths
+    }
+
+    /// The workspace-relative path of an input item.
+    public func inputPath(_ id: String) -> String? { paths(id) }
 }
 
 extension PlanningTool {
@@ -72,6 +94,10 @@ extension PlanningTool {
     }
 
     public func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag) {}
+
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        .builtin(uses.rawValue)
+    }
 }
 
 extension Step {

@@ -39,9 +39,15 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
         self.builtin = builtin
     }
 
-    /// An in-process tool's invocation: its name and where each item goes.
-    public static func builtin(_ name: String, items: [PlannedItem]) -> TaskInvocation {
-        TaskInvocation(outputs: items.map { InvocationOutput(item: $0.id, file: .workspace($0.path)) }, builtin: name)
+    /// An in-process tool's invocation: its name; its items go to their planned paths.
+    public static func builtin(_ name: String) -> TaskInvocation {
+        TaskInvocation(builtin: name)
+    }
+
+    /// The whole command line: program first.
+    public func commandLine(scratch: URL, workspace: URL) -> [String] {
+        guard let program else { return [] }
+        return [program] + arguments.map { $0.resolved(scratch: scratch, workspace: workspace) }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -86,22 +92,34 @@ public enum InvocationPath: Sendable, Codable, Hashable {
     }
 }
 
-/// One argument: text, or a path resolved at run time.
-public enum InvocationArgument: Sendable, Codable, Hashable, ExpressibleByStringLiteral {
+/// One argument: text, a path resolved at run time, or pieces of both joined (a
+/// `command` template such as `--out={output}`). Encoded as a string, a path object, or
+/// `{"joined": [...]}`.
+public indirect enum InvocationArgument: Sendable, Codable, Hashable, ExpressibleByStringLiteral {
     case text(String)
     case path(InvocationPath)
+    case joined([InvocationArgument])
 
     public init(stringLiteral value: String) { self = .text(value) }
+
+    /// One argument from pieces: the piece itself when there is one.
+    public static func pieces(_ pieces: [InvocationArgument]) -> InvocationArgument {
+        pieces.count == 1 ? pieces[0] : .joined(pieces)
+    }
 
     public func resolved(scratch: URL, workspace: URL) -> String {
         switch self {
         case .text(let text): text
         case .path(let path): path.resolved(scratch: scratch, workspace: workspace).path
+        case .joined(let pieces): pieces.map { $0.resolved(scratch: scratch, workspace: workspace) }.joined()
         }
     }
 
+    private enum Key: String, CodingKey { case joined }
+
     public init(from decoder: any Decoder) throws {
         if let text = try? decoder.singleValueContainer().decode(String.self) { self = .text(text) }
+        else if let pieces = try? decoder.container(keyedBy: Key.self).decode([InvocationArgument].self, forKey: .joined) { self = .joined(pieces) }
         else { self = .path(try InvocationPath(from: decoder)) }
     }
 
@@ -111,6 +129,9 @@ public enum InvocationArgument: Sendable, Codable, Hashable, ExpressibleByString
             var container = encoder.singleValueContainer()
             try container.encode(text)
         case .path(let path): try path.encode(to: encoder)
+        case .joined(let pieces):
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(pieces, forKey: .joined)
         }
     }
 }

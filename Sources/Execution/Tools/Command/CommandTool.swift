@@ -58,6 +58,51 @@ public struct CommandTool: RunnableTool {
         step.command?.granularity == .batch ? [Array(items.indices)] : items.indices.map { [$0] }
     }
 
+    /// The program with its argument templates filled in: per item (a task has one), or
+    /// per batch with `{batch_file}`, a JSON list of `{"id", "output", "inputs", "seed",
+    /// "prompt", "negative_prompt"}`. Prompts reach the program only through files
+    /// (`{prompt_file}`, `{negative_file}`), never as arguments. It runs in the manifest's
+    /// folder.
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let workflow = context.workflow
+        guard let command = context.step.command else { return TaskInvocation() }
+        var files: [InvocationFile] = []
+        let inputs: (PlannedItem) -> [InvocationPath] = { item in item.inputs.compactMap(context.inputPath).map(InvocationPath.workspace) }
+        var values: [String: InvocationArgument] = ["output_dir": .path(.scratch("")), "workspace": .path(.workspace("")), "index": "0"]
+        if command.granularity == .batch {
+            let entries: [InvocationContent] = items.map { item in
+                var members: [(String, InvocationContent)] = [("id", .string(item.id)), ("inputs", .array(inputs(item).map(InvocationContent.path))),
+                                                              ("output", .path(.scratch(item.scratchName)))]
+                if let negative = item.negative { members.append(("negative_prompt", .string(negative))) }
+                if let prompt = item.prompt { members.append(("prompt", .string(prompt))) }
+                if let seed = item.seed { members.append(("seed", .int(seed))) }
+                return .object(members.map { InvocationContent.Member($0.0, $0.1) })
+            }
+            files.append(InvocationFile(path: "batch.json", format: .json, content: .array(entries)))
+            values["batch_file"] = .path(.scratch("batch.json"))
+        } else if let item = items.first {
+            let stem = String(item.id.prefix(16))
+            values["item_id"] = .text(item.id)
+            values["output"] = .path(.scratch(item.scratchName))
+            let paths = inputs(item)
+            values["input"] = paths.first.map(InvocationArgument.path) ?? ""
+            values["inputs"] = .pieces(paths.enumerated().flatMap { index, path in index == 0 ? [.path(path)] : [",", .path(path)] })
+            values["seed"] = .text(item.seed.map(String.init) ?? "")
+            if let prompt = item.prompt {
+                files.append(InvocationFile(path: "\(stem).prompt.txt", format: .text, content: .string(prompt)))
+                values["prompt_file"] = .path(.scratch("\(stem).prompt.txt"))
+            }
+            files.append(InvocationFile(path: "\(stem).negative.txt", format: .text, content: .string(item.negative ?? "")))
+            values["negative_file"] = .path(.scratch("\(stem).negative.txt"))
+        }
+        let arguments = command.arguments.map { template in
+            InvocationArgument.pieces(PromptTemplate.map(template, text: InvocationArgument.text, value: { values[$0] }))
+        }
+        return TaskInvocation(program: CommandAdapter.resolve(command.program, workflow: workflow), arguments: arguments,
+                              environment: command.environment, workingDirectory: .absolute(workflow.directory.path), files: files,
+                              outputs: items.map { InvocationOutput(item: $0.id, file: .scratch($0.scratchName)) })
+    }
+
     /// A user's program: no model load is counted, and its VRAM need is what the step says.
     public var loadsModel: Bool { false }
 

@@ -32,22 +32,6 @@ public struct CosmosBestOfNAdapter: ToolAdapter {
         return 5
     }
 
-    static func command(step: Step, workflow: Workflow, python: String, input: URL, prompt: String, negative: String?,
-                        seed: Int, saveDirectory: URL) -> [String] {
-        let gpus = step.gpus ?? 1
-        var arguments = gpus > 1
-            ? [ToolSupport.torchrun(python: python), "--nproc_per_node=\(gpus)", "examples/video2world_bestofn.py"]
-            : [python, "-m", "examples.video2world_bestofn"]
-        arguments += ["--model_size", step.model ?? "2B", "--resolution", String(step.resolution ?? 720),
-                      "--fps", String(step.fps ?? 16), "--input_path", input.path, "--prompt", prompt]
-        if let negative { arguments += ["--negative_prompt", negative] }
-        arguments += ["--num_generations", String(generations(step)), "--num_critic_trials", String(trials(step)),
-                      "--seed", String(seed), "--save_path", saveDirectory.path]
-        arguments += ToolSupport.flags(step, workflow: workflow, excluding: ["num_generations", "num_critic_trials"])
-        if gpus > 1 { arguments += ["--num_gpus", String(gpus)] }
-        return arguments
-    }
-
     /// One scored generation.
     struct Scored: Sendable, Codable, Equatable {
         var seed: Int
@@ -105,71 +89,50 @@ public struct CosmosBestOfNAdapter: ToolAdapter {
         }
     }
 
+    /// Runs the planned best-of-N generation of the task's one item, then keeps the
+    /// generation the critic scored best.
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        let step = invocation.step, workflow = invocation.workflow
-        guard let root = ToolSupport.root(Self.family, workflow: workflow) else {
-            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map {
-                ($0.id, "tools.\(Self.family).root is not set") }))
+        let step = invocation.step
+        guard let item = invocation.items.first else { return InvocationOutcome() }
+        let spec = try PlannedProcess.prepare(invocation)
+        let directory = invocation.scratch.appendingPathComponent(item.stem, isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let outcome = try await ProcessRunner.run(spec, gracePeriod: invocation.gracePeriod)
+        var exitCode: Int32?
+        if case .exited(let code) = outcome.status { exitCode = code }
+        func failed(_ reason: String) -> InvocationOutcome { InvocationOutcome(failures: [item.id: reason], exitCode: exitCode) }
+        let seed = item.seed ?? 0
+        let seeds = Array(seed..<(seed + Self.generations(step)))
+        let inputStem = item.inputs.first.flatMap { invocation.inputs[$0] }?.deletingPathExtension().lastPathComponent ?? ""
+        let scored = Self.score(directory: directory, inputStem: inputStem, seeds: seeds)
+        guard !scored.isEmpty else {
+            return failed(outcome.succeeded
+                ? "no generation was written (guardrail or input check?) although the tool exited 0 — see log"
+                : "the tool ended with \(outcome.status) before writing any generation — see log")
         }
-        let python = ToolSupport.python(Self.family, workflow: workflow)
-        var failures: [String: String] = [:]
-        var lastExit: Int32?
-        for item in invocation.items {
-            if Task.isCancelled { throw CancellationError() }
-            guard let inputID = item.inputs.first, let input = invocation.inputs[inputID] else {
-                failures[item.id] = "its input item is not available"
-                continue
-            }
-            guard CosmosPredict2Adapter.inputExtensions.contains(input.pathExtension) else {
-                failures[item.id] = "input \(input.lastPathComponent) has extension '.\(input.pathExtension)', but video2world takes only .jpg, .png or .mp4"
-                continue
-            }
-            let seed = item.seed ?? 0
-            let directory = invocation.scratch.appendingPathComponent(item.stem, isDirectory: true)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let arguments = Self.command(step: step, workflow: workflow, python: python, input: input, prompt: item.prompt ?? "",
-                                         negative: item.negative, seed: seed, saveDirectory: directory)
-            let spec = ProcessSpec(executable: arguments[0], arguments: Array(arguments.dropFirst()),
-                                   environment: CosmosPredict2Adapter.environment(invocation, family: Self.family,
-                                                                                  multiGPU: (step.gpus ?? 1) > 1, root: root),
-                                   workingDirectory: root, logFile: invocation.logFile)
-            ToolSupport.log("synthset: running best-of-\(Self.generations(step)): \(ToolSupport.commandLine(arguments))", to: invocation.logFile)
-            let outcome = try await ProcessRunner.run(spec, gracePeriod: invocation.gracePeriod)
-            if case .exited(let code) = outcome.status { lastExit = code }
-            let seeds = Array(seed..<(seed + Self.generations(step)))
-            let inputStem = input.deletingPathExtension().lastPathComponent
-            let scored = Self.score(directory: directory, inputStem: inputStem, seeds: seeds)
-            guard !scored.isEmpty else {
-                failures[item.id] = outcome.succeeded
-                    ? "no generation was written (guardrail or input check?) although the tool exited 0 — see log"
-                    : "the tool ended with \(outcome.status) before writing any generation — see log"
-                continue
-            }
-            guard let best = Self.best(scored) else {
-                failures[item.id] = "the critic wrote no <name>_score{000-100}.json for the \(scored.count) generation(s)"
-                    + (outcome.succeeded ? "" : " (the tool ended with \(outcome.status))") + " — see log"
-                continue
-            }
-            let report: [String: Any] = [
-                "format": "synthset-best-of-n/1",
-                "num_generations": Self.generations(step), "num_critic_trials": Self.trials(step),
-                "best": ["seed": best.seed, "score": best.score!, "file": best.file],
-                "generations": scored.map { entry -> [String: Any] in
-                    var value: [String: Any] = ["seed": entry.seed, "file": entry.file]
-                    if let score = entry.score { value["score"] = score }
-                    if let file = entry.scoreFile { value["score_file"] = file }
-                    if let answers = entry.answers { value["answers"] = answers }
-                    return value
-                },
-            ]
-            let reportFile = invocation.scratch.appendingPathComponent("\(item.stem).scores.json")
-            try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: reportFile)
-            var companions: [(file: URL, destination: String)] = [(reportFile, item.companionPath("scores.json"))]
-            let sidecar = directory.appendingPathComponent((best.file as NSString).deletingPathExtension + ".txt")
-            if ToolSupport.exists(sidecar) { companions.append((sidecar, item.companionPath("txt"))) }
-            ToolSupport.log("synthset: best of \(scored.count): seed \(best.seed) with score \(best.score!)", to: invocation.logFile)
-            await produced(ProducedOutput(itemID: item.id, file: directory.appendingPathComponent(best.file), companions: companions))
+        guard let best = Self.best(scored) else {
+            return failed("the critic wrote no <name>_score{000-100}.json for the \(scored.count) generation(s)"
+                + (outcome.succeeded ? "" : " (the tool ended with \(outcome.status))") + " — see log")
         }
-        return InvocationOutcome(failures: failures, exitCode: lastExit)
+        let report: [String: Any] = [
+            "format": "synthset-best-of-n/1",
+            "num_generations": Self.generations(step), "num_critic_trials": Self.trials(step),
+            "best": ["seed": best.seed, "score": best.score!, "file": best.file],
+            "generations": scored.map { entry -> [String: Any] in
+                var value: [String: Any] = ["seed": entry.seed, "file": entry.file]
+                if let score = entry.score { value["score"] = score }
+                if let file = entry.scoreFile { value["score_file"] = file }
+                if let answers = entry.answers { value["answers"] = answers }
+                return value
+            },
+        ]
+        let reportFile = invocation.scratch.appendingPathComponent("\(item.stem).scores.json")
+        try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys]).write(to: reportFile)
+        var companions: [(file: URL, destination: String)] = [(reportFile, item.companionPath("scores.json"))]
+        let sidecar = directory.appendingPathComponent((best.file as NSString).deletingPathExtension + ".txt")
+        if ToolSupport.exists(sidecar) { companions.append((sidecar, item.companionPath("txt"))) }
+        ToolSupport.log("synthset: best of \(scored.count): seed \(best.seed) with score \(best.score!)", to: invocation.logFile)
+        await produced(ProducedOutput(itemID: item.id, file: directory.appendingPathComponent(best.file), companions: companions))
+        return InvocationOutcome(exitCode: exitCode)
     }
 }

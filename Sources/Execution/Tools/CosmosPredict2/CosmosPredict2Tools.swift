@@ -93,6 +93,55 @@ public struct CosmosPredict2Tool: RunnableTool {
     public func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag) {
         if requiresInput { CosmosOptions.checkInputExtensions(step, workflow: workflow, &diagnostics) }
     }
+
+    /// One run of `examples/<script>.py` with the task's seed and negative prompt (its
+    /// items share both: ``groupItems(_:of:)``) and a `--batch_input_json` of its items;
+    /// paths in the batch file are absolute (the tool resolves relative ones against its
+    /// CWD, the checkout):
+    ///
+    ///     <python> -m examples.text2image --model_size 2B --seed 3 [--negative_prompt N]
+    ///         --batch_input_json <scratch>/batch.json --save_path <scratch>/run.jpg [option flags]
+    ///     <python> -m torch.distributed.run --nproc_per_node=N examples/video2world.py ... --num_gpus N
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let step = context.step, workflow = context.workflow
+        let family = CosmosPredict2Adapter.family
+        let gpus = multiGPU ? step.gpus ?? 1 : 1  // text2image has no --num_gpus
+        let python = ToolSupport.python(family, workflow: workflow)
+        var (program, arguments) = InvocationBuilder.python(python, script: script, gpus: gpus)
+        arguments += InvocationBuilder.text(["--model_size", step.model ?? defaultModel ?? "2B"])
+        if !resolutions.isEmpty {
+            let video = TimingResolver.videoSettings(step)
+            arguments += InvocationBuilder.text(["--resolution", String(video.resolution), "--fps", String(video.fps)])
+        }
+        arguments += InvocationBuilder.text(["--seed", String(items.first?.seed ?? 0)])
+        if let negative = items.first?.negative { arguments += InvocationBuilder.text(["--negative_prompt", negative]) }
+        let ext = output == .image ? "jpg" : "mp4"
+        arguments += ["--batch_input_json", .path(.scratch("batch.json")), "--save_path", .path(.scratch("run.\(ext)"))]
+        arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow))
+        if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
+
+        var entries: [InvocationContent] = []
+        var outputs: [InvocationOutput] = []
+        for item in items {
+            let file = InvocationPath.scratch(item.scratchName)
+            if output == .image {
+                entries.append(.object(["prompt": .string(item.prompt ?? ""), "output_image": .path(file)]))
+            } else if requiresInput {
+                let input = item.inputs.first.flatMap(context.inputPath).map(InvocationPath.workspace)
+                entries.append(.object(["input_video": input.map(InvocationContent.path) ?? .string(""),
+                                        "prompt": .string(item.prompt ?? ""), "output_video": .path(file)]))
+            } else {
+                entries.append(.object(["prompt": .string(item.prompt ?? ""), "output_video": .path(file)]))
+            }
+            // The prompt sidecar (with the refined prompt) is written after the output.
+            outputs.append(InvocationOutput(item: item.id, file: file,
+                                            companions: [.init(file: .scratch("\(item.stem).txt"), destination: item.companionPath("txt"))]))
+        }
+        return TaskInvocation(program: program, arguments: arguments, environment: InvocationBuilder.environment(family, workflow: workflow, gpus: gpus),
+                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
+                              files: [InvocationFile(path: "batch.json", format: .json, content: .array(entries))],
+                              outputs: outputs)
+    }
 }
 
 /// `cosmos-predict2/video2world-best-of-n`: `examples/video2world_bestofn.py`, one run
@@ -144,6 +193,33 @@ public struct CosmosBestOfNTool: RunnableTool {
 
     public func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag) {
         CosmosOptions.checkInputExtensions(step, workflow: workflow, &diagnostics)
+    }
+
+    /// One run per item (a task has one):
+    ///
+    ///     <python> -m examples.video2world_bestofn --model_size 2B --resolution 720 --fps 16
+    ///         --input_path <abs> --prompt P [--negative_prompt N] --num_generations N
+    ///         --num_critic_trials T --seed S --save_path <scratch>/<id16> [option flags]
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let step = context.step, workflow = context.workflow, family = CosmosPredict2Adapter.family
+        guard let item = items.first else { return TaskInvocation() }
+        let gpus = step.gpus ?? 1
+        var (program, arguments) = InvocationBuilder.python(ToolSupport.python(family, workflow: workflow),
+                                                            script: "video2world_bestofn", gpus: gpus)
+        let video = TimingResolver.videoSettings(step)
+        arguments += InvocationBuilder.text(["--model_size", step.model ?? defaultModel ?? "2B",
+                                             "--resolution", String(video.resolution), "--fps", String(video.fps)])
+        arguments += ["--input_path", item.inputs.first.flatMap(context.inputPath).map { .path(.workspace($0)) } ?? "",
+                      "--prompt", .text(item.prompt ?? "")]
+        if let negative = item.negative { arguments += InvocationBuilder.text(["--negative_prompt", negative]) }
+        arguments += InvocationBuilder.text(["--num_generations", String(CosmosBestOfNAdapter.generations(step)),
+                                             "--num_critic_trials", String(CosmosBestOfNAdapter.trials(step)),
+                                             "--seed", String(item.seed ?? 0)])
+        arguments += ["--save_path", .path(.scratch(item.stem))]
+        arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow, excluding: ["num_generations", "num_critic_trials"]))
+        if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
+        return TaskInvocation(program: program, arguments: arguments, environment: InvocationBuilder.environment(family, workflow: workflow, gpus: gpus),
+                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow))
     }
 }
 

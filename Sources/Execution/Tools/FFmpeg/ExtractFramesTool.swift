@@ -43,4 +43,25 @@ public struct ExtractFramesTool: RunnableTool {
     public func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]] {
         TaskGrouper.orderedGroups(items) { $0.inputs.first ?? "" }
     }
+
+    /// One ffmpeg run for the task's clip, writing frames up to the last one planned:
+    ///
+    ///     ffmpeg -nostdin -v error -i <clip> -vf 'select=not(mod(n\,EVERY))' -vsync vfr -q:v 2 -frames:v K <scratch>/f%06d.jpg
+    ///     ffmpeg -nostdin -v error -i <clip> -vf fps=N -q:v 2 -frames:v K <scratch>/f%06d.jpg
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let step = context.step, workflow = context.workflow
+        let numbers = items.map { FFmpegFramesAdapter.outputNumber(frameIndex: $0.frameIndex ?? 0, step: step) }
+        let clip = items.first?.inputs.first.flatMap(context.inputPath) ?? ""
+        var arguments: [InvocationArgument] = ["-nostdin", "-v", "error", "-i", .path(.workspace(clip))]
+        arguments += InvocationBuilder.text(FFmpegFramesAdapter.filter(step))
+        var quality = 2
+        if case .int(let value)? = step.options["quality"] { quality = value }
+        arguments += InvocationBuilder.text(["-q:v", String(quality), "-frames:v", String(numbers.max() ?? 1)])
+        arguments.append(.path(.scratch("f%06d.jpg")))
+        return TaskInvocation(program: FFmpegFramesAdapter.program(workflow), arguments: arguments,
+                              environment: workflow.tools[FFmpegFramesAdapter.family]?.environment ?? [:],
+                              outputs: zip(items, numbers).map { item, number in
+                                  InvocationOutput(item: item.id, file: .scratch(String(format: "f%06d.jpg", number)))
+                              })
+    }
 }

@@ -28,19 +28,11 @@ public struct FFmpegFramesAdapter: ToolAdapter {
                            at: workflow.location(of: workflow.tools[Self.family]?.program != nil ? "tools.ffmpeg.program" : "steps.\(step.id).uses"))]
     }
 
-    /// The ffmpeg arguments (without the program) for one clip.
-    static func arguments(step: Step, clip: URL, outputPattern: URL, frames: Int) -> [String] {
-        let filter: [String]
-        if let fps = step.frames?.fps {
-            filter = ["-vf", "fps=\(formatNumber(fps))"]
-        } else {
-            // No shell: the filtergraph's own escape (`\,`) stays, the shell quotes do not.
-            filter = ["-vf", "select=not(mod(n\\,\(step.frames?.every ?? 1)))", "-vsync", "vfr"]
-        }
-        var quality = 2
-        if case .int(let value)? = step.options["quality"] { quality = value }
-        return ["-nostdin", "-v", "error", "-i", clip.path] + filter
-            + ["-q:v", String(quality), "-frames:v", String(frames), outputPattern.path]
+    /// The frame selection: every Nth decoded frame, or N frames per second.
+    static func filter(_ step: Step) -> [String] {
+        if let fps = step.frames?.fps { return ["-vf", "fps=\(formatNumber(fps))"] }
+        // No shell: the filtergraph's own escape (`\,`) stays, the shell quotes do not.
+        return ["-vf", "select=not(mod(n\\,\(step.frames?.every ?? 1)))", "-vsync", "vfr"]
     }
 
     /// The 1-based output file number of a planned frame index.
@@ -53,43 +45,13 @@ public struct FFmpegFramesAdapter: ToolAdapter {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 
+    /// Runs the planned ffmpeg command for the task's clip and collects the frames.
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        let step = invocation.step
-        var failures: [String: String] = [:]
-        var lastExit: Int32?
-        // Normally one clip per task; group anyway so any batch works.
-        let clips = ToolSupport.orderedGroups(invocation.items) { $0.inputs.first ?? "" }
-        for (index, frames) in clips.enumerated() {
-            if Task.isCancelled { throw CancellationError() }
-            guard let clipID = frames[0].inputs.first, let clip = invocation.inputs[clipID] else {
-                for item in frames { failures[item.id] = "its clip is not available" }
-                continue
-            }
-            let folder = invocation.scratch.appendingPathComponent("clip-\(index + 1)", isDirectory: true)
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let numbers = Dictionary(frames.map { ($0.id, Self.outputNumber(frameIndex: $0.frameIndex ?? 0, step: step)) },
-                                     uniquingKeysWith: { first, _ in first })
-            let needed = numbers.values.max() ?? 1
-            let arguments = Self.arguments(step: step, clip: clip, outputPattern: folder.appendingPathComponent("f%06d.jpg"), frames: needed)
-            let program = Self.program(invocation.workflow)
-            ToolSupport.log("synthset: \(ToolSupport.commandLine([program] + arguments))", to: invocation.logFile)
-            let spec = ProcessSpec(executable: program, arguments: arguments,
-                                   environment: invocation.workflow.tools[Self.family]?.environment ?? [:],
-                                   workingDirectory: invocation.scratch, logFile: invocation.logFile)
-            let outcome = try await ProcessRunner.run(spec, gracePeriod: invocation.gracePeriod)
-            if case .exited(let code) = outcome.status { lastExit = code }
-            for item in frames {
-                let number = numbers[item.id]!
-                let file = folder.appendingPathComponent(String(format: "f%06d.jpg", number))
-                if ToolSupport.exists(file) {
-                    await produced(ProducedOutput(itemID: item.id, file: file))
-                } else if outcome.succeeded {
-                    failures[item.id] = "ffmpeg wrote no output \(number) (frame \(item.frameIndex ?? 0)) for \(clip.lastPathComponent): the clip has fewer frames than planned"
-                } else {
-                    failures[item.id] = "ffmpeg ended with \(outcome.status) on \(clip.lastPathComponent) — see log"
-                }
-            }
+        let clip = invocation.items.first?.inputs.first.flatMap { invocation.inputs[$0] }?.lastPathComponent ?? "the clip"
+        return try await PlannedProcess().runAndCollect(invocation, produced: produced) { output, outcome in
+            outcome.succeeded
+                ? "ffmpeg wrote no \(output.file.lastPathComponent) (frame \(output.item.frameIndex ?? 0)) for \(clip): the clip has fewer frames than planned"
+                : "ffmpeg ended with \(outcome.status) on \(clip) — see log"
         }
-        return InvocationOutcome(failures: failures, exitCode: lastExit)
     }
 }

@@ -71,4 +71,50 @@ public struct LabelTool: RunnableTool {
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.labelItems() }
 
+    /// The labeling script on the task's images, staged as `<scratch>/input/<id16>.jpg`
+    /// links (both scripts read only `.jpg`/`.jpeg` from a folder), run with
+    /// `tools.grounded-sam2.python` in the checkout; each image's JSON comes back as
+    /// `<scratch>/json/<id16>.json`:
+    ///
+    ///     <python> <script> --input_folder IN --output_folder ANNOTATED --json_output_folder JSON
+    ///         --text_prompt "can. person." --box_threshold 0.35 --text_threshold 0.25 [option flags]   (script mode)
+    ///     <python> <raw labeler> --input_folder IN --json_output_folder JSON
+    ///         --text_prompt "can. person." --box_floor 0.05 [grounding flags]                            (raw mode)
+    ///
+    /// The post-processing stage of raw mode runs in-process.
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let step = context.step, workflow = context.workflow, family = GroundedSAM2Adapter.family
+        guard let labeling = step.labeling, labeling.stage != .postprocess else { return .builtin(uses.rawValue + ".postprocess") }
+        var files: [InvocationFile] = []
+        let script: InvocationArgument
+        if let custom = labeling.script {
+            script = .text(ToolSupport.absolutePath(custom, workflow: workflow))
+        } else {
+            files.append(InvocationFile(path: RawLabelerScript.fileName, format: .text, content: .string(RawLabelerScript.source)))
+            script = .path(.scratch(RawLabelerScript.fileName))
+        }
+        var arguments: [InvocationArgument] = [script, "--input_folder", .path(.scratch("input"))]
+        if labeling.stage == .candidates {
+            arguments += ["--json_output_folder", .path(.scratch("json")), "--text_prompt", .text(ItemExpander.caption(labeling)),
+                          "--box_floor", .text(String(ItemExpander.boxFloor(labeling)))]
+            arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow, only: ["grounding_config", "grounding_checkpoint"]))
+        } else {
+            arguments += ["--output_folder", .path(.scratch("annotated")), "--json_output_folder", .path(.scratch("json")),
+                          "--text_prompt", .text(ItemExpander.caption(labeling)),
+                          "--box_threshold", .text(String(labeling.boxThreshold)), "--text_threshold", .text(String(labeling.textThreshold))]
+            arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow))
+        }
+        var links: [InvocationLink] = []
+        var outputs: [InvocationOutput] = []
+        for item in items {
+            guard let image = item.inputs.first.flatMap(context.inputPath) else { continue }
+            links.append(InvocationLink(source: .workspace(image), at: "input/\(item.stem).jpg"))
+            outputs.append(InvocationOutput(item: item.id, file: .scratch("json/\(item.stem).json")))
+        }
+        return TaskInvocation(program: ToolSupport.python(family, workflow: workflow), arguments: arguments,
+                              environment: workflow.tools[family]?.environment ?? [:],
+                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
+                              files: files, links: links, outputs: outputs)
+    }
+
 }

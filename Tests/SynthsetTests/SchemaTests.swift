@@ -66,7 +66,7 @@ func validateWithPython(_ files: [URL], sourceLocation: Testing.SourceLocation =
         #expect(workflows.count >= 3)
         let rejected = ["unknown-top-key", "unknown-step-key", "unknown-hardware-key", "missing-version",
                         "unsupported-version", "unknown-uses", "bad-model", "bad-option", "box-threshold",
-                        "wrong-type", "empty-matrix", "negative-seed", "non-integer-seed"]
+                        "wrong-type", "empty-matrix", "negative-seed", "non-integer-seed", "llm-without-file", "llm-bad-endpoint"]
             .map { fixturesDirectory.appendingPathComponent("\($0).yaml") }
         let results = try validateWithPython(workflows + rejected)
         guard !results.isEmpty else { return }

@@ -47,6 +47,7 @@ public struct Planner: Sendable {
 
     public func plan(_ workflow: Workflow) -> Result {
         var bag = DiagnosticBag()
+        bag.append(contentsOf: PinnedPrompts.staleness(workflow))
         let hardware = resolveHardware(workflow, &bag)
         let resolver = TimingResolver(catalog: options.catalog, overrides: workflow.catalog, measured: options.measured)
         guard let order = topologicalSort(nodes: workflow.steps.map(\.id),

@@ -8,11 +8,14 @@ final class ManifestParser {
     let reader: NodeReader
     let directory: URL
     let registry: ToolRegistry
+    /// Whether a missing pinned file of an `llm:` set is allowed (for `prompts refresh`).
+    let allowMissingPinnedPrompts: Bool
 
-    init(reader: NodeReader, directory: URL, registry: ToolRegistry) {
+    init(reader: NodeReader, directory: URL, registry: ToolRegistry, allowMissingPinnedPrompts: Bool = false) {
         self.reader = reader
         self.directory = directory
         self.registry = registry
+        self.allowMissingPinnedPrompts = allowMissingPinnedPrompts
     }
 
     static let topLevelKeys = ["version", "name", "description", "hardware", "tools", "prompts", "steps", "catalog"]
@@ -194,10 +197,11 @@ final class ManifestParser {
 
     /// SHA-256 of a file a tool runs (a script, a program), when `value` is a path to a
     /// file that can be read: a relative path in the manifest's folder (kept in git with
-    /// the recipe), or an absolute or `~` path of a tool installation. A bare name looked
-    /// up in PATH, or a file not there (a dry run on another machine), has none.
-    func userFileSHA256(_ value: String) -> String? {
-        guard value.contains("/") else { return nil }
+    /// the recipe), or an absolute or `~` path of a tool installation. A program's bare
+    /// name (looked up in PATH) has none, nor has a file that is not there (a dry run on
+    /// another machine). A script's bare name is a file beside the manifest.
+    func userFileSHA256(_ value: String, bareNameIsFile: Bool = false) -> String? {
+        guard value.contains("/") || bareNameIsFile else { return nil }
         let expanded = (value as NSString).expandingTildeInPath
         let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : directory.appendingPathComponent(value)
         var isDirectory: ObjCBool = false
@@ -233,15 +237,30 @@ final class ManifestParser {
 
     func parsePrompts(_ node: Node) -> [PromptSet] {
         var sets: [PromptSet] = []
+        var llms: [(id: String, llm: LLMExpansion)] = []
+        var declared: [String] = []
         for entry in reader.entries(node, "prompts") ?? [] {
+            declared.append(entry.key)
             let path = "prompts.\(entry.key)"
             reader.record(path, entry.keyNode)
             if entry.key.wholeMatch(of: Self.identifierPattern) == nil {
                 reader.error("prompt id '\(entry.key)' is not valid", hint: "use letters, digits, '.', '_' and '-'", at: entry.keyNode)
             }
-            guard let fields = reader.fields(entry.value, path, allowed: ["template", "vars", "sample", "negative", "file"],
+            guard let fields = reader.fields(entry.value, path, allowed: ["template", "vars", "sample", "negative", "file", "llm"],
                                              context: "prompt '\(entry.key)'") else { continue }
             let negative = fields["negative"].flatMap { reader.string($0, fields.path("negative")) }
+            let llm = fields["llm"].flatMap { parseLLM($0, setID: entry.key) }
+            if let llm { llms.append((entry.key, llm)) }
+            if let llmKey = fields.keyNodes["llm"] {
+                if fields["template"] != nil {
+                    reader.error("prompt '\(entry.key)' has both 'template' and 'llm'",
+                                 hint: "llm: pins its answer in 'file:'; put the template in its own set and name it in llm.from", at: llmKey)
+                } else if fields["file"] == nil {
+                    reader.error("prompt '\(entry.key)' has 'llm' but no 'file' to pin the answer in",
+                                 hint: "add 'file: prompts/\(entry.key).json' (commit it; 'synthset prompts refresh' writes it)", at: llmKey)
+                    continue
+                }
+            }
             switch (fields["template"], fields["file"]) {
             case (nil, nil):
                 reader.error("prompt '\(entry.key)' has neither 'template' nor 'file'", hint: "add 'template: ...' with {var} placeholders, or 'file: prompts.json'", at: entry.value)
@@ -255,13 +274,28 @@ final class ManifestParser {
                 for key in ["vars", "sample"] where fields[key] != nil {
                     reader.error("'\(key)' does not apply to a prompt file", hint: "remove it, or use 'template:' for a matrix", at: fields.keyNodes[key])
                 }
-                if let value = reader.string(fileNode, fields.path("file")),
-                   let relative = relativePath(value, fileNode, fields.path("file")),
-                   let (prompts, hash) = PromptFileReader(directory: directory, reader: reader).read(relative, node: fileNode) {
-                    sets.append(PromptSet(id: entry.key, source: .file(path: relative, prompts: prompts, sha256: hash), negative: negative))
+                guard let value = reader.string(fileNode, fields.path("file")),
+                      let relative = relativePath(value, fileNode, fields.path("file")) else { continue }
+                if fields["llm"] != nil, llm == nil { continue }  // its errors were reported
+                let fileReader = PromptFileReader(directory: directory, reader: reader)
+                if let llm, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relative).path) {
+                    if allowMissingPinnedPrompts {
+                        sets.append(PromptSet(id: entry.key, source: .file(path: relative, prompts: [], sha256: ""),
+                                              negative: negative, llm: llm))
+                    } else {
+                        reader.error("the pinned prompts of '\(entry.key)' are not there yet: \(relative) does not exist",
+                                     hint: "run 'synthset prompts refresh \(reader.file) \(entry.key)' to ask \(llm.model) at \(llm.endpoint) and pin the answer, then commit \(relative)",
+                                     at: fileNode)
+                    }
+                    continue
+                }
+                if let read = fileReader.read(relative, node: fileNode) {
+                    sets.append(PromptSet(id: entry.key, source: .file(path: relative, prompts: read.prompts, sha256: read.sha256),
+                                          negative: negative, llm: llm, pinned: read.header))
                 }
             }
         }
+        checkLLMReferences(llms, declared: declared)
         return sets
     }
 
@@ -410,6 +444,8 @@ final class ManifestParser {
                 }
             }
         }
+        // A set that only serves as an LLM's examples is used too.
+        usedPrompts.formUnion(prompts.compactMap(\.llm?.from))
         for set in prompts where !usedPrompts.contains(set.id) {
             reader.append(Diagnostic(.warning, "prompt set '\(set.id)' is not used by any step",
                                      hint: "add it to a step's 'prompts:' or remove it", at: reader.sourceMap["prompts.\(set.id)"]))

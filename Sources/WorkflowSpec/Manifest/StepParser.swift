@@ -217,7 +217,7 @@ public struct StepParser {
         if let node = node("min_box_area") { minArea = parser.nonNegative(node, path("min_box_area")) }
         return Labeling(classes: classes, boxThreshold: threshold("box_threshold", default: 0.35),
                         textThreshold: threshold("text_threshold", default: 0.25), mode: mode, script: script,
-                        scriptSHA256: script.flatMap(parser.userFileSHA256),
+                        scriptSHA256: script.flatMap { parser.userFileSHA256($0, bareNameIsFile: true) },
                         nmsIoU: nms, minBoxArea: minArea, maxPerImage: positiveInt("max_per_image"))
     }
 

@@ -85,6 +85,10 @@ public struct PromptSet: Sendable, Hashable {
     public var id: String
     public var source: Source
     public var negative: String?
+    /// `llm:`: how the pinned `file:` was made (see `synthset prompts refresh`).
+    public var llm: LLMExpansion?
+    /// The header of a pinned prompt file (nil for a plain JSON list, or when missing).
+    public var pinned: PinnedPromptsHeader?
 
     public enum Source: Sendable, Hashable {
         case template(template: String, vars: [PromptVar], sample: Sample?)
@@ -92,10 +96,13 @@ public struct PromptSet: Sendable, Hashable {
         case file(path: String, prompts: [FilePrompt], sha256: String)
     }
 
-    public init(id: String, source: Source, negative: String? = nil) {
+    public init(id: String, source: Source, negative: String? = nil, llm: LLMExpansion? = nil,
+                pinned: PinnedPromptsHeader? = nil) {
         self.id = id
         self.source = source
         self.negative = negative
+        self.llm = llm
+        self.pinned = pinned
     }
 }
 

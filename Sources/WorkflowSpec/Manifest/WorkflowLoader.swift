@@ -12,6 +12,10 @@ public struct WorkflowLoader: Sendable {
     /// The tools `uses:` may name and `tools:` may configure.
     public let registry: ToolRegistry
 
+    /// Whether an `llm:` prompt set whose pinned file does not exist yet loads (with no
+    /// prompts) instead of being an error: only `synthset prompts refresh` wants that.
+    public var allowMissingPinnedPrompts = false
+
     public init(registry: ToolRegistry) {
         self.registry = registry
     }
@@ -61,7 +65,8 @@ public struct WorkflowLoader: Sendable {
                                      at: SourceLocation(file: file, line: 1, column: 1)))
             return Result(workflow: nil, diagnostics: reader.bag.diagnostics)
         }
-        let parser = ManifestParser(reader: reader, directory: directory, registry: registry)
+        let parser = ManifestParser(reader: reader, directory: directory, registry: registry,
+                                    allowMissingPinnedPrompts: allowMissingPinnedPrompts)
         let workflow = parser.parse(root: root, sourceHash: Self.sha256(Data(text.utf8)))
         let diagnostics = reader.bag.diagnostics
         return Result(workflow: reader.bag.hasErrors ? nil : workflow, diagnostics: diagnostics)

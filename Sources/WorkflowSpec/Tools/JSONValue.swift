@@ -106,7 +106,8 @@ public indirect enum JSONValue: Sendable, Hashable, ExpressibleByStringLiteral, 
         }
     }
 
-    private static func quote(_ text: String, to out: inout String) {
+    /// Appends `text` as a JSON string literal (also for the pinned prompt file).
+    package static func quote(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -252,7 +252,7 @@ public enum ManifestSchema {
             ],
             "promptSet": [
                 "type": "object",
-                "description": "A {var} template expanded over a matrix, or a JSON file of prompts.",
+                "description": "A {var} template expanded over a matrix, or a JSON file of prompts (with llm:, written by an LLM and pinned).",
                 "properties": [
                     "template": [
                         "description": "A prompt with {var} placeholders, expanded over every combination of vars.",
@@ -304,7 +304,11 @@ public enum ManifestSchema {
                     "file": [
                         "type": "string",
                         "minLength": 1,
-                        "description": "A JSON list of strings or of {\"prompt\": ...} objects, relative to the manifest's folder.",
+                        "description": "A JSON list of strings or of {\"prompt\": ...} objects, or a pinned file written by 'synthset prompts refresh' ({\"format\", \"llm\", \"prompts\"}), relative to the manifest's folder.",
+                    ],
+                    "llm": [
+                        "description": "Ask an LLM for variations of another prompt set; 'synthset prompts refresh' pins the answer in file:.",
+                        "$ref": "#/$defs/llm",
                     ],
                 ],
                 "oneOf": [
@@ -324,8 +328,15 @@ public enum ManifestSchema {
                         "sample": false,
                     ],
                 ],
+                "allOf": [
+                    [
+                        "if": ["required": ["llm"]],
+                        "then": ["required": ["file"], "properties": ["template": false]],
+                    ],
+                ],
                 "additionalProperties": false,
             ],
+            "llm": LLMExpansion.jsonSchema,
             "catalog": [
                 "type": "object",
                 "properties": [

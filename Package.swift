@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "synthset", targets: ["synthset"]),
+        // Installed beside synthset: ends a tool's process group when synthset dies.
+        .executable(name: "synthset-supervise", targets: ["synthset-supervise"]),
         .library(name: "SynthsetCore", targets: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting"]),
     ],
     dependencies: [
@@ -60,6 +62,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "synthset", dependencies: ["SynthsetCLI"]),
+        .executableTarget(name: "synthset-supervise", path: "Sources/synthset-supervise"),
         .executableTarget(name: "scenes-bench", dependencies: ["Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",

@@ -3,6 +3,7 @@
 # Builds the release synthset into $bin and makes a temporary folder $dir, removed on exit.
 bench_setup() {
   swift build -c release --product synthset >/dev/null
+  swift build -c release --product synthset-supervise >/dev/null
   bin=$PWD/.build/release/synthset
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' EXIT

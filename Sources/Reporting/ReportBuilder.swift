@@ -57,7 +57,7 @@ public struct ReportBuilder: Sendable {
 
     public func build() throws -> QualityReport {
         let status = try WorkspaceInspector(plan: plan, workspace: workspace).report()
-        let store = FileManager.default.fileExists(atPath: workspace.store.path) ? try CheckpointStore(path: workspace.store) : nil
+        let store = try CheckpointStore.openForReading(path: workspace.store)
         let records = try store?.items(ids: plan.items.map(\.id)) ?? [:]
         let attempts = try store?.allTasks() ?? []
         // Done as `status` counts it: recorded done, and the file still there.

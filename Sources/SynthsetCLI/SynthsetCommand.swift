@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `synthset` command: turns a dataset recipe into a labeled dataset.
 @available(macOS 10.15, *)
@@ -19,6 +20,25 @@ public struct SynthsetCommand: AsyncParsableCommand {
     static let version = "0.1.0"
 
     public init() {}
+
+    /// Runs the command line; a usage error (unknown option, value out of range) exits
+    /// 2 like every other invalid input, not ArgumentParser's 64.
+    public static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Console.error(fullMessage(for: error) + "\n")
+                Foundation.exit(Exit.invalidInput.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes shared by every verb.

@@ -74,9 +74,10 @@ def template_clip(frames, fps):
         if shutil.which("ffmpeg"):
             subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=160x96:rate={fps}",
                             "-frames:v", str(frames), "-pix_fmt", "yuv420p", tmp], check=True)
-        else:  # a bare ftyp box: enough for synthset's MP4 check, not for ffmpeg
+        else:  # a bare ftyp box and an empty moov index: enough for synthset's MP4 check, not for ffmpeg
             with open(tmp, "wb") as f:
-                f.write((24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2")
+                f.write((24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
+                        + (8).to_bytes(4, "big") + b"moov")
         os.replace(tmp, path)
     return path
 

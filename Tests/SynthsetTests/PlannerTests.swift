@@ -37,6 +37,14 @@ func planOffPool(_ workflow: Workflow, _ options: PlanOptions = PlanOptions()) a
     }
 }
 
+/// Any CPU-bound work of a test (loading and planning big recipes), on the planning
+/// queue instead of a cooperative thread.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        planningQueue.async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
 func makePlan(_ workflow: Workflow, _ options: PlanOptions = PlanOptions(),
               sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> Plan {
     let result = await planOffPool(workflow, options)

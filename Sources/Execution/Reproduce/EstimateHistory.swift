@@ -44,8 +44,7 @@ extension WorkflowService {
     public static func lastEstimateError(file: String, workspace override: String?) -> EstimateError? {
         guard let workflow = WorkflowLoader().load(file: file).workflow else { return nil }
         let workspace = workspace(for: workflow, override: override)
-        guard FileManager.default.fileExists(atPath: workspace.store.path),
-              let store = try? CheckpointStore(path: workspace.store),
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store),
               let run = try? store.lastFinishedRun(), let id = run.id,
               let estimated = run.estimatedGPUSeconds, let actual = run.actualGPUSeconds else { return nil }
         return EstimateError(runID: id, status: run.status.rawValue, estimatedGPUHours: estimated / 3600,

@@ -44,18 +44,36 @@ public struct Verifier: Sendable {
     public func verify() -> Report {
         var findings: [Finding] = []
         for item in lock.items {
-            let url = workspace.url(item.path)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                findings.append(Finding(step: item.step, item: item.id, path: item.path, problem: .missing, expected: item.sha256))
-                continue
-            }
-            let actual = (try? OutputCommitter.sha256(of: url))?.sha256
-            if actual != item.sha256 {
-                findings.append(Finding(step: item.step, item: item.id, path: item.path, problem: .changed,
-                                        expected: item.sha256, actual: actual ?? "unreadable"))
+            if let finding = check(item.path, sha256: item.sha256, step: item.step, item: item.id) { findings.append(finding) }
+        }
+        findings += verifyRecordedFiles()
+        return Report(checked: lock.items.count, findings: findings, fingerprint: lock.fingerprint)
+    }
+
+    /// The files the checkpoint store recorded for the lock's items besides their main
+    /// files (ground-truth sidecars and other companions, which later steps read), re-hashed.
+    /// Files inside a folder output are covered by the folder's hash in the lock.
+    func verifyRecordedFiles() -> [Finding] {
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store),
+              let recorded = try? store.itemFiles(ids: lock.items.map(\.id)) else { return [] }
+        var findings: [Finding] = []
+        for item in lock.items {
+            for file in recorded[item.id] ?? [] where !file.path.hasPrefix(item.path + "/") {
+                if let finding = check(file.path, sha256: file.sha256, step: item.step, item: item.id) { findings.append(finding) }
             }
         }
-        return Report(checked: lock.items.count, findings: findings, fingerprint: lock.fingerprint)
+        return findings
+    }
+
+    /// A finding when the workspace file at `path` is missing or no longer hashes to `sha256`.
+    func check(_ path: String, sha256: String, step: String, item: String) -> Finding? {
+        let url = workspace.url(path)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            return Finding(step: step, item: item, path: path, problem: .missing, expected: sha256)
+        }
+        let actual = (try? OutputCommitter.sha256(of: url))?.sha256
+        guard actual != sha256 else { return nil }
+        return Finding(step: step, item: item, path: path, problem: .changed, expected: sha256, actual: actual ?? "unreadable")
     }
 }
 

@@ -46,17 +46,34 @@ public struct Executor: Sendable {
         let problems = preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
         let workspace = options.workspace
-        try workspace.createDirectories()
+        // The lock comes first: nothing (not even the store's migration) touches the
+        // workspace before this process owns it.
         let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
         defer { lock.release() }
+        do {
+            try workspace.createDirectories()
+        } catch {
+            throw RunError.workspace(path: workspace.root.path, reason: ProcessProbe.reason(error, path: workspace.root))
+        }
         if let stale {
             events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
         }
+        let store = try CheckpointStore(path: workspace.store)
+        try store.markAbandonedRuns()
+        // Tools a killed run left behind still hold GPUs: end them before scheduling.
+        for ended in OrphanedTools.end(store: store) { events(.warning(ended)) }
+        let folders = plan.items.filter { $0.kind == .dataset }.map(\.path)
+        for swept in CrashLeftovers.sweep(workspace: workspace, recipe: workflow.file, folderOutputs: folders) {
+            events(.warning(swept))
+        }
         // Scratch space holds only unverified partial outputs; nothing in it is trusted.
         try? FileManager.default.removeItem(at: workspace.scratch)
-        try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+        } catch {
+            throw RunError.workspace(path: workspace.scratch.path, reason: ProcessProbe.reason(error, path: workspace.scratch))
+        }
 
-        let store = try CheckpointStore(path: workspace.store)
         let done = try workspace.doneItems(of: plan, store: store)
         let scope = RunScope.make(plan: plan, workflow: workflow, options: options, done: done).scope
         // The estimate of the work this run is to do, not of the whole plan: a resumed or
@@ -66,7 +83,19 @@ public struct Executor: Sendable {
         let started = Date()
         var scheduler = Scheduler(executor: self, store: store, runID: runID, workspace: workspace, done: done, scope: scope)
         events(.started(scheduler.startEvent()))
-        let summary = await scheduler.run(events: events)
+        let marker = UUID().uuidString
+        let context = ToolProcessContext(
+            withheldEnvironment: Set(workflow.steps.compactMap { $0.upload?.apiKeyEnvironment }), marker: marker,
+            launched: { pgid in try? store.recordToolProcess(pgid: pgid, runID: runID, marker: marker) },
+            ended: { pgid in try? store.removeToolProcess(pgid: pgid, runID: runID) })
+        // The run's marker is recorded before any tool starts, so a run killed between a
+        // tool's start and the record of its group still has its leftovers found.
+        let placeholder = -Int32(truncatingIfNeeded: runID & 0x7FFF_FFFF)
+        try? store.recordToolProcess(pgid: placeholder, runID: runID, marker: marker)
+        let summary = await ToolProcessContext.$current.withValue(context) {
+            await scheduler.run(events: events)
+        }
+        try? store.removeToolProcess(pgid: placeholder, runID: runID)
         let gpuSeconds = plan.gpuSeconds((try? store.tasks(runID: runID)) ?? [])
         try store.finishRun(runID, status: summary.interrupted ? .interrupted : (summary.failed.isEmpty ? .succeeded : .failed),
                             actualGPUSeconds: gpuSeconds)

@@ -92,17 +92,23 @@ public struct RunScope: Sendable {
 
 extension Workspace {
     /// The plan's items recorded as done whose output is still there with the recorded
-    /// size (a dataset folder counts as there): what a run would not redo.
+    /// size (a dataset folder counts as there), and whose companions and folder files
+    /// are too: what a run would not redo.
     public func doneItems(of plan: Plan, store: CheckpointStore) throws -> Set<String> {
         var done: Set<String> = []
         let records = try store.items(ids: plan.items.map(\.id))
+        let files = try store.recordedFileSizes()
+        func size(_ path: String) -> Int64? {
+            (try? FileManager.default.attributesOfItem(atPath: url(path).path)[.size] as? Int).map(Int64.init)
+        }
         for item in plan.items {
             guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
-            let url = self.url(record.path)
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int).map(Int64.init)
             var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-            if size == bytes || (isDirectory.boolValue && item.kind == .dataset) { done.insert(item.id) }
+            _ = FileManager.default.fileExists(atPath: url(record.path).path, isDirectory: &isDirectory)
+            let mainOK = item.kind == .dataset ? isDirectory.boolValue : size(record.path) == bytes
+            // Companions and a folder's files count too: a missing or resized one means
+            // the item is produced again (a later step would read it).
+            if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }
         }
         return done
     }

@@ -51,7 +51,7 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
 /// file waits up to the busy timeout for locks.
 public final class CheckpointStore: Sendable {
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     /// Maximum number of host parameters in one `IN (...)` list.
     static let inListChunk = 500
@@ -80,6 +80,29 @@ public final class CheckpointStore: Sendable {
             throw CheckpointStoreError.cannotOpen(path: path.path, reason: "\(error)")
         }
         try self.init(queue: queue, path: path)
+    }
+
+    /// Opens an existing database for reading only: no directory is created, no
+    /// migration runs, nothing is written, so a reader (`status`, `report`, the
+    /// planner's measured timings) never races the run that owns the workspace.
+    /// Returns nil when there is no database yet or its migrations are not complete
+    /// (a run is creating it).
+    public static func openForReading(path: URL) throws -> CheckpointStore? {
+        guard FileManager.default.fileExists(atPath: path.path) else { return nil }
+        var config = configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path.path, configuration: config)
+            guard try queue.read({ db in try migrator.hasCompletedMigrations(db) }) else { return nil }
+            return CheckpointStore(readOnly: queue, path: path)
+        } catch {
+            throw CheckpointStoreError.cannotOpen(path: path.path, reason: "\(error)")
+        }
+    }
+
+    private init(readOnly queue: DatabaseQueue, path: URL) {
+        self.database = queue
+        self.path = path
     }
 
     /// Opens a fresh in-memory store (for tests). WAL does not apply to it.
@@ -183,6 +206,27 @@ public final class CheckpointStore: Sendable {
                 t.primaryKey(["item_id", "target"])
             }
             try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        // Process groups of running tools, so a run can end those a killed run left.
+        migrator.registerMigration("v2") { db in
+            try db.create(table: "tool_processes") { t in
+                t.column("pgid", .integer).notNull()
+                t.column("run_id", .integer).notNull()
+                t.column("host", .text).notNull()
+                t.column("marker", .text).notNull()
+                t.column("started_at", .double).notNull()
+                t.primaryKey(["pgid", "run_id"])
+            }
+            // The files an item consists of besides its main file (companions such as
+            // ground-truth sidecars) or inside it (a dataset folder), one by one.
+            try db.create(table: "item_files") { t in
+                t.column("item_id", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("bytes", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.primaryKey(["item_id", "path"])
+            }
+            try db.execute(sql: "PRAGMA user_version = 2")
         }
         return migrator
     }

@@ -69,7 +69,9 @@ final class CanonicalJSONWriter {
     }
 
     func number(_ value: Double) {
-        if value.isFinite, value == value.rounded(.towardZero), abs(value) < 1e15 {
+        // JSON has no infinity or NaN; a reader would choke on Swift's `inf`.
+        guard value.isFinite else { return raw("null") }
+        if value == value.rounded(.towardZero), abs(value) < 1e15 {
             raw(String(Int64(value)))
         } else {
             raw(value.description)

@@ -3,6 +3,9 @@ import WorkflowSpec
 
 /// Settings a plan depends on besides the manifest.
 public struct PlanOptions: Sendable {
+    /// The default ``maxItems``.
+    public static let defaultMaxItems = PlanBounds.defaultMaxItems
+
     /// `--gpu`: plan for this catalog GPU instead of `hardware.gpu`.
     public var gpu: String?
     /// `--gpus`: GPUs used at once instead of `hardware.count`.
@@ -12,9 +15,14 @@ public struct PlanOptions: Sendable {
     public var catalog: Catalog
     /// Measured timings from the checkpoint store, keyed by `MeasuredTiming.key`.
     public var measured: [String: MeasuredTiming]
+    /// `--max-items`: the most items the plan may hold (default 10 million); past it the
+    /// plan is a located error that names the product, before anything is allocated.
+    public var maxItems: Int
 
     public init(gpu: String? = nil, gpuCount: Int? = nil, cpuSlots: Int = 2,
-                catalog: Catalog = .builtIn, measured: [String: MeasuredTiming] = [:]) {
+                catalog: Catalog = .builtIn, measured: [String: MeasuredTiming] = [:],
+                maxItems: Int = PlanOptions.defaultMaxItems) {
+        self.maxItems = maxItems
         self.gpu = gpu
         self.gpuCount = gpuCount
         self.cpuSlots = cpuSlots
@@ -63,8 +71,25 @@ public struct Planner: Sendable {
         var taskOfItem: [Int] = []  // index in allItems -> index of its task in allTasks
         var duplicate: PlannedItem?
         // A raw-mode label step is planned as two steps (see `Step.plannedStages`).
+        for set in workflow.prompts {
+            let count = PlanBounds.prompts(set)
+            guard count.exceeds(options.maxItems) else { continue }
+            bag.error("prompt '\(set.id)' has \(count.product) = \(count.readable) prompts, more than the limit of \(options.maxItems) items",
+                      hint: "use 'sample: {count: N}' or fewer values; plan with --max-items N to raise the limit",
+                      at: workflow.location(of: "prompts.\(set.id)"))
+            return Result(plan: nil, diagnostics: bag.diagnostics)
+        }
         for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
             step.planning.checkPlan(step, workflow: workflow, diagnostics: &bag)
+            let upstreamCount = step.from.compactMap { stepItems[$0]?.count }.reduce(0, +)
+            let bound = step.planning.itemCountBound(step, workflow: workflow, upstream: upstreamCount)
+            let (total, overflow) = allItems.count.addingReportingOverflow(bound.value ?? .max)
+            if bound.value == nil || overflow || total > options.maxItems {
+                bag.error("step '\(step.id)' would make \(bound.readable) items (\(bound.product)), more than the limit of \(options.maxItems) items in a plan",
+                          hint: "use fewer seeds, values or inputs (or 'sample:'); plan with --max-items N to raise the limit",
+                          at: workflow.location(of: "steps.\(workflow.manifestStepID(step.id))"))
+                return Result(plan: nil, diagnostics: bag.diagnostics)
+            }
             var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
@@ -128,6 +153,11 @@ public struct Planner: Sendable {
                                 modelLoads: stepPlans.reduce(0) { $0 + $1.modelLoads },
                                 gpuHours: gpuHours, wallHours: wall / 3600,
                                 cost: hardware.pricePerGPUHour.map { $0 * gpuHours })
+        if !(gpuHours.isFinite && wall.isFinite && (totals.cost?.isFinite ?? true)) {
+            bag.error("the estimate overflows (GPU-hours \(gpuHours), wall hours \(wall / 3600), cost \(totals.cost.map { "\($0)" } ?? "-"))",
+                      hint: "check the manifest's catalog timings and hardware.price_per_gpu_hour for absurd values",
+                      at: workflow.location(of: "catalog"))
+        }
         let plan = Plan(workflow: workflow.name, manifestSHA256: workflow.sourceHash,
                         catalogVersion: options.catalog.version, hardware: hardware, steps: stepPlans,
                         items: allItems, tasks: allTasks, totals: totals, diagnostics: bag.diagnostics)

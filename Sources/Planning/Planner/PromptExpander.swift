@@ -33,7 +33,12 @@ public enum PromptExpander {
             }
         case .template(let template, let declared, let sample):
             let vars = declared.sorted { $0.name < $1.name }
-            let total = vars.reduce(1) { $0 * $1.values.count }
+            // Saturating: the planner refuses matrices past its item limit before this
+            // runs, but a sample of a huge matrix is fine and must not trap.
+            let total = vars.reduce(1) { product, variable in
+                let (next, overflow) = product.multipliedReportingOverflow(by: variable.values.count)
+                return overflow ? Int.max : next
+            }
             guard total > 0 else { return [] }
             let indices = sample.map { sampleIndices(count: min($0.count, total), vars: vars.map { ($0.name, $0.values) }, seed: $0.seed) }
                 ?? Array(0..<total)

@@ -9,6 +9,11 @@ public protocol PlanningTool: ToolDefinition {
     /// seed otherwise.
     func expandItems(_ expander: inout ItemExpander) -> [PlannedItem]
 
+    /// An upper bound on how many items ``expandItems(_:)`` makes, computed with overflow
+    /// checks before anything is allocated (the planner refuses a plan past its limit).
+    /// The default, seeds × inputs × prompts, bounds every expansion but frames'.
+    func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount
+
     /// Adds what the tool's own settings contribute to the signature every item of the
     /// step shares. The default puts each generic key (``Step/settings``) that changes
     /// the output into `params`.
@@ -65,6 +70,10 @@ extension PlanningTool {
         if takesPrompts { return requiresInput ? expander.fromInputs() : expander.fromPrompts() }
         if acceptsFrom && !expander.step.from.isEmpty { return expander.oneItemPerInput() }
         return expander.onePerSeed()
+    }
+
+    public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount {
+        PlanBounds.items(step, workflow: workflow, upstream: upstream)
     }
 
     public func addSignatureMembers(of step: Step, to signature: inout ItemSignature, params: inout [String: OptionValue]) {

@@ -36,6 +36,10 @@ struct Diff: AsyncParsableCommand {
     @Flag(help: "Print the diff as JSON.")
     var json = false
 
+    func validate() throws {
+        if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
+    }
+
     func run() async throws {
         let options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount)
         let oldPlan = try plan(old, options: options)

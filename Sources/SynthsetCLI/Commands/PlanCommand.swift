@@ -32,15 +32,18 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: "Workspace whose measured timings to use (default .synthset/<name> beside the workflow).")
     var workspace: String?
 
+    @OptionGroup var limits: MaxItemsOption
+
     @Flag(help: "List, per step, where each figure (seconds per item, load seconds) comes from.")
     var explain = false
 
     func validate() throws {
-        if let gpus, gpus < 1 { throw ValidationError("--gpus must be at least 1") }
+        if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
     }
 
     func run() async throws {
-        var options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount)
+        var options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount,
+                                  maxItems: limits.maxItems)
         options.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)

@@ -58,14 +58,17 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Write one JSON event per line on stdout instead of progress.")
     var json = false
 
+    @OptionGroup var limits: MaxItemsOption
+
     func validate() throws {
-        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if retries < 0 { throw ValidationError("--retries cannot be negative") }
-        if grace < 0 { throw ValidationError("--grace cannot be negative") }
+        try NumericOption.check("--jobs", jobs, in: 1...NumericOption.maxJobs)
+        try NumericOption.check("--retries", retries, in: 0...1000)
+        try NumericOption.check("--grace", grace, in: 0...NumericOption.maxGrace)
+        if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
     }
 
     func run() async throws {
-        var planOptions = PlanOptions(gpuCount: gpus, cpuSlots: jobs)
+        var planOptions = PlanOptions(gpuCount: gpus, cpuSlots: jobs, maxItems: limits.maxItems)
         planOptions.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: planOptions)
         DiagnosticPrinter().print(outcome.diagnostics)
@@ -115,6 +118,9 @@ struct Run: AsyncParsableCommand {
         } catch let error as WorkspaceLockError {
             Console.error("error: \(error)\n")
             throw Exit.invalidInput
+        } catch let error as CheckpointStoreError {
+            Console.error("error: \(error)\n")
+            throw Exit.invalidInput
         }
         reporter.finish(summary)
         if summary.interrupted { throw Exit.interrupted }
@@ -156,7 +162,12 @@ struct Run: AsyncParsableCommand {
                                                    tools: ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version))
         else { return }  // a partial run (--only, blocked items) writes no lock
         if let frozen {
-            let differences = Reproduction.outputDifferences(locked: frozen, produced: produced)
+            // Re-hash the files on disk as `verify` does: the store's hashes say what was
+            // committed, not whether the file was changed since.
+            let onDisk = Verifier(lock: frozen, workspace: workspace).verify().findings.map { finding in
+                "\(finding.problem.rawValue) \(finding.path) (\(finding.step) item \(finding.item.prefix(12)))"
+            }
+            let differences = Reproduction.outputDifferences(locked: frozen, produced: produced) + onDisk
             if !differences.isEmpty {
                 Console.error("error: --frozen: outputs differ from \(lockURL.lastPathComponent):\n" + differences.map { "  \($0)\n" }.joined())
                 throw Exit.failedItems

@@ -5,7 +5,11 @@ import Planning
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show done, pending, failed and running items per step, from the checkpoint store.")
+        abstract: "Show done, pending, failed and running items per step, from the checkpoint store.",
+        discussion: """
+            Reads the store without writing to it, so it is safe beside a running run. A run \
+            whose process is gone is shown as interrupted. Exit 1 when items failed.
+            """)
 
     @Argument(help: "The workflow file.")
     var workflow: String
@@ -21,8 +25,11 @@ struct Status: AsyncParsableCommand {
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
         guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
         let report = try WorkspaceInspector(plan: plan, workspace: WorkflowService.workspace(for: loaded, override: workspace)).report()
+        // Exit 1 when items failed, as `run` does, so scripts can check a workspace.
+        let failed = report.steps.contains { $0.failed > 0 }
         if json {
             Console.out(JSONOutput.line(report))
+            if failed { throw Exit.failedItems }
             return
         }
         var text = "workspace \(report.workspace)\n"
@@ -46,6 +53,7 @@ struct Status: AsyncParsableCommand {
             }
         }
         Console.out(text)
+        if failed { throw Exit.failedItems }
     }
 }
 
@@ -79,10 +87,8 @@ struct Clean: AsyncParsableCommand {
         let target = WorkflowService.workspace(for: loaded, override: workspace)
         do {
             if all {
-                let (lock, _) = try WorkspaceLock.acquire(directory: target.root, command: "synthset clean --all")
-                lock.release()
+                if !dryRun { try WorkspaceInspector.removeWorkspace(target) }
                 Console.out("\(dryRun ? "would remove" : "removed") \(target.root.path)\n")
-                if !dryRun { try FileManager.default.removeItem(at: target.root) }
                 return
             }
             let removed = try WorkspaceInspector(plan: plan, workspace: target).removeOrphans(dryRun: dryRun)

@@ -195,6 +195,11 @@ final class ManifestParser {
         return relativePath(value, node, path)
     }
 
+    /// Whether `path` is `base` or inside it (both absolute, standardized).
+    static func isInside(_ path: String, _ base: String) -> Bool {
+        path == base || path.hasPrefix(base.hasSuffix("/") ? base : base + "/")
+    }
+
     /// SHA-256 of a file a tool runs (a script, a program), when `value` is a path to a
     /// file that can be read: a relative path in the manifest's folder (kept in git with
     /// the recipe), or an absolute or `~` path of a tool installation. A program's bare
@@ -224,9 +229,18 @@ final class ManifestParser {
         }
         let resolved = directory.appendingPathComponent(value).standardizedFileURL.path
         let base = directory.standardizedFileURL.path
-        guard resolved == base || resolved.hasPrefix(base.hasSuffix("/") ? base : base + "/") else {
+        guard Self.isInside(resolved, base) else {
             reader.error("\(path): '\(value)' escapes the manifest's folder",
                          hint: "paths must stay inside \(base); move the file there or use a path without '..'",
+                         at: node)
+            return nil
+        }
+        // Links followed: a link inside the folder to a file outside it escapes too.
+        let real = directory.appendingPathComponent(value).resolvingSymlinksInPath().path
+        let realBase = directory.resolvingSymlinksInPath().path
+        guard Self.isInside(real, realBase) else {
+            reader.error("\(path): '\(value)' is a link to a file outside the manifest's folder",
+                         hint: "copy the file into \(base) instead of linking to it",
                          at: node)
             return nil
         }
@@ -344,7 +358,10 @@ final class ManifestParser {
         var sample: Sample?
         if let sampleNode = fields["sample"],
            let sampleFields = reader.fields(sampleNode, fields.path("sample"), allowed: ["count", "seed"], required: ["count"]) {
-            let combinations = vars.reduce(1) { $0 * max($1.values.count, 0) }
+            let combinations = vars.reduce(1) { product, variable in  // saturating: never traps
+                let (next, overflow) = product.multipliedReportingOverflow(by: max(variable.values.count, 0))
+                return overflow ? Int.max : next
+            }
             var count = 0
             if let node = sampleFields["count"], let value = reader.int(node, sampleFields.path("count")) {
                 count = value

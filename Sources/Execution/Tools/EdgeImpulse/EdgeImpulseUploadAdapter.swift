@@ -81,8 +81,10 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
         let log = UploadLog(file: invocation.logFile, secret: key)
         let session = HTTPTransport.session(timeout: 300)
         defer { session.finishTasksAndInvalidate() }
-        let transport = HTTPTransport(maxAttempts: maxAttempts, backoff: backoff, credentialHeaders: ["x-api-key"],
+        var transport = HTTPTransport(maxAttempts: maxAttempts, backoff: backoff, credentialHeaders: ["x-api-key"],
                                       log: { log.write($0) })
+        // The key goes only to the configured origin: a redirect elsewhere fails the upload.
+        transport.crossOriginRedirects = .refuse
         let client = Client(session: session, key: key, transport: transport, log: log)
 
         var failures: [String: String] = [:]
@@ -389,7 +391,8 @@ enum Multipart {
     }
 }
 
-/// Appends lines to the task's log, with any occurrence of the key masked.
+/// Appends lines to the task's log, with any occurrence of the key (in any of its
+/// escaped forms, see ``SecretMask/forms(of:)``) masked.
 struct UploadLog: Sendable {
     let file: URL
     let mask: SecretMask

@@ -47,4 +47,6 @@ public struct ExportTool: RunnableTool {
     }
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.oneOverAllInputs() }
+
+    public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount { .exact(1, "1 dataset") }
 }

@@ -39,6 +39,10 @@ public struct ExtractFramesTool: RunnableTool {
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.frames() }
 
+    public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount {
+        PlanBounds.frames(step, workflow: workflow, upstream: upstream)
+    }
+
     /// One ffmpeg run per clip.
     public func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]] {
         TaskGrouper.orderedGroups(items) { $0.inputs.first ?? "" }

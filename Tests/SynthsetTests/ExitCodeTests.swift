@@ -64,7 +64,7 @@ struct ExitCodeTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let help = try await TestSupport.run(["run", "--help"], in: dir)
         #expect(help.status == 0)
-        #expect(help.stdout.contains("USAGE: synthset run <workflow>"), "\(help.stdout)")
+        #expect(help.stdout.contains("USAGE: synthset run [<options>] <workflow>"), "\(help.stdout)")
         let version = try await TestSupport.run(["--version"], in: dir)
         #expect(version.status == 0)
         #expect(version.stdout == SynthsetCommand.version + "\n")

@@ -12,7 +12,8 @@ public enum DatasetFormat: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// One image to export: where its file is and its labels in `synthset-boxes/1`.
 public struct DatasetSource: Sendable {
-    /// The id the split is derived from (the image item's id).
+    /// The key the split is derived from: the image item's lineage (its root
+    /// generation's identity), so every image of one root shares a split.
     public var id: String
     /// The name the image gets in the dataset (unique; see ``DatasetNaming``).
     public var fileName: String

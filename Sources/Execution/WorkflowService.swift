@@ -35,7 +35,7 @@ public enum WorkflowService {
         var measured: [String: MeasuredTiming] = [:]
         let gpu = workflow.hardware?.gpu
         for step in workflow.steps {
-            let gpuKey = step.tool.device == .gpu ? gpu : nil
+            let gpuKey = step.device == .gpu ? gpu : nil  // a `command` step with `gpu: true` runs on the GPU
             guard let timing = try? store.measuredTimings(tool: step.uses.rawValue, model: step.model, gpu: gpuKey) else { continue }
             measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: gpuKey)] = timing
         }

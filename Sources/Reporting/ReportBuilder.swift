@@ -312,7 +312,7 @@ public struct ReportBuilder: Sendable {
             }
             var split = -1
             if let source = entry.source, let export = exports.first(where: { $0.from.contains(source) }) {
-                split = splits.firstIndex(of: export.splits.split(item.id).rawValue) ?? -1
+                split = splits.firstIndex(of: export.splits.split(item.lineage).rawValue) ?? -1
             }
             let truth = files.truth
             let boxes = (truth?.objects ?? []).map { object in

@@ -64,7 +64,7 @@ struct ExitCodeTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let help = try await TestSupport.run(["run", "--help"], in: dir)
         #expect(help.status == 0)
-        #expect(help.stdout.contains("USAGE: synthset run <workflow>"), "\(help.stdout)")
+        #expect(help.stdout.contains("USAGE: synthset run [<options>] <workflow>"), "\(help.stdout)")
         let version = try await TestSupport.run(["--version"], in: dir)
         #expect(version.status == 0)
         #expect(version.stdout == SynthsetCommand.version + "\n")
@@ -148,7 +148,7 @@ struct ExitCodeTests {
         #expect(ErrorMapping.classify(notAFolder) == .workspace(notAFolder.description))
         let damaged = CheckpointStoreError.damaged(path: "/x/state.db", reason: "file is not a database")
         #expect(ErrorMapping.classify(damaged) == .workspace(damaged.description))
-        #expect(ErrorMapping.classify(RunError.unknownSteps(["nope"], known: ["scenes"])).exitCode == 2)
+        #expect(ErrorMapping.classify(RunError.workspace(path: "/x", reason: "Read-only file system")).exitCode == 2)
         #expect(ErrorMapping.classify(CocoaError(.fileWriteOutOfSpace)).exitCode == 2)
         // The database library's errors are the store's: a full disk is a workspace problem, not a bug.
         let full = ErrorMapping.classify(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"))

@@ -276,9 +276,10 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
     // MARK: (e) seeded sampling
 
     @Test func seededSamplingIsStableAndRespectsCount() async throws {
-        let a = PromptExpander.sampleIndices(count: 12, from: 36, seed: 7)
-        let again = PromptExpander.sampleIndices(count: 12, from: 36, seed: 7)
-        let other = PromptExpander.sampleIndices(count: 12, from: 36, seed: 8)
+        let vars = [("a", ["1", "2", "3"]), ("b", ["x", "y", "z"]), ("c", ["p", "q"]), ("d", ["u", "v"])].map { (name: $0.0, values: $0.1) }
+        let a = PromptExpander.sampleIndices(count: 12, vars: vars, seed: 7)
+        let again = PromptExpander.sampleIndices(count: 12, vars: vars, seed: 7)
+        let other = PromptExpander.sampleIndices(count: 12, vars: vars, seed: 8)
         #expect(a == again)
         #expect(a != other)
         for sample in [a, other] {

@@ -5,12 +5,14 @@ import WorkflowSpec
 
 extension CheckpointStore {
     /// The most recent run that finished (succeeded or failed) with both an estimate and
-    /// a measured GPU time.
+    /// a measured GPU time, and that ran at least one task (a run that found everything
+    /// done estimates and takes nothing, and says nothing about the estimates).
     public func lastFinishedRun() throws -> RunRecord? {
         try database.read { db in
             try RunRecord
                 .filter([RunStatus.succeeded.rawValue, RunStatus.failed.rawValue].contains(Column(RunRecord.CodingKeys.status)))
                 .filter(Column(RunRecord.CodingKeys.estimatedGPUSeconds) != nil && Column(RunRecord.CodingKeys.actualGPUSeconds) != nil)
+                .filter(sql: "EXISTS (SELECT 1 FROM tasks WHERE tasks.run_id = runs.id)")
                 .order(Column(RunRecord.CodingKeys.id).desc)
                 .fetchOne(db)
         }

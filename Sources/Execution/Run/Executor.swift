@@ -23,11 +23,12 @@ public struct Executor: Sendable {
     /// Problems that stop the run before anything is written.
     public func preflight() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let unknown = options.only.filter { workflow.step($0) == nil }
-        if !unknown.isEmpty {
-            diagnostics.append(Diagnostic(.error, RunError.unknownSteps(unknown.sorted(), known: workflow.steps.map(\.id)).description))
-        }
-        for step in workflow.steps where options.only.isEmpty || options.only.contains(step.id) {
+        // Only `--only`'s missing-input check needs what is done; the run reads it again
+        // under the workspace lock.
+        let done = options.only.isEmpty ? [] : (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
+        let (scope, scopeErrors) = RunScope.make(plan: plan, workflow: workflow, options: options, done: done)
+        diagnostics += scopeErrors
+        for step in workflow.steps where scope.steps?.contains(step.id) ?? true {
             guard let adapter = step.runner else {
                 diagnostics.append(Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue), which this build of synthset cannot run yet",
                                               hint: "run the other steps with --only, or use a build with this adapter",
@@ -70,10 +71,14 @@ public struct Executor: Sendable {
             throw RunError.workspace(path: workspace.scratch.path, reason: ProcessProbe.reason(error, path: workspace.scratch))
         }
 
-        let estimated = plan.totals.gpuHours * 3600
+        let done = try workspace.doneItems(of: plan, store: store)
+        let scope = RunScope.make(plan: plan, workflow: workflow, options: options, done: done).scope
+        // The estimate of the work this run is to do, not of the whole plan: a resumed or
+        // no-op run compares its own GPU time with its own work.
+        let estimated = plan.work(items: scope.toDo).gpuHours * 3600
         let runID = try store.beginRun(argv: options.argv, planHash: plan.hash, estimatedGPUSeconds: estimated)
         let started = Date()
-        var scheduler = try Scheduler(executor: self, store: store, runID: runID, workspace: workspace)
+        var scheduler = Scheduler(executor: self, store: store, runID: runID, workspace: workspace, done: done, scope: scope)
         events(.started(scheduler.startEvent()))
         let marker = UUID().uuidString
         let context = ToolProcessContext(
@@ -136,7 +141,7 @@ struct Scheduler {
         var logPath: String
     }
 
-    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace) throws {
+    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, done: Set<String>, scope: RunScope) {
         self.executor = executor
         self.store = store
         self.runID = runID
@@ -145,24 +150,11 @@ struct Scheduler {
         self.committer = OutputCommitter(workspace: workspace)
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
-        let records = try store.items(ids: executor.plan.items.map(\.id))
-        let files = try store.recordedFileSizes()
-        func size(_ path: String) -> Int64? {
-            (try? FileManager.default.attributesOfItem(atPath: workspace.url(path).path)[.size] as? Int).map(Int64.init)
-        }
-        for item in executor.plan.items {
-            guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: workspace.url(record.path).path, isDirectory: &isDirectory)
-            let mainOK = item.kind == .dataset ? isDirectory.boolValue : size(record.path) == bytes
-            // Companions and a folder's files count too: a missing or resized one means
-            // the item is produced again (a later step would read it).
-            if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }
-        }
-        alreadyDone = done.count
-        let only = executor.options.only
-        for task in executor.plan.tasks where only.isEmpty || only.contains(executor.workflow.manifestStepID(task.step)) {
-            let remaining = task.items.filter { !done.contains($0) }
+        // Forced items are redone: they count as not done, so what reads them waits.
+        self.done = done.subtracting(scope.forced)
+        alreadyDone = self.done.count
+        for task in executor.plan.tasks {
+            let remaining = task.items.filter { scope.toDo.contains($0) }
             if !remaining.isEmpty { states.append(TaskState(task: task, remaining: remaining)) }
         }
     }

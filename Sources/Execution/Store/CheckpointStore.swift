@@ -500,12 +500,12 @@ public final class CheckpointStore: Sendable {
 
     // MARK: Timings
 
-    /// Median timings of succeeded tasks that ran `tool` with `model` on `gpu`.
+    /// Timings of succeeded tasks that ran `tool` with `model` on `gpu`, fitted by
+    /// ``MeasuredTiming/fit(_:)``: reported load times when the tool gave them, else a
+    /// least-squares line over tasks of different batch sizes, else the median task.
     ///
     /// `model` and `gpu` match exactly; `nil` matches rows where the column is
-    /// NULL (a model-less tool, a CPU task). Seconds per item are
-    /// `(duration - load_seconds) / item_count` when the load time is known,
-    /// else `duration / item_count`. Tasks with no items or no duration are
+    /// NULL (a model-less tool, a CPU task). Tasks with no items or no duration are
     /// ignored. Returns `nil` when there is no sample.
     public func measuredTimings(tool: String, model: String?, gpu: String?) throws -> MeasuredTiming? {
         let rows = try database.read { db in
@@ -518,31 +518,9 @@ public final class CheckpointStore: Sendable {
                     """,
                 arguments: [tool, model, gpu])
         }
-        guard !rows.isEmpty else { return nil }
-        var perItem: [Double] = []
-        var loads: [Double] = []
-        for row in rows {
-            let duration: Double = row["duration"]
-            let load: Double? = row["load_seconds"]
-            let count: Int = row["item_count"]
-            if let load {
-                loads.append(load)
-                perItem.append(max(0, duration - load) / Double(count))
-            } else {
-                perItem.append(duration / Double(count))
-            }
-        }
-        return MeasuredTiming(
-            loadSeconds: Self.median(loads),
-            secondsPerItem: Self.median(perItem) ?? 0,
-            samples: rows.count)
-    }
-
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let mid = sorted.count / 2
-        return sorted.count.isMultiple(of: 2) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid]
+        return MeasuredTiming.fit(rows.map { row in
+            (items: row["item_count"] as Int, seconds: row["duration"] as Double, load: row["load_seconds"] as Double?)
+        })
     }
 }
 

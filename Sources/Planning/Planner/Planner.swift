@@ -113,7 +113,9 @@ public struct Planner: Sendable {
             let grouped = TaskGrouper.group(step: step, items: items,
                                             producer: { itemIndex.find($0, in: allItems).map { taskOfItem[$0] } },
                                             taskID: { allTasks[$0].id },
-                                            perItem: perItem?.value ?? 0, load: load.value,
+                                            // A step without a per-item figure is left out
+                                            // of the estimate whole, loads included.
+                                            perItem: perItem?.value ?? 0, load: perItem == nil ? 0 : load.value,
                                             vram: fit.need, gpus: step.gpus ?? 1, gpuSlots: hardware.count)
             // Which task makes each item; then the ids in plan order (the first repeated
             // id is the one reported).
@@ -135,8 +137,9 @@ public struct Planner: Sendable {
                 modelLoads: isGPU && step.planning.loadsModel ? tasks.count : 0,
                 gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
                 vramNeededGB: fit.need, vramFit: fit.fit,
-                secondsPerItem: perItem, loadSeconds: step.device == .gpu ? load : nil,
-                alternative: Self.alternative(step, items: items, perItem: perItem?.value ?? 0, load: load.value, gpuSlots: hardware.count)))
+                secondsPerItem: perItem, loadSeconds: step.device == .gpu && perItem != nil ? load : nil,
+                alternative: Self.alternative(step, items: items, perItem: perItem?.value ?? 0,
+                                              load: perItem == nil ? 0 : load.value, gpuSlots: hardware.count)))
         }
         // Steps in file order for display; tasks stay in topological order.
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
@@ -238,7 +241,9 @@ public struct Planner: Sendable {
 
     func checkVRAM(_ step: Step, hardware: PlannedHardware, workflow: Workflow, _ bag: inout DiagnosticBag) -> (need: Double?, fit: StepPlan.VRAMFit) {
         guard step.device == .gpu else { return (nil, .notApplicable) }
-        let need = step.planning.vramNeed(step, catalog: options.catalog)
+        // The manifest's `catalog.models` overrides what the tool and the catalog say.
+        let override = workflow.catalog.models.last { $0.uses == step.uses && ($0.model == nil || $0.model == step.model) }
+        let need = override?.vramGB ?? step.planning.vramNeed(step, catalog: options.catalog)
         guard let available = hardware.vramGB else {
             bag.error("step '\(step.id)' runs on a GPU but the workflow declares none",
                       hint: "add 'hardware: { gpu: h100-sxm }' (see 'synthset plan --help' for GPU ids) or pass --gpu",

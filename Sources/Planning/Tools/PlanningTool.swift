@@ -122,7 +122,7 @@ extension PlanningTool {
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        resolver.catalogLoad(uses: uses.rawValue, model: step.model)
+        resolver.catalogLoad(uses: uses.rawValue, model: step.model, gpu: gpu)
     }
 
     public func clipFrames(_ step: Step) -> (count: Int, fps: Double)? { nil }

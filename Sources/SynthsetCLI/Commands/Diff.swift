@@ -12,7 +12,9 @@ struct Diff: AsyncParsableCommand {
             'synthset diff HEAD~1:workflows/x.yaml workflows/x.yaml'); prompt files the old \
             recipe names are read at the same revision. Both sides are planned with the same \
             options. A changed item is one in the same slot (step, seed, prompt, input) with \
-            a new id; the reason names the signature fields that differ. Exit 0 whether or \
+            a new id; the reason names the signature fields that differ. Beside the net \
+            change of GPU-hours, 'work' prices the items the change makes (added and \
+            changed), which is what the next run costs. Exit 0 whether or \
             not anything differs; 2 when a side cannot be read or planned.
             """)
 
@@ -134,12 +136,12 @@ struct Diff: AsyncParsableCommand {
 
     static func table(_ diff: PlanDiff, old: String, new: String, limit: Int) -> String {
         var text = "diff \(old) -> \(new)\n\n"
-        let header = ["step", "uses", "added", "removed", "changed", "unchanged", "GPU-h old", "GPU-h new", "delta"]
+        let header = ["step", "uses", "added", "removed", "changed", "unchanged", "GPU-h old", "GPU-h new", "delta", "work GPU-h"]
         var rows = [header]
         for step in diff.steps {
             rows.append([step.step, step.uses, String(step.added.count), String(step.removed.count), String(step.changed.count),
                          String(step.unchanged), String(format: "%.2f", step.oldGPUHours), String(format: "%.2f", step.newGPUHours),
-                         signed(step.newGPUHours - step.oldGPUHours)])
+                         signed(step.newGPUHours - step.oldGPUHours), String(format: "%.2f", step.workGPUHours)])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
@@ -152,7 +154,11 @@ struct Diff: AsyncParsableCommand {
         if let oldCost = diff.oldCost, let newCost = diff.newCost, let delta = diff.costDelta {
             text += String(format: ", dollars $%.2f -> $%.2f (", oldCost, newCost) + (delta >= 0 ? "+$" : "-$") + String(format: "%.2f)", abs(delta))
         }
-        text += "\n"
+        text += String(format: "\nwork: %d item%@ in %d invocation%@, %.2f GPU-hours", diff.work.items, diff.work.items == 1 ? "" : "s",
+                       diff.work.invocations, diff.work.invocations == 1 ? "" : "s", diff.work.gpuHours)
+        if let cost = diff.work.cost { text += String(format: ", $%.2f", cost) }
+        text += " (the added and changed items, made from scratch)\n"
+        text += diff.summary + "\n"
         if diff.isEmpty { return text + "no item differs\n" }
         for step in diff.steps {
             if !step.added.isEmpty {

@@ -34,8 +34,17 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Retries per task after the first attempt (a step's retries: overrides).")
     var retries: Int = 2
 
-    @Option(parsing: .upToNextOption, help: "Run only these steps.")
+    @Option(parsing: .upToNextOption, help: "Run only these steps; their inputs must be made already.")
     var only: [String] = []
+
+    @Option(parsing: .upToNextOption, help: "Redo these steps and everything that depends on them, even where done.")
+    var forcerun: [String] = []
+
+    @Option(help: "Make what this step needs and the step itself, then stop.")
+    var until: String?
+
+    @Flag(help: "Show the work still to do (items, invocations, GPU-hours, dollars) and write nothing.")
+    var dryRun = false
 
     @Option(help: "Seconds a stopped tool gets between SIGTERM and SIGKILL.")
     var grace: Double = 10
@@ -85,6 +94,12 @@ struct Run: AsyncParsableCommand {
         var options = RunOptions(workspace: WorkflowService.workspace(for: loaded, override: workspace), jobs: jobs,
                                  keepGoing: keepGoing, retries: retries, only: Set(only),
                                  gracePeriod: .milliseconds(Int(grace * 1000)))
+        options.forcerun = Set(forcerun)
+        options.until = until
+        if dryRun {
+            try dryRun(workflow: loaded, plan: plan, options: options)
+            return
+        }
         // Undocumented knob for tests that exercise retries without waiting seconds.
         if let backoff = ProcessInfo.processInfo.environment["SYNTHSET_RETRY_BACKOFF"].flatMap(Double.init) {
             options.retryBackoff = backoff
@@ -100,6 +115,33 @@ struct Run: AsyncParsableCommand {
         if summary.interrupted { throw CommandError.interrupted }
         if !summary.failed.isEmpty { throw CommandError.failedItems }
         try await finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
+    }
+
+    /// What the run would do, from the store as it is; opens an existing store read-only
+    /// in effect (no run is recorded, no lock taken) and creates nothing.
+    func dryRun(workflow loaded: Workflow, plan: Plan, options: RunOptions) throws {
+        let done: Set<String>
+        do { done = try options.workspace.doneItemsIfAny(of: plan) } catch {
+            Console.error("error: cannot read the workspace \(options.workspace.root.path): \(error)\n")
+            throw CommandError.invalidInput
+        }
+        let (scope, errors) = RunScope.make(plan: plan, workflow: loaded, options: options, done: done)
+        if !errors.isEmpty {
+            DiagnosticPrinter().print(errors)
+            throw CommandError.invalidInput
+        }
+        let work = plan.work(items: scope.toDo)
+        if json {
+            Console.out(JSONOutput.line(work))
+            return
+        }
+        var text = "dry run of \(workflow) in \(options.workspace.root.path): \(done.count) of \(plan.items.count) items done\n"
+        if work.items == 0 {
+            text += "nothing to do\n"
+        } else {
+            text += "\n" + WorkTable.render(work, plan: plan) + "\nwould make " + WorkTable.line(work) + "; nothing was written\n"
+        }
+        Console.out(text)
     }
 
     /// Writes the lock after a complete run, or, with --frozen, checks the outputs against it.

@@ -17,7 +17,6 @@ enum ErrorMapping {
         case let error as RunError:
             switch error {
             case .preflight(let diagnostics): return .diagnostics(diagnostics)
-            case .unknownSteps: return .user(error.description)
             case .workspace: return .workspace(error.description)
             }
         case let error as WorkspaceError:

@@ -131,7 +131,7 @@ final class ManifestParser {
 
     func parseCatalog(_ node: Node) -> CatalogOverrides {
         var overrides = CatalogOverrides()
-        guard let fields = reader.fields(node, "catalog", allowed: ["gpus", "timings"]) else { return overrides }
+        guard let fields = reader.fields(node, "catalog", allowed: ["gpus", "timings", "models"]) else { return overrides }
         if let gpus = fields["gpus"] {
             for entry in reader.entries(gpus, "catalog.gpus") ?? [] {
                 let path = "catalog.gpus.\(entry.key)"
@@ -158,6 +158,16 @@ final class ManifestParser {
                     fps: timing["fps"].flatMap { reader.int($0, timing.path("fps")) },
                     secondsPerItem: timing["seconds_per_item"].flatMap { positive($0, timing.path("seconds_per_item")) },
                     loadSeconds: timing["load_seconds"].flatMap { nonNegative($0, timing.path("load_seconds")) }))
+            }
+        }
+        if let models = fields["models"] {
+            for (index, item) in (reader.sequence(models, "catalog.models") ?? []).enumerated() {
+                let path = "catalog.models[\(index)]"
+                guard let model = reader.fields(item, path, allowed: ["uses", "model", "vram_gb"], required: ["uses", "vram_gb"]),
+                      let usesNode = model["uses"], let uses = parseUses(usesNode, model.path("uses"))?.uses,
+                      let vramNode = model["vram_gb"], let vram = positive(vramNode, model.path("vram_gb")) else { continue }
+                overrides.models.append(.init(
+                    uses: uses, model: model["model"].flatMap { reader.string($0, model.path("model"), allowNonText: true) }, vramGB: vram))
             }
         }
         return overrides

@@ -123,8 +123,8 @@ public struct CosmosPredict2Tool: RunnableTool {
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        if uses == .text2world { return resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, prefix: "video2world's load: ") }
-        return resolver.catalogLoad(uses: uses.rawValue, model: step.model)
+        if uses == .text2world { return resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, gpu: gpu, prefix: "video2world's load: ") }
+        return resolver.catalogLoad(uses: uses.rawValue, model: step.model, gpu: gpu)
     }
 
     public func clipFrames(_ step: Step) -> (count: Int, fps: Double)? {
@@ -257,7 +257,7 @@ public struct CosmosBestOfNTool: RunnableTool {
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, prefix: "video2world's load: ")
+        resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, gpu: gpu, prefix: "video2world's load: ")
     }
 
     public func clipFrames(_ step: Step) -> (count: Int, fps: Double)? { CosmosOptions.clipFrames(step) }

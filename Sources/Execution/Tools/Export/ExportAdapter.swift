@@ -98,7 +98,8 @@ public struct ExportAdapter: ToolAdapter {
             if imageCounts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
             let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
                                                   extension: pair.image.pathExtension)
-            return try DatasetSource.load(id: image.id, fileName: fileName, image: pair.image, labels: pair.labels)
+            // The split follows the image's lineage (its root generation), not its id.
+            return try DatasetSource.load(id: image.lineage, fileName: fileName, image: pair.image, labels: pair.labels)
         }
     }
 

@@ -367,6 +367,12 @@ import WorkflowSpec
         let samples = String(decoding: world.files[0].rendered(scratch: scratch, workspace: workspace), as: UTF8.self)
         #expect(samples.split(separator: "\n").count == 1)
         #expect(samples.contains("\"num_steps\":20") && samples.contains("\"seed\":0"))
+        // The JSON is plain (documented in docs/plan-format.md) and reads back as the same value.
+        let sorted = JSONEncoder()
+        sorted.outputFormatting = [.sortedKeys]
+        let encoded = try sorted.encode(images)
+        #expect(String(decoding: encoded, as: UTF8.self).contains(#""content":[{"#))
+        #expect(try sorted.encode(JSONDecoder().decode(TaskInvocation.self, from: encoded)) == encoded)
         // A resumed task runs only its missing items: a smaller batch from the same definition.
         let task = try #require(plan.tasks.first { $0.step == "images" })
         #expect(task.invocation == images)

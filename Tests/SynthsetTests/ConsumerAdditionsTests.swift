@@ -32,9 +32,13 @@ import Testing
         let frozen = try await TestSupport.run(["run", "export.yaml", "--workspace", "ws", "--frozen"], in: root)
         #expect(frozen.status == 0, "\(frozen.output)")
 
-        // A file the export wrote, changed: both say so.
-        let label = try #require(try FileManager.default.contentsOfDirectory(atPath: dataset.appendingPathComponent("labels/train").path).sorted().first)
-        try Data("0 0.5 0.5 0.1 0.1\n".utf8).write(to: dataset.appendingPathComponent("labels/train/\(label)"))
+        // A file the export wrote, changed in place (same size, so the run does not make
+        // it again): both say so.
+        let labels = dataset.appendingPathComponent("labels/train")
+        let label = try #require(try FileManager.default.contentsOfDirectory(atPath: labels.path).sorted()
+            .first { (try? Data(contentsOf: labels.appendingPathComponent($0)).count) ?? 0 > 1 })
+        let original = try Data(contentsOf: labels.appendingPathComponent(label))
+        try Data(original.reversed()).write(to: labels.appendingPathComponent(label))
         let changed = try await TestSupport.run(["verify", "export.yaml", "--workspace", "ws"], in: root)
         #expect(changed.status == 1, "\(changed.output)")
         #expect(changed.stdout.contains("changed  dataset") && changed.stdout.contains("labels/train/\(label)"), "\(changed.stdout)")

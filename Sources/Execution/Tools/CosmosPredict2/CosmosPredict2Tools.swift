@@ -247,7 +247,7 @@ public struct CosmosBestOfNTool: RunnableTool {
             .init("num_critic_trials", .integerRange(1...64), affectsOutput: true),
             .init("checkpoint_dir", .path, affectsOutput: true),
             .init("gr00t_variant", .choice(["gr1", "droid"]), affectsOutput: true, help: "Generate with the GR00T Dreams pipeline of this variant."),
-            .init("prompt_prefix", .string, affectsOutput: true, note: "read only with gr00t_variant"),
+            .init("prompt_prefix", .string, affectsOutput: true, help: "Prefix the GR00T pipeline puts before the prompt (only with gr00t_variant)."),
         ]
     }
 

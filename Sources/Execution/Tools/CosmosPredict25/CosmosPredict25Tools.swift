@@ -36,14 +36,14 @@ public struct CosmosPredict25Tool: RunnableTool {
         [
             .init("disable_guardrails", .bool, affectsOutput: false),
             .init("offload_guardrail_models", .bool, affectsOutput: false,
-                  note: "on in the tool by default; false sends --no-offload-guardrail-models"),
+                  help: "Keep the guardrail models on the CPU (the tool does by default); false sends --no-offload-guardrail-models."),
             .init("offload_diffusion_model", .bool, affectsOutput: false),
             .init("offload_tokenizer", .bool, affectsOutput: false),
             .init("offload_text_encoder", .bool, affectsOutput: false),
             .init("guidance", .integerRange(0...7), affectsOutput: true, help: "Classifier-free guidance (per sample)."),
             .init("num_steps", .integerRange(1...200), affectsOutput: true, help: "Diffusion steps (per sample)."),
             .init("num_output_frames", .integerRange(1...1000), affectsOutput: true,
-                  note: "ignored by the tool outside autoregressive mode; synthset rejects it"),
+                  help: "Not accepted: outside autoregressive mode the tool writes 93 frames whatever it says."),
         ]
     }
 

@@ -97,6 +97,10 @@ public enum VisibleDevices {
 public enum GPUCheck {
     /// One contradiction, with how to resolve it.
     public struct Problem: Sendable, Equatable {
+        /// What it is about: the devices named, how many GPUs, their model, their memory.
+        public enum Kind: Sendable, Equatable { case devices, count, model, memory }
+
+        public var kind: Kind
         public var message: String
         public var hint: String
     }
@@ -111,20 +115,20 @@ public enum GPUCheck {
             ?? "nvidia-smi lists \(gpus.count)"
         if let visible, visible.count > usable.count, !visible.contains(where: { $0.hasPrefix("MIG-") }) {
             let unknown = visible.filter { entry in VisibleDevices.filter(gpus, visible: [entry]).isEmpty }
-            problems.append(Problem(message: "CUDA_VISIBLE_DEVICES names \(unknown.joined(separator: ", ")), which nvidia-smi does not list (it lists \(gpus.map { String($0.index) }.joined(separator: ", ")))",
+            problems.append(Problem(kind: .devices, message: "CUDA_VISIBLE_DEVICES names \(unknown.joined(separator: ", ")), which nvidia-smi does not list (it lists \(gpus.map { String($0.index) }.joined(separator: ", ")))",
                                     hint: "set CUDA_VISIBLE_DEVICES to indices or GPU-… UUIDs from nvidia-smi -L"))
         }
         if usable.count < hardware.count {
-            problems.append(Problem(message: "\(declared) asks for \(hardware.count) GPU\(hardware.count == 1 ? "" : "s") at once, but \(shown) GPU\(usable.count == 1 ? "" : "s")",
+            problems.append(Problem(kind: .count, message: "\(declared) asks for \(hardware.count) GPU\(hardware.count == 1 ? "" : "s") at once, but \(shown) GPU\(usable.count == 1 ? "" : "s")",
                                     hint: "set hardware.count (or --gpus) to \(max(usable.count, 1)), or make more GPUs visible"))
         }
         for gpu in usable.prefix(hardware.count) {
             if let name = hardware.name, !modelMatches(catalogName: name, reported: gpu.name) {
-                problems.append(Problem(message: "GPU \(gpu.index) is a \(gpu.name), but \(declared) is a \(name): estimates, VRAM checks and timings would be for the wrong GPU",
+                problems.append(Problem(kind: .model, message: "GPU \(gpu.index) is a \(gpu.name), but \(declared) is a \(name): estimates, VRAM checks and timings would be for the wrong GPU",
                                         hint: "set hardware.gpu to this machine's GPU (synthset plan --gpu ID; the catalog ids are in docs/estimates.md), or run on a machine with \(name)s"))
             }
             if let vram = hardware.vramGB, gpu.memoryGB < vram * 0.9 {
-                problems.append(Problem(message: "GPU \(gpu.index) (\(gpu.name)) has \(format(gpu.memoryGB)) GB of memory, but the plan counts on \(format(vram)) GB",
+                problems.append(Problem(kind: .memory, message: "GPU \(gpu.index) (\(gpu.name)) has \(format(gpu.memoryGB)) GB of memory, but the plan counts on \(format(vram)) GB",
                                         hint: "set hardware.vram_gb to \(Int(gpu.memoryGB.rounded(.down))) (or the right hardware.gpu) so the plan checks models against this GPU, or free the GPU"))
             }
         }

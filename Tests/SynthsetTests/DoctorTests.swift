@@ -75,6 +75,7 @@ import WorkflowSpec
     static let steps = """
           images:
             uses: cosmos-predict2/text2image
+            runner: resident
             prompt: "Cans on a belt."
             seeds: [0]
             options: { disable_guardrail: true }
@@ -123,6 +124,7 @@ import WorkflowSpec
         let names = checks.keys.sorted()
         for expected in ["cosmos-predict2: checkout", "cosmos-predict2: examples/text2image.py", "cosmos-predict2: examples/video2world.py",
                          "cosmos-predict2: python3 imports torch, imaginaire, cosmos_predict2",
+                         "cosmos-predict2: the resident worker can drive examples.text2image",
                          "cosmos-predict2: checkpoint checkpoints/nvidia/Cosmos-Predict2-2B-Text2Image/model.pt",
                          "cosmos-predict2: checkpoint checkpoints/nvidia/Cosmos-Predict2-2B-Video2World/model-720p-16fps.pt",
                          "grounded-sam2: checkout", "grounded-sam2: python3 imports torch, grounding_dino.groundingdino.util.inference",
@@ -145,6 +147,7 @@ import WorkflowSpec
         // Take away one thing per check.
         let fm = FileManager.default
         try fm.removeItem(at: machine.cosmos.appendingPathComponent("examples/video2world.py"))
+        try Data("def parse_args():\n    pass\n".utf8).write(to: machine.cosmos.appendingPathComponent("examples/text2image.py"))
         try fm.removeItem(at: machine.cosmos.appendingPathComponent("imaginaire"))
         try fm.removeItem(at: machine.cosmos.appendingPathComponent("checkpoints/nvidia/Cosmos-Predict2-2B-Text2Image/model.pt"))
         try fm.removeItem(at: machine.sam2.appendingPathComponent("gdino_checkpoints"))
@@ -154,6 +157,7 @@ import WorkflowSpec
         let expectations: [(String, String, String)] = [
             ("cosmos-predict2: examples/video2world.py", "does not exist", "cosmos-predict2 checkout"),
             ("cosmos-predict2: python3 imports", "imaginaire", "documentations/setup.md"),
+            ("cosmos-predict2: the resident worker can drive examples.text2image", "setup_pipeline", "use 'runner: cli' for this step"),
             ("cosmos-predict2: checkpoint checkpoints/nvidia/Cosmos-Predict2-2B-Text2Image/model.pt", "does not exist",
              "python -m scripts.download_checkpoints --checkpoint_dir \(machine.cosmos.path)/checkpoints --model_types text2image --model_sizes 2B"),
             ("grounded-sam2: grounding_checkpoint", "does not exist", "gdino_checkpoints && bash download_ckpts.sh"),

@@ -22,12 +22,44 @@ enum CosmosPredict2Doctor {
                             fix: "tools.\(family).root must be a cosmos-predict2 checkout (git clone https://github.com/nvidia-cosmos/cosmos-predict2)"))
         checks.append(.pythonImports(family, workflow: workflow, modules: ["torch", "imaginaire", "cosmos_predict2"],
                                      fix: "set tools.\(family).python to the Python of the environment made by the checkout's documentations/setup.md"))
+        if CosmosPredict2Tool.runner(of: step) == .resident, let module = CosmosResidentWorker.modules[script] {
+            checks.append(residentCheck(module: module, root: root, workflow: workflow))
+        }
         let directory = checkpointsDirectory(root: root, workflow: workflow)
         for (file, fix) in checkpoints(step, script: script, root: root, directory: directory, workflow: workflow) {
             let shown = file.hasPrefix(root.path + "/") ? String(file.dropFirst(root.path.count + 1)) : file
             checks.append(.file("\(family): checkpoint \(shown)", file, fix: fix))
         }
         return checks
+    }
+
+    /// `runner: resident`: the worker's own `--check` against the checkout (it imports the
+    /// example modules and checks by introspection that they have what it calls; it loads
+    /// nothing), run as a task runs it, from the checkout.
+    static func residentCheck(module: String, root: URL, workflow: Workflow) -> DoctorCheck {
+        let python = ToolSupport.python(family, workflow: workflow)
+        let environment = InvocationBuilder.environment(family, workflow: workflow, checkoutOnPath: false)
+        return DoctorCheck("\(family): the resident worker can drive \(module)") {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("synthset-doctor-\(UUID().uuidString.prefix(8))")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let worker = folder.appendingPathComponent(CosmosResidentWorker.fileName)
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try Data(CosmosResidentWorker.source.utf8).write(to: worker)
+            } catch {
+                return .warning("cannot write the worker to \(folder.path): \(error)", fix: "free the temporary folder (TMPDIR)")
+            }
+            guard let probe = try? await ProcessRunner.capture(python, arguments: [worker.path, "--module", module, "--check"],
+                                                               workingDirectory: root, environment: environment, includeStandardError: true) else {
+                return .failed("'\(python)' could not be started", fix: "set tools.\(family).python to a working interpreter")
+            }
+            let lines = probe.text.split(whereSeparator: \.isNewline).map(String.init)
+            let said = lines.last { $0.hasPrefix("synthset worker:") }.map { String($0.dropFirst("synthset worker: ".count)) }
+            guard probe.succeeded else {
+                return .failed(said ?? lines.last ?? "exit status \(probe.status)", fix: "use 'runner: cli' for this step, or a cosmos-predict2 checkout the worker knows (661da47)")
+            }
+            return .ok(said ?? "\(module) has what the worker calls")
+        }
     }
 
     /// `--checkpoints` of `COSMOS_PREDICT2_ARGS`, absolute; `<root>/checkpoints` without it.

@@ -296,6 +296,54 @@ import WorkflowSpec
         #expect(FFmpegVersion(line: "ffmpeg version 6.1.1-3ubuntu5").shortName == "ffmpeg 6.1")
     }
 
+    // MARK: 5. Edge Impulse
+
+    /// The export's `info.labels` read as the Python SDK reads it (edgeimpulse/python-sdk
+    /// 109eb50, edgeimpulse/data/_functions/upload_files.py: `upload_directory` takes the
+    /// exported-dataset path when `info.labels` is there, and `upload_exported_dataset`
+    /// reads each file's `path`, `boundingBoxes` (no default), `label`, `metadata` and
+    /// `category`): every image with its boxes and its split's category.
+    @Test func edgeImpulseExportCarriesTheSDKsInfoLabels() async throws {
+        let (root, dataset) = try await ExportEndToEndTests.exportDataset(images: 10)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let reader = #"""
+import json, os, sys
+directory, expected_category = sys.argv[1], sys.argv[2]
+with open(os.path.join(directory, "info.labels")) as file:
+    labels = json.load(file)
+    labels = {os.path.join(directory, file["path"]): file for file in labels["files"]}
+boxes = json.load(open(os.path.join(directory, "bounding_boxes.labels")))["boundingBoxes"]
+count = 0
+for file, file_info in labels.items():
+    data = open(file, "rb").read()
+    assert data[:2] == b"\xff\xd8", file
+    sample = dict(bounding_boxes=file_info["boundingBoxes"], filename=os.path.basename(file),
+                  structured_labels=file_info["label"].get("labels", None), metadata=file_info.get("metadata", None),
+                  category=file_info.get("category", None), label=file_info["label"].get("label", None))
+    assert sample["category"] == expected_category, sample
+    assert sample["bounding_boxes"] == boxes[sample["filename"]], sample
+    assert all(set(b) == {"label", "x", "y", "width", "height"} for b in sample["bounding_boxes"]), sample
+    count += len(sample["bounding_boxes"])
+images = [n for n in os.listdir(directory) if n.endswith(".jpg")]
+assert len(labels) == len(images), (len(labels), len(images))
+print(json.dumps({"files": len(labels), "boxes": count}))
+"""#
+        let script = root.appendingPathComponent("sdk_reader.py")
+        try Data(reader.utf8).write(to: script)
+        let splits = try FileManager.default.contentsOfDirectory(atPath: dataset.appendingPathComponent("edge-impulse").path).sorted()
+        #expect(splits == ["test", "train", "validation"])
+        var total = 0
+        for split in splits {
+            let category = ["train": "training", "test": "testing", "validation": "validation"][split]!
+            let result = try await TestSupport.run(["python3", script.path, dataset.appendingPathComponent("edge-impulse/\(split)").path, category],
+                                                   in: root, program: URL(fileURLWithPath: "/usr/bin/env"))
+            #expect(result.status == 0, "\(split): \(result.output)")
+            let counts = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int])
+            total += counts["files"] ?? 0
+        }
+        #expect(total == 10)
+    }
+
     // MARK: 4. Grounded-SAM-2 script mode
 
     @Test func scriptModeRunsAsTheScriptResolvesItsFiles() async throws {

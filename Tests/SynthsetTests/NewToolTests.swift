@@ -3,6 +3,7 @@ import Testing
 import Execution
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 // A tool defined in this one file, the way docs/adding-a-tool.md walks through it: its
 // definition (keys, output, device, batching) and its runner. Nothing else in synthset

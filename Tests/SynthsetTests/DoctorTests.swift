@@ -4,6 +4,7 @@ import Testing
 @testable import Execution
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// `synthset doctor` through the built binary: a machine where everything is in place
 /// passes every check; then each check fails on a machine that lacks its thing, and says

@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// `synthset doctor`: is this machine ready to run a workflow's plan? Each tool's own
 /// checks (``RunnableTool/doctorChecks(for:context:)``: its checkout, scripts,

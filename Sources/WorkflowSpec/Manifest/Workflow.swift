@@ -327,7 +327,7 @@ public struct CommandSpec: Sendable, Hashable {
 }
 
 /// `edge-impulse/upload`: where and how to upload.
-public struct UploadSpec: Sendable, Hashable {
+public struct UploadSpec: Sendable, Hashable, Codable {
     /// Name of the environment variable holding the API key (never the key itself).
     public var apiKeyEnvironment: String
     public var baseURL: String

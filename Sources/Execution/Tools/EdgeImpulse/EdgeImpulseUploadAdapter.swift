@@ -70,7 +70,8 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
         func failAll(_ reason: String) -> InvocationOutcome {
             InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, reason) }))
         }
-        guard let spec = invocation.step.upload else { return failAll("step has no upload settings") }
+        let spec: UploadSpec
+        do { spec = try invocation.planned.decodedParameters(UploadSpec.self) } catch { return failAll("\(error)") }
         guard let key = ProcessInfo.processInfo.environment[spec.apiKeyEnvironment], !key.isEmpty else {
             return failAll("the environment variable \(spec.apiKeyEnvironment) is not set; export it with the Edge Impulse API key")
         }

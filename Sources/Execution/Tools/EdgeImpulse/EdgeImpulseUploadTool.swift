@@ -36,4 +36,10 @@ public struct EdgeImpulseUploadTool: RunnableTool {
         params["base_url"] = .string(upload.baseURL)
         params["splits"] = .string(upload.splits.joined(separator: ","))
     }
+
+    /// The uploader is given the origin, the splits and the name of the key's variable
+    /// (never the key: it is read from the environment at run time).
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        .builtin(uses.rawValue, parameters: context.step.upload.flatMap { try? InvocationContent(encoding: $0) })
+    }
 }

@@ -1,9 +1,15 @@
 # Helpers the benchmark scripts source, after changing to the repository root.
 
 # Builds the release synthset into $bin and makes a temporary folder $dir, removed on exit.
+# SYNTHSET_BIN=path times that binary instead (no build: e.g. while a debug build holds
+# .build, or to compare two builds).
 bench_setup() {
-  swift build -c release --product synthset >/dev/null
-  bin=$PWD/.build/release/synthset
+  if [ -n "${SYNTHSET_BIN:-}" ]; then
+    bin=$(realpath "$SYNTHSET_BIN")
+  else
+    swift build -c release --product synthset >/dev/null
+    bin=$PWD/.build/release/synthset
+  fi
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' EXIT
 }

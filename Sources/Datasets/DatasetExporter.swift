@@ -128,9 +128,14 @@ public struct DatasetExporter: Sendable {
         let files = FileManager.default
         try files.createDirectory(at: folder, withIntermediateDirectories: true)
 
+        // Each folder is made once, not once per file written into it.
+        var made = Set<String>()
         func write(_ data: Data, _ relative: String) throws {
             let url = folder.appendingPathComponent(relative)
-            try files.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let parent = url.deletingLastPathComponent()
+            if made.insert(parent.path).inserted {
+                try files.createDirectory(at: parent, withIntermediateDirectories: true)
+            }
             try data.write(to: url)
         }
         func placeImages(_ images: [LabeledImage], in relativeFolder: String) throws {
@@ -176,6 +181,9 @@ public struct DatasetExporter: Sendable {
     /// Hard-links `source` at `target`, copying when a link is impossible (another file
     /// system). An existing target is replaced.
     static func link(_ source: URL, to target: URL) throws {
+        // link(2) straight away (an export links every image up to three times);
+        // FileManager only when it fails: a target to replace, another file system.
+        if Foundation.link(source.path, target.path) == 0 { return }
         let files = FileManager.default
         if files.fileExists(atPath: target.path) { try files.removeItem(at: target) }
         do {

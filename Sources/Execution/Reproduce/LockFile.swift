@@ -196,12 +196,12 @@ public enum Reproduction {
     /// The lock for a plan whose every item is recorded done in the store, or nil when
     /// some item is not (the run was partial).
     public static func lock(workflow: Workflow, plan: Plan, store: CheckpointStore, tools: [String: String]) throws -> LockFile? {
-        let records = try store.items(ids: plan.items.map(\.id))
+        let records = try store.doneOutputs()
         var items: [LockFile.Item] = []
         items.reserveCapacity(plan.items.count)
         for item in plan.items {
-            guard let record = records[item.id], record.status == .done, let sha = record.sha256, let bytes = record.bytes else { return nil }
-            items.append(LockFile.Item(step: item.step, id: item.id, sha256: sha, bytes: bytes, path: record.path))
+            guard let record = records[item.id], let sha = record.sha256 else { return nil }
+            items.append(LockFile.Item(step: item.step, id: item.id, sha256: sha, bytes: record.bytes, path: record.path))
         }
         let order = Dictionary(plan.steps.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         items.sort { (order[$0.step] ?? 0, $0.id) < (order[$1.step] ?? 0, $1.id) }

@@ -34,16 +34,14 @@ struct OutputCommitter: Sendable {
     /// must have, checked with ffprobe when it is installed.
     func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) throws {
         let path = output.file.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard let status = FileStatus(path: path) else {
             throw OutputRejected(description: "the tool did not write \(output.file.lastPathComponent)")
         }
         if kind == .dataset {
-            guard isDirectory.boolValue else { throw OutputRejected(description: "expected a dataset folder at \(path)") }
+            guard status.isDirectory else { throw OutputRejected(description: "expected a dataset folder at \(path)") }
             return
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size > 0 else { throw OutputRejected(description: "\(output.file.lastPathComponent) is empty") }
+        guard status.size > 0 else { throw OutputRejected(description: "\(output.file.lastPathComponent) is empty") }
         let head = MediaProbe.head(output.file)
         switch kind {
         case .image:
@@ -94,24 +92,25 @@ struct OutputCommitter: Sendable {
     /// SHA-256 of a file read in 1 MiB chunks, or of a folder (sorted relative paths and
     /// their files' hashes).
     static func sha256(of url: URL) throws -> (sha256: String, bytes: Int64) {
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        if isDirectory.boolValue {
-            let files = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
-            var manifest = ""
-            var total: Int64 = 0
-            for file in files {
-                let child = url.appendingPathComponent(file)
-                var childIsDirectory: ObjCBool = false
-                _ = FileManager.default.fileExists(atPath: child.path, isDirectory: &childIsDirectory)
-                if childIsDirectory.boolValue { continue }
-                let (hash, bytes) = try sha256(of: child)
-                manifest += "\(hash)  \(file)\n"
-                total += bytes
-            }
-            return (ContentHash.sha256(manifest), total)
+        guard FileStatus(path: url.path)?.isDirectory == true else { return try sha256(ofFile: url.path) }
+        // One stat per entry, and the lookup-table hex of ContentHash: an export folder
+        // holds a few files per image, so this runs 400,000 times for 100,000 images.
+        let base = url.path.hasSuffix("/") ? url.path : url.path + "/"
+        let files = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
+        var manifest = ""
+        var total: Int64 = 0
+        for file in files {
+            guard let status = FileStatus(path: base + file), !status.isDirectory else { continue }
+            let (hash, bytes) = try sha256(ofFile: base + file)
+            manifest += "\(hash)  \(file)\n"
+            total += bytes
         }
-        let handle = try FileHandle(forReadingFrom: url)
+        return (ContentHash.sha256(manifest), total)
+    }
+
+    /// SHA-256 and size of one regular file.
+    private static func sha256(ofFile path: String) throws -> (sha256: String, bytes: Int64) {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var hasher = SHA256()
         var total: Int64 = 0
@@ -119,6 +118,6 @@ struct OutputCommitter: Sendable {
             hasher.update(data: chunk)
             total += Int64(chunk.count)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+        return (ContentHash.hex(hasher.finalize()), total)
     }
 }

@@ -106,7 +106,7 @@ public enum ContentHash {
         hex(SHA256.hash(data: bytes))
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String {
+    package static func hex(_ digest: SHA256.Digest) -> String {
         // A lookup table, not String(format:): planning hashes every item, and
         // Foundation's formatting was most of the planner's time.
         String(unsafeUninitializedCapacity: 64) { buffer in

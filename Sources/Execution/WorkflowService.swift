@@ -36,7 +36,7 @@ public enum WorkflowService {
         var measured: [String: MeasuredTiming] = [:]
         let gpu = workflow.hardware?.gpu
         for step in workflow.steps {
-            let gpuKey = step.uses.device == .gpu ? gpu : nil
+            let gpuKey = step.tool.device == .gpu ? gpu : nil
             guard let timing = try? store.measuredTimings(tool: step.uses.rawValue, model: step.model, gpu: gpuKey) else { continue }
             measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: gpuKey)] = timing
         }

@@ -76,7 +76,7 @@ public struct ReportBuilder: Sendable {
             // Nil, not zeros, when no stats file could be read (so the table says so).
             let read = members.compactMap { loaded[$0].stats }
             let stats = read.isEmpty ? nil : read.reduce(into: LabelStats()) { $0.add($1) }
-            if step.uses == .label, read.isEmpty, !members.isEmpty {
+            if step.labeling != nil, read.isEmpty, !members.isEmpty {
                 warnings.append("\(sourceName): no drop statistics (<item>.stats.json) could be read, so only kept boxes are counted")
             }
             sources.append(LabelSourceSummary.make(
@@ -124,7 +124,7 @@ public struct ReportBuilder: Sendable {
         let byID = plan.itemsByID()
         var entries: [Entry] = []
         var labeled = Set<String>()
-        for step in workflow.steps where step.uses == .label {
+        for step in workflow.steps where step.labeling != nil {
             for item in plan.items where item.step == step.id && item.kind == .labels {
                 guard let imageID = item.inputs.first, let image = byID[imageID], done(image) else { continue }
                 labeled.insert(imageID)
@@ -136,7 +136,7 @@ public struct ReportBuilder: Sendable {
                                      candidates: step.isRawLabel && item.inputs.count > 1 ? byID[item.inputs[1]]?.path : nil))
             }
         }
-        let procedural = Set(workflow.steps.filter { $0.uses == .proceduralScenes }.map(\.id))
+        let procedural = Set(workflow.steps.filter { $0.scene != nil }.map(\.id))
         for item in plan.items where Self.isImage(item) && done(item) {
             if procedural.contains(item.step) {
                 entries.append(Entry(image: item, source: item.step, labels: item.companionPath("json")))

@@ -12,7 +12,7 @@ public struct SynthsetCommand: AsyncParsableCommand {
             130 interrupted.
             """,
         version: SynthsetCommand.version,
-        subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self]
+        subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self, Schema.self, Prompts.self]
     )
 
     /// synthset's version, also recorded in lock files of workflows it renders itself.

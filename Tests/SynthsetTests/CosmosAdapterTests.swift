@@ -303,32 +303,73 @@ import WorkflowSpec
         #expect(error.hint?.contains("output: jpg") == true)
     }
 
-    @Test func commandLinesForMultiGPUAndPredict25() async throws {
-        var step = Step(id: "clips", uses: .video2world)
-        step.model = "14B"
-        step.gpus = 4
-        step.options = ["natten": .bool(true), "guidance": .number(6), "num_conditional_frames": .int(1), "disable_prompt_refiner": .bool(false)]
-        let workflow = try #require(WorkflowLoader().load(text: "version: 1\nname: x\nsteps: { s: { uses: cosmos-predict2/text2image, prompt: p, seeds: [0] } }\n", file: "/tmp/x.yaml",
-                                                               directory: URL(fileURLWithPath: "/tmp")).workflow)
-        let argv = CosmosPredict2Adapter.command(step: step, workflow: workflow, python: "python3", seed: 7, negative: nil,
-                                                 batchFile: URL(fileURLWithPath: "/s/batch-1.json"), savePath: URL(fileURLWithPath: "/s/run-1.mp4"))
-        #expect(argv == ["torchrun", "--nproc_per_node=4", "examples/video2world.py", "--model_size", "14B", "--resolution", "720",
-                         "--fps", "16", "--seed", "7", "--batch_input_json", "/s/batch-1.json", "--save_path", "/s/run-1.mp4",
-                         "--guidance", "6.0", "--natten", "--num_conditional_frames", "1", "--num_gpus", "4"])
-        var image = Step(id: "images", uses: .text2image)
-        image.options = ["use_fast_tokenizer": .bool(true), "distill_steps": .int(2)]
-        image.model = "0.6B"
-        #expect(CosmosPredict2Adapter.command(step: image, workflow: workflow, python: "/venv/bin/python", seed: 0, negative: "bad",
-                                              batchFile: URL(fileURLWithPath: "/b.json"), savePath: URL(fileURLWithPath: "/r.jpg"))
+    /// What a task runs is in the plan (`plan --format json` shows `tasks[].invocation`):
+    /// the command line, batch file and outputs, built once by the tool's definition.
+    @Test func plannedInvocationsForMultiGPUAndPredict25() async throws {
+        let text = """
+            version: 1
+            name: x
+            hardware: { gpu: h100-sxm, count: 4 }
+            tools:
+              cosmos-predict2: { python: /venv/bin/python }
+            steps:
+              images:
+                uses: cosmos-predict2/text2image
+                model: 0.6B
+                prompt: "cans"
+                negative: bad
+                seeds: [0]
+                options: { use_fast_tokenizer: true, distill_steps: 2 }
+              clips:
+                uses: cosmos-predict2/video2world
+                from: images
+                model: 14B
+                gpus: 4
+                seeds: [7]
+                options: { natten: true, guidance: 6, num_conditional_frames: 1, disable_prompt_refiner: false }
+              world:
+                uses: cosmos-predict2.5/video2world
+                from: clips
+                gpus: 2
+                options: { offload_diffusion_model: true, num_steps: 20 }
+            """
+        let workflow = try #require(WorkflowLoader().load(text: text, file: "/tmp/x.yaml", directory: URL(fileURLWithPath: "/tmp")).workflow)
+        var plan = try #require(Planner().plan(workflow).plan)
+        Planner.attachInvocations(to: &plan, workflow: workflow)
+        let scratch = URL(fileURLWithPath: "/s"), workspace = URL(fileURLWithPath: "/w")
+        func invocation(_ step: String) throws -> TaskInvocation {
+            try #require(plan.tasks.first { $0.step == step }?.invocation)
+        }
+        let image = try #require(plan.items.first { $0.step == "images" })
+        let images = try invocation("images")
+        #expect(images.commandLine(scratch: scratch, workspace: workspace)
                 == ["/venv/bin/python", "-m", "examples.text2image", "--model_size", "0.6B", "--seed", "0", "--negative_prompt", "bad",
-                    "--batch_input_json", "/b.json", "--save_path", "/r.jpg", "--distill_steps", "2", "--use_fast_tokenizer"])
-        var world = Step(id: "w", uses: .predict25Video2World)
-        world.gpus = 2
-        world.options = ["offload_diffusion_model": .bool(true), "num_steps": .int(20)]
-        #expect(CosmosPredict25Adapter.command(step: world, workflow: workflow, python: "python3",
-                                               samples: URL(fileURLWithPath: "/s/samples.jsonl"), outputDirectory: URL(fileURLWithPath: "/s/out"))
-                == ["torchrun", "--nproc_per_node=2", "examples/inference.py", "-i", "/s/samples.jsonl", "-o", "/s/out",
+                    "--batch_input_json", "/s/batch.json", "--save_path", "/s/run.jpg", "--distill_steps", "2", "--use_fast_tokenizer"])
+        let batch = try #require(images.files.first)
+        let entries = try #require(try JSONSerialization.jsonObject(with: batch.rendered(scratch: scratch, workspace: workspace)) as? [[String: String]])
+        #expect(entries == [["prompt": "cans", "output_image": "/s/\(URL(fileURLWithPath: image.path).lastPathComponent)"]])
+        #expect(images.outputs.map(\.item) == [image.id])
+        #expect(images.outputs.first?.companions.first?.destination == image.companionPath("txt"))
+
+        let clips = try invocation("clips")
+        #expect(clips.commandLine(scratch: scratch, workspace: workspace)
+                == ["/venv/bin/python", "-m", "torch.distributed.run", "--nproc_per_node=4", "examples/video2world.py",
+                    "--model_size", "14B", "--resolution", "720", "--fps", "16", "--seed", "7", "--negative_prompt", "bad",
+                    "--batch_input_json", "/s/batch.json", "--save_path", "/s/run.mp4",
+                    "--guidance", "6.0", "--natten", "--num_conditional_frames", "1", "--num_gpus", "4"])
+        let clipEntries = try #require(try JSONSerialization.jsonObject(with: clips.files[0].rendered(scratch: scratch, workspace: workspace)) as? [[String: String]])
+        #expect(clipEntries.first?["input_video"] == "/w/" + image.path, "inputs are the upstream items' workspace files")
+
+        let world = try invocation("world")
+        #expect(world.commandLine(scratch: scratch, workspace: workspace)
+                == ["python3", "-m", "torch.distributed.run", "--nproc_per_node=2", "examples/inference.py", "-i", "/s/samples.jsonl", "-o", "/s/out",
                     "--inference-type", "video2world", "--model", "2B/post-trained", "--offload_diffusion_model"])
+        let samples = String(decoding: world.files[0].rendered(scratch: scratch, workspace: workspace), as: UTF8.self)
+        #expect(samples.split(separator: "\n").count == 1)
+        #expect(samples.contains("\"num_steps\":20") && samples.contains("\"seed\":0"))
+        // A resumed task runs only its missing items: a smaller batch from the same definition.
+        let task = try #require(plan.tasks.first { $0.step == "images" })
+        #expect(task.invocation == images)
     }
 
     @Test func timingsFollowResolutionFpsAndNatten() {

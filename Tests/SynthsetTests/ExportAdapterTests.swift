@@ -71,7 +71,7 @@ import WorkflowSpec
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let log = workspace.logs.appendingPathComponent("\(task.id).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        return Invocation(workflow: workflow, step: workflow.step(step)!, task: task, items: [item],
+        return Invocation(workflow: workflow, step: workflow.step(step)!, task: task, planned: .builtin(task.uses.rawValue), items: [item],
                           inputs: Dictionary(uniqueKeysWithValues: item.inputs.map { ($0, workspace.url(items[$0]!.path)) }),
                           workspace: workspace, scratch: scratch, logFile: log, gpus: [], attempt: 1, gracePeriod: .seconds(1))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Scenes
 import Testing
+import Execution
 import WorkflowSpec
 @testable import Planning
 
@@ -14,7 +15,8 @@ struct IdentityTests {
         var result: [ItemSignature] = []
         var generator = SplitMix64(seed: 42)
         for (index, text) in tricky.enumerated() {
-            var signature = ItemSignature(tool: ToolKind.allCases[index % ToolKind.allCases.count])
+            let tools = ToolRegistry.standard.definitions.map(\.uses)
+            var signature = ItemSignature(tool: tools[index % tools.count])
             signature.prompt = text
             signature.negative = index % 2 == 0 ? tricky[(index + 1) % tricky.count] : nil
             signature.model = index % 3 == 0 ? "2B" : nil

@@ -464,7 +464,11 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
 
     @Test func planJSONIsFoundationsByteForByte() async throws {
         for yaml in [chainManifest(), Self.everyMemberManifest, Self.manyItemsManifest] {
-            let plan = try await makePlan(loadWorkflow(yaml))
+            let workflow = try loadWorkflow(yaml)
+            var plan = try await makePlan(workflow)
+            // As `plan --format json` writes it: with every task's invocation.
+            Planner.attachInvocations(to: &plan, workflow: workflow)
+            #expect(plan.tasks.allSatisfy { $0.invocation != nil })
             #expect(PlanRenderer.json(plan) == PlanRenderer.foundationJSON(plan))
             var streamed = Data()
             PlanRenderer.writeJSON(plan) { streamed.append($0) }

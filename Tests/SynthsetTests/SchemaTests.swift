@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Execution
 import WorkflowSpec
 
 let schemaURL = repositoryRoot.appendingPathComponent("schemas/workflow.schema.json")
@@ -65,7 +66,7 @@ func validateWithPython(_ files: [URL], sourceLocation: Testing.SourceLocation =
         #expect(workflows.count >= 3)
         let rejected = ["unknown-top-key", "unknown-step-key", "unknown-hardware-key", "missing-version",
                         "unsupported-version", "unknown-uses", "bad-model", "bad-option", "box-threshold",
-                        "wrong-type", "empty-matrix", "negative-seed", "non-integer-seed"]
+                        "wrong-type", "empty-matrix", "negative-seed", "non-integer-seed", "llm-without-file", "llm-bad-endpoint"]
             .map { fixturesDirectory.appendingPathComponent("\($0).yaml") }
         let results = try validateWithPython(workflows + rejected)
         guard !results.isEmpty else { return }
@@ -78,8 +79,16 @@ func validateWithPython(_ files: [URL], sourceLocation: Testing.SourceLocation =
         }
     }
 
-    /// The schema's per-tool keys, models and options are exactly the loader's (`ToolKind`).
-    @Test func schemaMirrorsTheLoader() throws {
+    /// The committed schema is exactly what `synthset schema` generates from the registry;
+    /// re-record it with `swift run synthset schema -o schemas/workflow.schema.json`.
+    @Test func committedSchemaIsTheGeneratedOne() throws {
+        let committed = try String(contentsOf: schemaURL, encoding: .utf8)
+        let generated = ManifestSchema.generate(.standard).rendered()
+        #expect(committed == generated, "schemas/workflow.schema.json is stale: run 'swift run synthset schema -o schemas/workflow.schema.json'")
+    }
+
+    /// The schema's per-tool keys, models and options are exactly the loader's (the registry).
+    @Test func schemaMirrorsTheRegistry() throws {
         let data = try Data(contentsOf: schemaURL)
         let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(schema["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
@@ -88,26 +97,54 @@ func validateWithPython(_ files: [URL], sourceLocation: Testing.SourceLocation =
         #expect(schema["additionalProperties"] as? Bool == false)
         let defs = try #require(schema["$defs"] as? [String: Any])
         let tools = try #require(properties["tools"] as? [String: Any])
-        #expect(((tools["propertyNames"] as? [String: Any])?["enum"] as? [String]).map(Set.init) == Set(WorkflowLoader.toolFamilies))
+        #expect(((tools["propertyNames"] as? [String: Any])?["enum"] as? [String]) == ToolRegistry.standard.families)
         let step = try #require(defs["step"] as? [String: Any])
         let usesEnum = try #require(((step["properties"] as? [String: Any])?["uses"] as? [String: Any])?["enum"] as? [String])
-        #expect(usesEnum == ToolKind.allCases.map(\.rawValue))
+        #expect(usesEnum == ToolRegistry.standard.names)
         let byUses = try #require(defs["stepByUses"] as? [String: Any])
-        #expect(Set(byUses.keys) == Set(ToolKind.allCases.map(\.rawValue)))
-        for kind in ToolKind.allCases {
-            let def = try #require(byUses[kind.rawValue] as? [String: Any], "\(kind.rawValue) missing")
-            #expect(def["additionalProperties"] as? Bool == false, "\(kind.rawValue) allows unknown keys")
+        #expect(Set(byUses.keys) == Set(ToolRegistry.standard.names))
+        for tool in ToolRegistry.standard.definitions {
+            let kind = tool.uses.rawValue
+            let def = try #require(byUses[kind] as? [String: Any], "\(kind) missing")
+            #expect(def["additionalProperties"] as? Bool == false, "\(kind) allows unknown keys")
             let keys = try #require(def["properties"] as? [String: Any])
-            #expect(Set(keys.keys) == Set(kind.stepKeys), "\(kind.rawValue) keys differ from ToolKind.stepKeys")
-            if !kind.models.isEmpty {
-                #expect((keys["model"] as? [String: Any])?["enum"] as? [String] == kind.models, "\(kind.rawValue) models")
+            #expect(Set(keys.keys) == Set(tool.stepKeys), "\(kind) keys differ from the definition's")
+            for (name, key) in keys {
+                let description = (key as? [String: Any])?["description"] as? String
+                #expect(description?.isEmpty == false, "\(kind).\(name) has no description")
             }
-            if !kind.options.isEmpty {
+            if !tool.models.isEmpty {
+                #expect((keys["model"] as? [String: Any])?["enum"] as? [String] == tool.models, "\(kind) models")
+                #expect((keys["model"] as? [String: Any])?["default"] as? String == tool.defaultModel, "\(kind) default model")
+            }
+            if !tool.options.isEmpty {
                 let options = try #require(keys["options"] as? [String: Any])
                 #expect(options["additionalProperties"] as? Bool == false)
                 let names = Set(((options["properties"] as? [String: Any]) ?? [:]).keys)
-                #expect(names == Set(kind.options.map(\.name)), "\(kind.rawValue) options differ")
+                #expect(names == Set(tool.options.map(\.name)), "\(kind) options differ")
             }
         }
+    }
+
+    /// Every property anywhere in the schema says what it is, so an editor shows help.
+    @Test func everyPropertyHasADescription() throws {
+        let schema = try JSONSerialization.jsonObject(with: try Data(contentsOf: schemaURL))
+        var missing: [String] = []
+        func walk(_ node: Any, _ path: String) {
+            if let object = node as? [String: Any] {
+                if let properties = object["properties"] as? [String: Any] {
+                    // `false` forbids a key; every schema that allows one describes it.
+                    for (name, value) in properties {
+                        guard let schema = value as? [String: Any], schema["description"] == nil, schema["const"] == nil else { continue }
+                        missing.append(path + "/" + name)
+                    }
+                }
+                for (key, value) in object { walk(value, path + "/" + key) }
+            } else if let array = node as? [Any] {
+                for (index, value) in array.enumerated() { walk(value, path + "/\(index)") }
+            }
+        }
+        walk(schema, "")
+        #expect(missing.isEmpty, "properties without a description: \(missing.sorted().joined(separator: ", "))")
     }
 }

@@ -6,10 +6,6 @@ import Testing
 /// documented request shape and records every file it accepts.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct UploadTests {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// The stand-in server (Python's http.server): loopback only, bodies capped at 200 MB,
     /// exits by itself after its lifetime. It refuses (400) and records any request that
     /// breaks the documented shape, and can answer the first requests with 503.
@@ -144,45 +140,19 @@ server.server_close()
 
     /// A running stand-in server.
     struct Server {
-        var process: TestSupport.Launched
-        var port: Int
-        var portFile: URL
-        var records: URL
+        var server: LoopbackServer
+        var port: Int { server.port }
+        var portFile: URL { server.portFile }
 
         static func start(in folder: URL, key: String, failFirst: Int, maxFiles: Int) async throws -> Server {
-            let script = folder.appendingPathComponent("server.py")
-            try serverScript.write(to: script, atomically: true, encoding: .utf8)
-            let portFile = folder.appendingPathComponent("port")
-            let records = folder.appendingPathComponent("requests.jsonl")
-            let process = try TestSupport.launch(
-                ["python3", script.path, portFile.path, records.path, String(failFirst), String(maxFiles), "240"],
-                in: folder, environment: ["EXPECTED_KEY": key], program: URL(fileURLWithPath: "/usr/bin/env"))
-            for _ in 0..<500 {
-                if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text) {
-                    return Server(process: process, port: port, portFile: portFile, records: records)
-                }
-                if !process.process.isRunning { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            if process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
-            let result = await process.result()
-            throw Failure(description: "the stand-in server did not start:\n\(result.output)")
+            Server(server: try await LoopbackServer.start(script: serverScript, arguments: [String(failFirst), String(maxFiles), "240"],
+                                                          in: folder, environment: ["EXPECTED_KEY": key]))
         }
 
-        /// Asks the server to exit (it polls for a stop file every half second; a signal
-        /// may be blocked in children of the test process), then kills it if it lingers.
-        func stop() async {
-            _ = FileManager.default.createFile(atPath: portFile.path + ".stop", contents: nil)
-            for _ in 0..<250 where process.process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-            if process.process.isRunning { kill(process.process.processIdentifier, SIGKILL) }
-            await process.wait()
-        }
+        func stop() async { await server.stop() }
 
         /// Every request the server answered, in order.
-        func requests() -> [[String: Any]] {
-            let text = (try? String(contentsOf: records, encoding: .utf8)) ?? ""
-            return TestSupport.events(text)
-        }
+        func requests() -> [[String: Any]] { server.requests() }
     }
 
     static func workflow(seeds: Int, port: Int, keyVariable: String = "EI_TEST_KEY") -> String {

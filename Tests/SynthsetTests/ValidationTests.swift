@@ -50,6 +50,14 @@ let invalidCases: [InvalidCase] = [
           inFile: "prompts/not-a-list.json"),
     .init(fixture: "prompt-file-number-item.yaml", line: 4, column: 3, message: "prompt 2 must be a string or an object with \"prompt\", found an integer '42'",
           inFile: "prompts/number-item.json"),
+    .init(fixture: "llm-without-file.yaml", line: 9, column: 5, message: "prompt 'more' has 'llm' but no 'file' to pin the answer in"),
+    .init(fixture: "llm-unknown-from.yaml", line: 9, column: 12, message: "prompt 'more' takes its LLM examples from unknown prompt set 'lines'"),
+    .init(fixture: "llm-bad-endpoint.yaml", line: 9, column: 79, message: "'localhost:11434' is not an http(s) URL"),
+    // Planning never asks the LLM: a pinned file not written yet names the command that writes it.
+    .init(fixture: "llm-missing-pinned.yaml", line: 10, column: 11,
+          message: "the pinned prompts of 'more' are not there yet: prompts/not-refreshed-yet.json does not exist"),
+    .init(fixture: "pinned-bad-header.yaml", line: 4, column: 14, message: "llm.count: expected an integer, found the text 'two'",
+          inFile: "prompts/bad-header.json"),
 ]
 
 func loadFixture(_ name: String) -> WorkflowLoader.Result {
@@ -86,6 +94,8 @@ func render(_ diagnostics: [Diagnostic]) -> String {
             ("unknown-step-key.yaml", ["did you mean 'max_batch'?"]),
             ("unknown-hardware-key.yaml", ["vram_gb"]),
             ("unknown-from.yaml", ["did you mean 'scenes'?"]),
+            ("llm-unknown-from.yaml", ["did you mean 'line'?"]),
+            ("llm-missing-pinned.yaml", ["synthset prompts refresh", "llm-missing-pinned.yaml more"]),
             ("unknown-uses.yaml", ["did you mean 'procedural/scenes'?"]),
         ]
         for (fixture, needles) in cases {

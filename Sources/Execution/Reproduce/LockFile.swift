@@ -12,11 +12,14 @@ import WorkflowSpec
 ///     prompt can_line[0] <sha256 of text> "A conveyor belt ..."
 ///     prompt-file enhanced prompts/x.json <sha256 of file>
 ///     prompt enhanced[0] <sha256 of text>
+///     file labels.script tools/label.py <sha256 of file>
 ///     tool cosmos-predict2 git <commit>
 ///     tool synthset 0.1.0
 ///     item <step> <id> <sha256> <bytes> <path>
 ///     fingerprint <hex> export 1
 ///
+/// `file` lines record the user files a step runs (a labeling script, a command's
+/// program given by path), whose content is part of their items' ids.
 /// Sections come in that order. Prompts are sorted by set (file order) then index; tools
 /// by name; items by step (the plan's pipeline order) then id. Prompt text from templates
 /// and inline prompts is written out (JSON-quoted) so a diff shows the words; prompts from
@@ -49,6 +52,8 @@ public struct LockFile: Sendable, Equatable {
     public var planHash: String
     /// Prompt lines without the leading keyword (`prompt ` / `prompt-file `), in order.
     public var prompts: [String]
+    /// File lines without the leading `file `: `<step>.<key> <path> <sha256>`.
+    public var files: [String] = []
     public var tools: [String: String]
     public var items: [Item]
     public var fingerprint: String
@@ -79,6 +84,7 @@ public struct LockFile: Sendable, Equatable {
     public var text: String {
         var lines = [Self.header, "workflow \(workflow)", "recipe \(recipeFile) sha256 \(recipeSHA256)", "plan \(planHash)"]
         lines += prompts.map { $0.hasPrefix("file ") ? "prompt-\($0)" : "prompt \($0)" }
+        lines += files.map { "file \($0)" }
         lines += tools.keys.sorted().map { "tool \($0) \(tools[$0] ?? "unknown")" }
         lines += items.map { "item \($0.step) \($0.id) \($0.sha256) \($0.bytes) \($0.path)" }
         lines.append("fingerprint \(fingerprint) \(fingerprintScope) \(fingerprintCount)")
@@ -110,6 +116,7 @@ public struct LockFile: Sendable, Equatable {
             case "plan": lock.planHash = rest
             case "prompt": lock.prompts.append(rest)
             case "prompt-file": lock.prompts.append("file " + rest)
+            case "file": lock.files.append(rest)
             case "tool":
                 guard fields.count >= 3 else { throw bad() }
                 lock.tools[fields[1]] = fields[2...].joined(separator: " ")
@@ -193,6 +200,19 @@ public enum Reproduction {
         ContentHash.sha256(hashes.sorted().map { $0 + "\n" }.joined())
     }
 
+    /// The user files steps run, with their content hash (`unread` when the file could
+    /// not be read where the recipe was loaded).
+    public static func fileLines(_ workflow: Workflow) -> [String] {
+        var lines: [String] = []
+        for step in workflow.steps {
+            if let script = step.labeling?.script { lines.append("\(step.id).script \(script) \(step.labeling?.scriptSHA256 ?? "unread")") }
+            if let command = step.command, command.program.contains("/") {
+                lines.append("\(step.id).program \(command.program) \(command.programSHA256 ?? "unread")")
+            }
+        }
+        return lines
+    }
+
     /// The lock for a plan whose every item is recorded done in the store, or nil when
     /// some item is not (the run was partial).
     public static func lock(workflow: Workflow, plan: Plan, store: CheckpointStore, tools: [String: String]) throws -> LockFile? {
@@ -207,9 +227,11 @@ public enum Reproduction {
         items.sort { (order[$0.step] ?? 0, $0.id) < (order[$1.step] ?? 0, $1.id) }
         let (scope, steps) = fingerprintSteps(plan)
         let covered = items.filter { steps.contains($0.step) }.map(\.sha256)
-        return LockFile(workflow: workflow.name, recipeFile: URL(fileURLWithPath: workflow.file).lastPathComponent,
-                        recipeSHA256: workflow.sourceHash, planHash: plan.hash, prompts: promptLines(workflow), tools: tools,
-                        items: items, fingerprint: fingerprint(covered), fingerprintScope: scope, fingerprintCount: covered.count)
+        var lock = LockFile(workflow: workflow.name, recipeFile: URL(fileURLWithPath: workflow.file).lastPathComponent,
+                            recipeSHA256: workflow.sourceHash, planHash: plan.hash, prompts: promptLines(workflow), tools: tools,
+                            items: items, fingerprint: fingerprint(covered), fingerprintScope: scope, fingerprintCount: covered.count)
+        lock.files = fileLines(workflow)
+        return lock
     }
 
     /// What differs between the lock and the plan a recipe makes now, for `run --frozen`:
@@ -221,6 +243,8 @@ public enum Reproduction {
         let lockedPrompts = Set(lock.prompts), currentPrompts = Set(nowPrompts)
         for line in nowPrompts where !lockedPrompts.contains(line) { differences.append("prompt not in the lock: \(line.prefix(100))") }
         for line in lock.prompts where !currentPrompts.contains(line) { differences.append("prompt in the lock no longer in the recipe: \(line.prefix(100))") }
+        let lockedFiles = Set(lock.files), currentFiles = fileLines(workflow)
+        for line in currentFiles where !lockedFiles.contains(line) { differences.append("file not as in the lock: \(line)") }
         var locked: [String: Set<String>] = [:]
         for item in lock.items { locked[item.step, default: []].insert(item.id) }
         var planned: [String: Set<String>] = [:]

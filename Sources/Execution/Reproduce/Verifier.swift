@@ -64,34 +64,30 @@ public struct Verifier: Sendable {
 public enum ToolVersions {
     public static func probe(_ workflow: Workflow, synthsetVersion: String) -> [String: String] {
         var versions: [String: String] = [:]
-        let uses = Set(workflow.steps.map(\.uses))
-        for family in Set(uses.compactMap(\.family)).sorted() {
-            let location = workflow.tools[family]
-            switch family {
-            case "ffmpeg":
-                let program = location?.program ?? "ffmpeg"
-                versions["ffmpeg"] = firstLine(run(program, ["-version"])) ?? "unknown"
-            case "edge-impulse":
-                continue
-            default:
-                if let root = location?.root {
-                    let path = (root as NSString).expandingTildeInPath
-                    let commit = firstLine(run("git", ["-C", path, "rev-parse", "HEAD"]))
-                    versions[family] = commit.map { "git \($0)" } ?? "unknown"
-                } else {
-                    versions[family] = "unknown"
-                }
-                let python = location?.python ?? "python3"
-                versions["\(family).python"] = firstLine(run(python, ["--version"])) ?? "unknown"
-            }
+        var probedFamilies = Set<String>()
+        for step in workflow.steps {
+            guard let tool = step.tool as? any RunnableTool else { continue }
+            if let family = tool.family, !probedFamilies.insert(family).inserted { continue }
+            versions.merge(tool.versions(of: step, workflow: workflow, synthsetVersion: synthsetVersion)) { first, _ in first }
         }
-        // In-process steps: the output depends on synthset's own code.
-        if uses.contains(.proceduralScenes) || uses.contains(.export) || versions.isEmpty {
-            versions["synthset"] = synthsetVersion
+        if versions.isEmpty { versions["synthset"] = synthsetVersion }
+        return versions
+    }
+
+    /// The checkout's git HEAD (`git <commit>`) and its Python's version, for a tool
+    /// installed under `tools.<family>`.
+    static func checkout(_ family: String, workflow: Workflow) -> [String: String] {
+        let location = workflow.tools[family]
+        var versions: [String: String] = [:]
+        if let root = location?.root {
+            let path = (root as NSString).expandingTildeInPath
+            let commit = firstLine(run("git", ["-C", path, "rev-parse", "HEAD"]))
+            versions[family] = commit.map { "git \($0)" } ?? "unknown"
+        } else {
+            versions[family] = "unknown"
         }
-        for step in workflow.steps where step.uses == .command {
-            if let program = step.command?.program { versions["command.\(step.id)"] = program }
-        }
+        let python = location?.python ?? "python3"
+        versions["\(family).python"] = firstLine(run(python, ["--version"])) ?? "unknown"
         return versions
     }
 

@@ -13,13 +13,11 @@ public struct Executor: Sendable {
     public let workflow: Workflow
     public let plan: Plan
     public let options: RunOptions
-    public let registry: AdapterRegistry
 
-    public init(workflow: Workflow, plan: Plan, options: RunOptions, registry: AdapterRegistry = .standard) {
+    public init(workflow: Workflow, plan: Plan, options: RunOptions) {
         self.workflow = workflow
         self.plan = plan
         self.options = options
-        self.registry = registry
     }
 
     /// Problems that stop the run before anything is written.
@@ -30,7 +28,7 @@ public struct Executor: Sendable {
             diagnostics.append(Diagnostic(.error, RunError.unknownSteps(unknown.sorted(), known: workflow.steps.map(\.id)).description))
         }
         for step in workflow.steps where options.only.isEmpty || options.only.contains(step.id) {
-            guard let adapter = registry.adapter(for: step.uses) else {
+            guard let adapter = step.runner else {
                 diagnostics.append(Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue), which this build of synthset cannot run yet",
                                               hint: "run the other steps with --only, or use a build with this adapter",
                                               at: workflow.location(of: "steps.\(step.id).uses")))

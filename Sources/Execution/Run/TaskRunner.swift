@@ -45,17 +45,22 @@ struct TaskRunner: Sendable {
         for item in batch {
             for input in item.inputs { if let planned = items[input] { inputs[input] = workspace.url(planned.path) } }
         }
-        let invocation = Invocation(workflow: executor.workflow, step: step, task: task, items: batch, inputs: inputs,
+        // The plan's invocation for these items: the task's own, or a smaller one on resume.
+        let plannedItems = self.items
+        let context = InvocationContext(workflow: executor.workflow, step: step, paths: { plannedItems[$0]?.path })
+        let planned = task.invocation.flatMap { batch.count == task.items.count ? $0 : nil }
+            ?? step.planning.invocation(for: batch, context: context)
+        let invocation = Invocation(workflow: executor.workflow, step: step, task: task, planned: planned, items: batch, inputs: inputs,
                                     workspace: workspace, scratch: scratch, logFile: logFile, gpus: gpus,
                                     attempt: attempt, gracePeriod: executor.options.gracePeriod, store: store)
         let tally = Tally()
         let perItemStart = Mutex(started)
         let committer = self.committer, store = self.store, runID = self.runID, items = self.items
-        let expectedFrames = step.uses.output == .video ? Planner.expectedFrames(of: step) : nil
+        let expectedFrames = step.tool.output == .video ? Planner.expectedFrames(of: step) : nil
         var outcome = InvocationOutcome()
         var thrown: String?
         do {
-            let adapter = executor.registry.adapter(for: step.uses)!
+            let adapter = step.runner!
             outcome = try await adapter.run(invocation) { output in
                 guard let item = items[output.itemID] else { return }
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }

@@ -32,10 +32,10 @@ public struct TimingResolver: Sendable {
     }
 
     /// The tool's own defaults where a step leaves resolution or fps unset.
-    static func videoSettings(_ step: Step) -> (resolution: Int, fps: Int, natten: Bool) {
+    public static func videoSettings(_ step: Step) -> (resolution: Int, fps: Int, natten: Bool) {
         let natten: Bool
         if case .bool(let flag)? = step.options["natten"] { natten = flag } else { natten = false }
-        return (step.resolution ?? 720, step.fps ?? 16, natten)
+        return (step.resolution ?? step.tool.defaultResolution ?? 720, step.fps ?? step.tool.defaultFPS ?? 16, natten)
     }
 
     private func override(_ step: Step, gpu: String?) -> CatalogOverrides.TimingOverride? {
@@ -52,42 +52,20 @@ public struct TimingResolver: Sendable {
         if step.labeling?.stage == .postprocess {
             return Figure(0.005, .assumed, "thresholds, class mapping and NMS on one image's candidates, in-process")
         }
-        let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.uses.device == .gpu ? gpu : nil)
+        let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.tool.device == .gpu ? gpu : nil)
         if let measured = measured[key] {
             return Figure(measured.secondsPerItem, .measured, "median of \(measured.samples) measured task(s)", samples: measured.samples)
         }
         if let entry = override(step, gpu: gpu), let value = entry.secondsPerItem {
             return Figure(value, .manifest, "the manifest's catalog.timings")
         }
-        switch step.uses {
-        case .text2image:
-            return gpuTiming(uses: .text2image, model: step.model, gpu: gpu, resolution: nil, fps: nil, natten: false)
-        case .video2world:
-            let video = Self.videoSettings(step)
-            return gpuTiming(uses: .video2world, model: step.model, gpu: gpu, resolution: video.resolution, fps: video.fps, natten: video.natten)
-        case .video2worldBestOfN:
-            let video = Self.videoSettings(step)
-            guard let base = gpuTiming(uses: .video2world, model: step.model, gpu: gpu, resolution: video.resolution, fps: video.fps, natten: video.natten) else { return nil }
-            var generations = 2
-            if case .int(let count)? = step.options["num_generations"] { generations = count }
-            return Figure(base.value * Double(generations), base.basis == .published ? .derived : base.basis,
-                          "video2world's \(Self.format(base.value)) s x \(generations) generations (\(base.source)); critic time not included")
-        case .text2world:
-            let video = Self.videoSettings(step)
-            guard let v2w = gpuTiming(uses: .video2world, model: step.model, gpu: gpu, resolution: video.resolution, fps: video.fps, natten: video.natten),
-                  let t2i = gpuTiming(uses: .text2image, model: step.model, gpu: gpu, resolution: nil, fps: nil, natten: false) else { return nil }
-            return Figure(v2w.value + t2i.value, .derived, "text2image \(Self.format(t2i.value)) s + video2world \(Self.format(v2w.value)) s on this GPU")
-        default:
-            let key = step.uses == .predict25Image2World || step.uses == .predict25Video2World ? ToolKind.predict25Text2World.rawValue : step.uses.rawValue
-            guard let entry = catalog.otherTimings.first(where: { $0.uses == key && ($0.model == nil || $0.model == step.model) }) else { return nil }
-            return Figure(entry.secondsPerItem, entry.basis, entry.derivation)
-        }
+        return step.planning.catalogSecondsPerItem(step, gpu: gpu, resolver: self)
     }
 
     /// Seconds to load the model once per invocation (0 for CPU tools).
     public func loadSeconds(_ step: Step, gpu: String?) -> Figure {
         if step.labeling?.stage == .postprocess { return Figure(0, .assumed, "no model to load") }
-        let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.uses.device == .gpu ? gpu : nil)
+        let key = MeasuredTiming.key(uses: step.uses, model: step.model, gpu: step.tool.device == .gpu ? gpu : nil)
         if let measured = measured[key] {
             // Without a measured load time the measured per-item time already includes
             // the load spread over the batch, so adding the catalog's would count it twice.
@@ -98,23 +76,23 @@ public struct TimingResolver: Sendable {
         if let entry = override(step, gpu: gpu), let value = entry.loadSeconds {
             return Figure(value, .manifest, "the manifest's catalog.timings")
         }
-        let lookup: (String, String?) -> Catalog.LoadEntry? = { uses, model in
-            catalog.loadSeconds.first { $0.uses == uses && ($0.model == nil || $0.model == model) }
-        }
-        switch step.uses {
-        case .video2worldBestOfN, .text2world:
-            if let entry = lookup(ToolKind.video2world.rawValue, step.model) {
-                return Figure(entry.seconds, entry.basis, "video2world's load: \(entry.derivation)")
-            }
-        case .predict25Image2World, .predict25Video2World:
-            if let entry = lookup(ToolKind.predict25Text2World.rawValue, nil) { return Figure(entry.seconds, entry.basis, entry.derivation) }
-        default:
-            if let entry = lookup(step.uses.rawValue, step.model) { return Figure(entry.seconds, entry.basis, entry.derivation) }
-        }
-        return Figure(0, .assumed, "no model to load")
+        return step.planning.catalogLoadSeconds(step, gpu: gpu, resolver: self) ?? Figure(0, .assumed, "no model to load")
     }
 
-    private func gpuTiming(uses: ToolKind, model: String?, gpu: String?, resolution: Int?, fps: Int?, natten: Bool) -> Figure? {
+    /// The catalog's `other_timings` entry for a tool (CPU tools, Predict2.5).
+    public func otherTiming(uses: String, model: String?) -> Figure? {
+        guard let entry = catalog.otherTimings.first(where: { $0.uses == uses && ($0.model == nil || $0.model == model) }) else { return nil }
+        return Figure(entry.secondsPerItem, entry.basis, entry.derivation)
+    }
+
+    /// The catalog's model load time for a tool, with `prefix` before its derivation.
+    public func catalogLoad(uses: String, model: String?, prefix: String = "") -> Figure? {
+        guard let entry = catalog.loadSeconds.first(where: { $0.uses == uses && ($0.model == nil || $0.model == model) }) else { return nil }
+        return Figure(entry.seconds, entry.basis, prefix + entry.derivation)
+    }
+
+    /// A published (or scaled) per-item GPU figure from the catalog's timing table.
+    public func gpuTiming(uses: ToolKind, model: String?, gpu: String?, resolution: Int?, fps: Int?, natten: Bool) -> Figure? {
         guard let gpu, let model else { return nil }
         let candidates = catalog.timings.filter { $0.uses == uses.rawValue && $0.model == model && $0.gpu == gpu }
         if let exact = candidates.first(where: { $0.resolution == resolution && $0.fps == fps && ($0.natten ?? false) == natten }) {
@@ -128,7 +106,7 @@ public struct TimingResolver: Sendable {
                       "\(gpu) 480p/16fps \(Self.format(base.secondsPerItem)) s x \(factor.factor) (\(factor.derivation))")
     }
 
-    static func format(_ value: Double) -> String {
+    public static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
     }
 }

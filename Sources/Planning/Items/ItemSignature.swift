@@ -7,6 +7,12 @@ import WorkflowSpec
 /// a list, not the step's id or order. Its canonical JSON (sorted keys) is hashed into
 /// the item id and kept so a user can diff why an item changed.
 public struct ItemSignature: Sendable, Codable, Hashable {
+    /// The version of what signatures hold and how they are written (docs/plan-format.md).
+    /// 1: the first encoding; 2: `params.checkout`, `params.script_sha256` and
+    /// `params.program_sha256` when they apply, so items without them kept their ids.
+    /// The ids of the shipped recipes are pinned by GoldenIDTests.
+    public static let encodingVersion = 2
+
     /// The `uses:` of the step.
     public var tool: String
     public var model: String?

@@ -172,9 +172,12 @@ public struct PlannedTask: Sendable, Codable, Hashable, Identifiable {
     public var vramGB: Double?
     /// Estimated seconds: model load plus items times seconds per item.
     public var seconds: Double
+    /// What the task runs (``Planner/attachInvocations(to:workflow:)`` fills it in; the
+    /// executor builds the same from the same items, or from the items still missing).
+    public var invocation: TaskInvocation?
 
     enum CodingKeys: String, CodingKey {
-        case id, step, uses, model, seed, items, device, gpus, seconds
+        case id, step, uses, model, seed, items, device, gpus, seconds, invocation
         case dependsOn = "depends_on"
         case vramGB = "vram_gb"
     }

@@ -1,13 +1,14 @@
 import Foundation
 import WorkflowSpec
 
-/// Expands one step into its items, given the items of the steps it reads from.
-struct ItemExpander {
-    let workflow: Workflow
-    let step: Step
-    let upstream: ArraySlice<PlannedItem>
-    let upstreamSteps: [Step]
-    private(set) var diagnostics: [Diagnostic] = []
+/// Expands one step into its items, given the items of the steps it reads from. The
+/// tool decides which of the ways below its items are made (``PlanningTool/expandItems(_:)``).
+public struct ItemExpander {
+    package let workflow: Workflow
+    package let step: Step
+    package let upstream: ArraySlice<PlannedItem>
+    package let upstreamSteps: [Step]
+    package private(set) var diagnostics: [Diagnostic] = []
 
     init(workflow: Workflow, step: Step, upstream: ArraySlice<PlannedItem>, upstreamSteps: [Step]) {
         self.workflow = workflow
@@ -17,33 +18,22 @@ struct ItemExpander {
     }
 
     mutating func expand() -> [PlannedItem] {
-        switch step.uses {
-        case .text2image, .text2world, .predict25Text2World:
-            return fromPrompts()
-        case .video2world, .video2worldBestOfN, .predict25Image2World, .predict25Video2World:
-            return fromInputs()
-        case .proceduralScenes:
-            var base = baseSignature()
-            base.scene = step.scene
-            let factory = ItemFactory(step: step, base: base, fromItem: [.seed])
-            let seeds = step.seeds ?? []
-            return factory.make(count: seeds.count) { index, out in factory.item(seed: seeds[index], using: out) }
-        case .extractFrames:
-            return frames()
-        case .label:
-            return labelItems()
-        case .edgeImpulseUpload:
-            return oneItemPerInput()
-        case .export:
-            guard !upstream.isEmpty else { return [] }
-            var base = baseSignature()
-            base.formats = step.export?.formats.map(\.rawValue)
-            base.split = step.export?.split
-            let factory = ItemFactory(step: step, base: base, fromItem: [.inputs])
-            return [factory.item(inputs: Self.sortedIDs(upstream.map(\.id)), using: CanonicalJSONWriter())]
-        case .command:
-            return command()
-        }
+        step.planning.expandItems(&self)
+    }
+
+    /// One item per seed (procedural scenes): the seed is all that varies.
+    package func onePerSeed() -> [PlannedItem] {
+        let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.seed])
+        let seeds = step.seeds ?? []
+        return factory.make(count: seeds.count) { index, out in factory.item(seed: seeds[index], using: out) }
+    }
+
+    /// One item over every upstream item (an exported dataset), its inputs sorted so the
+    /// order of `from:` does not matter.
+    package func oneOverAllInputs() -> [PlannedItem] {
+        guard !upstream.isEmpty else { return [] }
+        let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
+        return [factory.item(inputs: Self.sortedIDs(upstream.map(\.id)), using: CanonicalJSONWriter())]
     }
 
     /// `ids.sorted()`, faster for item ids: ordered by their first 16 hex digits as a
@@ -78,51 +68,29 @@ struct ItemExpander {
 
     // MARK: signatures
 
-    /// What every item of the step shares: tool, model, output-changing options and params.
-    func baseSignature() -> ItemSignature {
+    /// What every item of the step shares: tool, model, output-changing options and
+    /// params, and what the tool's own settings add.
+    package func baseSignature() -> ItemSignature {
         var signature = ItemSignature(tool: step.uses)
         signature.model = step.model
         var options: [String: OptionValue] = [:]
-        for spec in step.uses.options where spec.affectsOutput {
+        for spec in step.tool.options where spec.affectsOutput {
             guard let value = step.options[spec.name] else { continue }
             if case .bool(false) = value { continue }  // CLI flags: false is the default
             options[spec.name] = value
         }
         signature.options = options.isEmpty ? nil : options
         var params: [String: OptionValue] = [:]
-        if !step.uses.resolutions.isEmpty {
+        if !step.tool.resolutions.isEmpty {
             let video = TimingResolver.videoSettings(step)
-            params["resolution"] = .int(step.resolution ?? video.resolution)
-            if !step.uses.frameRates.isEmpty { params["fps"] = .int(step.fps ?? video.fps) }
+            params["resolution"] = .int(video.resolution)
+            if !step.tool.frameRates.isEmpty { params["fps"] = .int(video.fps) }
         }
-        if let labeling = step.labeling, labeling.stage == .candidates {
-            // Everything the GPU stage's output depends on, and no threshold.
-            signature.prompt = Self.caption(labeling)
-            params["stage"] = .string("candidates")
-            params["box_floor"] = .number(Self.boxFloor(labeling))
-        } else if let labeling = step.labeling {
-            signature.classes = labeling.classes
-            params["box_threshold"] = .number(labeling.boxThreshold)
-            params["text_threshold"] = .number(labeling.textThreshold)
-            params["mode"] = .string(labeling.mode.rawValue)
-            if let script = labeling.script { params["script"] = .string(script) }
-            if let nms = labeling.nmsIoU { params["nms_iou"] = .number(nms) }
-            if let area = labeling.minBoxArea { params["min_box_area"] = .number(area) }
-            if let count = labeling.maxPerImage { params["max_per_image"] = .int(count) }
+        // The tool's checkout decides its output too; raw labeling's CPU stage runs none of it.
+        if let family = step.tool.family, let commit = workflow.tools[family]?.checkout, step.labeling?.stage != .postprocess {
+            params["checkout"] = .string(commit)
         }
-        if let frames = step.frames {
-            if let every = frames.every { params["every"] = .int(every) }
-            if let fps = frames.fps { params["fps"] = .number(fps) }
-        }
-        if let upload = step.upload {
-            params["base_url"] = .string(upload.baseURL)
-            params["splits"] = .string(upload.splits.joined(separator: ","))
-        }
-        if let command = step.command {
-            signature.command = [command.program] + command.arguments
-            params["per"] = .string(command.granularity.rawValue)
-            params["output"] = .string(command.outputExtension)
-        }
+        step.planning.addSignatureMembers(of: step, to: &signature, params: &params)
         signature.params = params.isEmpty ? nil : params
         return signature
     }
@@ -130,7 +98,7 @@ struct ItemExpander {
     // MARK: prompts
 
     /// The step's own prompts: its prompt sets, then its inline prompt.
-    func stepPrompts() -> [ResolvedPrompt] {
+    package func stepPrompts() -> [ResolvedPrompt] {
         var prompts: [ResolvedPrompt] = []
         for setID in step.promptSets {
             guard let set = workflow.promptSet(setID) else { continue }
@@ -147,7 +115,7 @@ struct ItemExpander {
     }
 
     /// Text-only generators: every prompt with every seed, batched seed by seed.
-    func fromPrompts() -> [PlannedItem] {
+    package func fromPrompts() -> [PlannedItem] {
         let prompts = stepPrompts()
         let seeds = step.seeds ?? [0]
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.prompt, .seed, .inputs])
@@ -159,7 +127,7 @@ struct ItemExpander {
 
     /// Conditioned generators: one output per input, prompt and seed. With no prompt of
     /// its own, an item inherits its input's prompt.
-    mutating func fromInputs() -> [PlannedItem] {
+    package mutating func fromInputs() -> [PlannedItem] {
         let own = stepPrompts()
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.prompt, .seed, .inputs])
         let out = CanonicalJSONWriter()
@@ -188,21 +156,8 @@ struct ItemExpander {
 
     // MARK: frames
 
-    /// Frames per clip and the clip's frame rate, as the upstream tool documents them.
-    static func clipFrames(_ producer: Step) -> (count: Int, fps: Double)? {
-        switch producer.uses {
-        case .video2world, .text2world, .video2worldBestOfN:
-            let fps = producer.fps ?? 16
-            return (fps == 16 ? 93 : 61, Double(fps))  // state_t 24 or 16 (cosmos-predict2.md)
-        case .predict25Text2World, .predict25Image2World, .predict25Video2World:
-            if case .int(let frames)? = producer.options["num_output_frames"] { return (frames, 16) }
-            return (77, 16)
-        default:
-            return nil
-        }
-    }
-
-    mutating func frames() -> [PlannedItem] {
+    /// Frames of each upstream clip, as the step's sampling picks them.
+    package mutating func frames() -> [PlannedItem] {
         guard let sampling = step.frames else { return [] }
         var items: [PlannedItem] = []
         let producers = Dictionary(upstreamSteps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -211,7 +166,7 @@ struct ItemExpander {
         let out = CanonicalJSONWriter()
         for clip in upstream {
             var indices: [Int]
-            if let producer = producers[clip.step], let known = Self.clipFrames(producer) {
+            if let producer = producers[clip.step], let known = producer.planning.clipFrames(producer) {
                 if let fps = sampling.fps {
                     let count = max(1, Int((Double(known.count) / known.fps * fps).rounded(.down)))
                     indices = Array(0..<count)
@@ -241,7 +196,8 @@ struct ItemExpander {
 
     // MARK: command
 
-    func command() -> [PlannedItem] {
+    /// Every seed × input × prompt that applies (a `command` step).
+    package func command() -> [PlannedItem] {
         let prompts = stepPrompts()
         let seeds: [Int?] = step.seeds.map { $0.map(Optional.some) } ?? [nil]
         var items: [PlannedItem] = []
@@ -263,13 +219,13 @@ struct ItemExpander {
 
     /// The Grounding DINO caption of a label step: its class phrases joined as
     /// `"can. person."` (the article's `--text_prompt` form).
-    static func caption(_ labeling: Labeling) -> String {
+    package static func caption(_ labeling: Labeling) -> String {
         labeling.classes.map(\.phrase).joined(separator: ". ") + "."
     }
 
     /// The score a raw-mode candidate must exceed to be recorded: 0.05, or the box
     /// threshold when that is lower (so the Swift-side threshold always has what it needs).
-    static func boxFloor(_ labeling: Labeling) -> Double {
+    package static func boxFloor(_ labeling: Labeling) -> Double {
         min(0.05, labeling.boxThreshold)
     }
 
@@ -277,7 +233,7 @@ struct ItemExpander {
     /// candidates stage has one candidates item per image and the step itself one labels
     /// item per image whose inputs are `[image, candidates]` (the image first: export reads
     /// it as the labeled image); the candidates id is computed, not looked up.
-    mutating func labelItems() -> [PlannedItem] {
+    package mutating func labelItems() -> [PlannedItem] {
         switch step.labeling?.stage {
         case .candidates?:
             if workflow.step(step.id) != nil {
@@ -302,7 +258,7 @@ struct ItemExpander {
     }
 
     /// One item per upstream item, whose only input it is.
-    func oneItemPerInput() -> [PlannedItem] {
+    package func oneItemPerInput() -> [PlannedItem] {
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
         let upstream = upstream
         return factory.make(count: upstream.count) { index, out in
@@ -333,15 +289,9 @@ struct ItemFactory: Sendable {
     let varies: (prompt: Bool, seed: Bool, inputs: Bool)
     init(step: Step, base: ItemSignature, fromItem: Set<SignatureShape.Member>) {
         self.step = step.id
-        kind = step.uses.output
-        let pathSuffix: String
-        switch step.uses.output {
-        case .image: pathSuffix = ".jpg"
-        case .video: pathSuffix = ".mp4"
-        case .labels, .upload: pathSuffix = ".json"
-        case .dataset: pathSuffix = ""
-        case .file: pathSuffix = "." + (step.command?.outputExtension ?? "bin")
-        }
+        kind = step.tool.output
+        let ext = step.tool.outputExtension(step)
+        let pathSuffix = ext.isEmpty ? "" : "." + ext
         varies = (fromItem.contains(.prompt), fromItem.contains(.seed), fromItem.contains(.inputs))
         shape = SignatureShape(base, fromItem: fromItem, pathPrefix: "outputs/\(step.id)/", pathSuffix: pathSuffix)
         if fromItem.contains(.frame) {

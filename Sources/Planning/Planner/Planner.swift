@@ -29,24 +29,10 @@ public struct PlanOptions: Sendable {
 public struct Planner: Sendable {
     public var options: PlanOptions
 
-    /// Items per invocation when a step sets no `max_batch`.
-    public static func defaultMaxBatch(_ uses: ToolKind) -> Int {
-        switch uses {
-        case .text2image: 64
-        case .video2world, .text2world: 16
-        case .predict25Text2World, .predict25Image2World, .predict25Video2World: 32
-        case .proceduralScenes: 25
-        case .label: 256
-        case .command: 32
-        default: 1
-        }
-    }
-
-    /// Frames in each clip a video step writes, as the tool documents them (93 at 16 fps
-    /// and 61 at 10 fps for Cosmos-Predict2, `num_output_frames` or 77 for 2.5); nil when
+    /// Frames in each clip a video step writes, as the tool documents them; nil when
     /// unknown.
     public static func expectedFrames(of step: Step) -> Int? {
-        ItemExpander.clipFrames(step)?.count
+        step.planning.clipFrames(step)?.count
     }
 
     public init(options: PlanOptions = PlanOptions()) {
@@ -61,6 +47,7 @@ public struct Planner: Sendable {
 
     public func plan(_ workflow: Workflow) -> Result {
         var bag = DiagnosticBag()
+        bag.append(contentsOf: PinnedPrompts.staleness(workflow))
         let hardware = resolveHardware(workflow, &bag)
         let resolver = TimingResolver(catalog: options.catalog, overrides: workflow.catalog, measured: options.measured)
         guard let order = topologicalSort(nodes: workflow.steps.map(\.id),
@@ -77,7 +64,7 @@ public struct Planner: Sendable {
         var duplicate: PlannedItem?
         // A raw-mode label step is planned as two steps (see `Step.plannedStages`).
         for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
-            checkInputExtensions(step, workflow: workflow, &bag)
+            step.planning.checkPlan(step, workflow: workflow, diagnostics: &bag)
             var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
@@ -119,7 +106,7 @@ public struct Planner: Sendable {
             stepPlans.append(StepPlan(
                 id: step.id, uses: step.uses, model: step.model, from: step.from,
                 device: step.device, items: items.count, tasks: tasks.count,
-                modelLoads: isGPU && step.uses != .command ? tasks.count : 0,
+                modelLoads: isGPU && step.planning.loadsModel ? tasks.count : 0,
                 gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
                 vramNeededGB: fit.need, vramFit: fit.fit,
                 secondsPerItem: perItem, loadSeconds: step.device == .gpu ? load : nil))
@@ -143,6 +130,19 @@ public struct Planner: Sendable {
                         catalogVersion: options.catalog.version, hardware: hardware, steps: stepPlans,
                         items: allItems, tasks: allTasks, totals: totals, diagnostics: bag.diagnostics)
         return Result(plan: bag.hasErrors ? nil : plan, diagnostics: bag.diagnostics)
+    }
+
+    /// Fills in every task's invocation (``PlannedTask/invocation``): what `plan --format
+    /// json` shows. Kept apart from ``plan(_:)`` so planning for a table or an estimate
+    /// does not build the batch files of a hundred thousand items.
+    public static func attachInvocations(to plan: inout Plan, workflow: Workflow) {
+        let byID = plan.itemsByID()
+        for index in plan.tasks.indices {
+            guard let step = workflow.plannedStep(plan.tasks[index].step) else { continue }
+            let items = plan.tasks[index].items.compactMap { byID[$0] }
+            let context = InvocationContext(workflow: workflow, step: step, paths: { byID[$0]?.path })
+            plan.tasks[index].invocation = step.planning.invocation(for: items, context: context)
+        }
     }
 
     /// Every item of the workflow, in topological step order, without tasks, hardware
@@ -195,7 +195,7 @@ public struct Planner: Sendable {
 
     func checkVRAM(_ step: Step, hardware: PlannedHardware, workflow: Workflow, _ bag: inout DiagnosticBag) -> (need: Double?, fit: StepPlan.VRAMFit) {
         guard step.device == .gpu else { return (nil, .notApplicable) }
-        let need = step.command?.vramGB ?? options.catalog.vram(uses: step.uses, model: step.model)?.vramGB
+        let need = step.planning.vramNeed(step, catalog: options.catalog)
         guard let available = hardware.vramGB else {
             bag.error("step '\(step.id)' runs on a GPU but the workflow declares none",
                       hint: "add 'hardware: { gpu: h100-sxm }' (see 'synthset plan --help' for GPU ids) or pass --gpu",
@@ -208,7 +208,7 @@ public struct Planner: Sendable {
                       at: workflow.location(of: "steps.\(step.id).gpus"))
         }
         guard let need else {
-            if step.uses != .command {
+            if step.planning.loadsModel {
                 bag.warning("VRAM need of \(step.uses.rawValue) \(step.model ?? "") is not published; not checked",
                             hint: "make sure it fits \(hardware.gpu ?? "the GPU")'s \(Self.gb(available))",
                             at: workflow.location(of: "steps.\(step.id).model"))
@@ -218,7 +218,7 @@ public struct Planner: Sendable {
         if need <= available { return (need, .fits) }
         let gpuName = hardware.gpu ?? "the GPU"
         var fixes: [String] = []
-        let smaller = step.uses.models.filter { model in
+        let smaller = step.tool.models.filter { model in
             model != step.model && (options.catalog.vram(uses: step.uses, model: model)?.vramGB).map { $0 <= available } == true
         }
         if let model = smaller.first, let vram = options.catalog.vram(uses: step.uses, model: model)?.vramGB {
@@ -229,35 +229,12 @@ public struct Planner: Sendable {
             fixes.append("\(fixes.isEmpty ? "" : "or ")plan for a GPU with at least \(Self.gb(need)): \(bigger.map { "\($0.id) (\(Self.gb($0.vramGB)))" }.joined(separator: ", "))")
         }
         bag.error("model \(step.model ?? "?") of \(step.uses.rawValue) in step '\(step.id)' needs \(Self.gb(need)) of VRAM, but \(gpuName) has \(Self.gb(available))",
-                  hint: fixes.joined(separator: " ") + (step.uses.output == .video ? "; offloading the guardrail and prompt refiner (options) lowers the need but is not modelled" : ""),
+                  hint: fixes.joined(separator: " ") + (step.tool.output == .video ? "; offloading the guardrail and prompt refiner (options) lowers the need but is not modelled" : ""),
                   at: workflow.location(of: step.model != nil ? "steps.\(step.id).model" : "steps.\(step.id).uses"))
         return (need, .misfit)
     }
 
-    /// Extensions Cosmos-Predict2's video2world takes as input, case-sensitive: its loader
-    /// rejects `.webp` (listed without the dot) and its prompt refiner raises on anything
-    /// but `.mp4`, `.jpg` and `.png`, failing the whole batch (cosmos-predict2.md §1).
-    public static let video2worldInputExtensions: Set<String> = ["jpg", "png", "mp4"]
-
-    /// Steps of synthset's own tools always write `.jpg`/`.mp4`; a `command` step may not.
-    func checkInputExtensions(_ step: Step, workflow: Workflow, _ bag: inout DiagnosticBag) {
-        guard step.uses == .video2world || step.uses == .video2worldBestOfN else { return }
-        for upstreamID in step.from {
-            guard let upstream = workflow.step(upstreamID), upstream.uses == .command,
-                  let ext = upstream.command?.outputExtension, !Self.video2worldInputExtensions.contains(ext) else { continue }
-            let why: String
-            switch ext.lowercased() {
-            case "webp": why = "Cosmos-Predict2 rejects .webp inputs"
-            case "jpg", "jpeg", "png", "mp4": why = "with the prompt refiner on, a .\(ext) input makes Cosmos-Predict2 fail the whole batch (only lowercase .jpg, .png and .mp4 are accepted)"
-            default: why = "Cosmos-Predict2 takes only .jpg, .png or .mp4 inputs"
-            }
-            bag.error("step '\(step.id)' (\(step.uses.rawValue)) would read .\(ext) files from command step '\(upstreamID)': \(why)",
-                      hint: "make step '\(upstreamID)' write 'output: jpg' (or png, or mp4), converting its files if needed",
-                      at: workflow.location(of: "steps.\(upstreamID).output"))
-        }
-    }
-
-    static func gb(_ value: Double) -> String {
+    package static func gb(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) GB" : String(format: "%.2f GB", value)
     }
 }

@@ -1,8 +1,9 @@
 import Crypto
 import WorkflowSpec
 
-/// Groups a step's items into tool invocations the way the tool can take them.
-enum TaskGrouper {
+/// Groups a step's items into tool invocations the way the tool can take them
+/// (``PlanningTool/groupItems(_:of:)``), split by `max_batch`.
+package enum TaskGrouper {
     struct Grouped {
         var tasks: [PlannedTask]
         /// The items of each task, as indices into the step's items.
@@ -13,28 +14,9 @@ enum TaskGrouper {
     /// task's id from its index.
     static func group(step: Step, items: [PlannedItem], producer: (String) -> Int?, taskID: (Int) -> String,
                       perItem: Double, load: Double, vram: Double?, gpus: Int) -> Grouped {
-        let maxBatch = step.maxBatch ?? Planner.defaultMaxBatch(step.uses)
-        let all = Array(items.indices)
-        var groups: [[Int]] = []
-        switch step.uses {
-        case .text2image, .video2world, .text2world:
-            // One --seed and one --negative_prompt per invocation (cosmos-predict2.md:
-            // every batch item is re-seeded with the same seed).
-            groups = orderedGroups(items) { SeedAndNegative(seed: $0.seed ?? 0, negative: $0.negative ?? "") }
-        case .video2worldBestOfN, .export, .edgeImpulseUpload:
-            groups = all.map { [$0] }
-        case .extractFrames:
-            groups = orderedGroups(items) { $0.inputs.first ?? "" }
-        case .command:
-            groups = step.command?.granularity == .batch ? [all] : all.map { [$0] }
-        case .predict25Text2World, .predict25Image2World, .predict25Video2World, .proceduralScenes, .label:
-            groups = [all]
-        }
-        let chunked: [[Int]]
-        switch step.uses {
-        case .extractFrames, .export, .edgeImpulseUpload, .video2worldBestOfN: chunked = groups
-        default: chunked = groups.flatMap { chunk($0, size: maxBatch) }
-        }
+        let groups = step.planning.groupItems(items, of: step)
+        // Tools with a fixed grouping take no `max_batch`; the others' groups are split by it.
+        let chunked = step.tool.defaultMaxBatch == nil ? groups : groups.flatMap { chunk($0, size: step.effectiveMaxBatch) }
         let members = chunked.filter { !$0.isEmpty }
         let isGPU = step.device == .gpu
         let tasks = members.map { batch in
@@ -46,12 +28,12 @@ enum TaskGrouper {
                 }
             }
             let ids = batch.map { items[$0].id }
-            let seed = step.uses.seedsPerSample ? nil : batch.first.flatMap { items[$0].seed }
+            let seed = step.tool.seedsPerSample ? nil : batch.first.flatMap { items[$0].seed }
             return PlannedTask(
                 id: hashID(ids), step: step.id, uses: step.uses, model: step.model, seed: seed, items: ids,
                 dependsOn: dependencies.map(taskID), device: step.device,
                 gpus: isGPU ? gpus : 0, vramGB: isGPU ? vram : nil,
-                seconds: load + Double(batch.count) * perItem)
+                seconds: load + Double(batch.count) * perItem, invocation: nil)
         }
         return Grouped(tasks: tasks, members: members)
     }
@@ -69,13 +51,14 @@ enum TaskGrouper {
         return String(ContentHash.hex(hasher.finalize()).prefix(16))
     }
 
-    struct SeedAndNegative: Hashable {
-        var seed: Int
-        var negative: String
+    package struct SeedAndNegative: Hashable {
+        package var seed: Int
+        package var negative: String
+        package init(seed: Int, negative: String) { self.seed = seed; self.negative = negative }
     }
 
     /// Groups by key, groups in order of first appearance, items in their order.
-    static func orderedGroups<Key: Hashable>(_ items: [PlannedItem], key: (PlannedItem) -> Key) -> [[Int]] {
+    package static func orderedGroups<Key: Hashable>(_ items: [PlannedItem], key: (PlannedItem) -> Key) -> [[Int]] {
         var groups: [[Int]] = []
         var groupOf: [Key: Int] = [:]
         var last: (key: Key, group: Int)?

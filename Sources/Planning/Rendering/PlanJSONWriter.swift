@@ -108,12 +108,22 @@ enum PlanJSONWriter {
         }
     }
 
+    static let invocationEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     static func task(_ out: CanonicalJSONWriter, _ task: PlannedTask) {
         out.object {
             out.key("depends_on"); out.array(task.dependsOn) { out.string($0) }
             out.key("device"); out.string(task.device.rawValue)
             out.key("gpus"); out.raw(String(task.gpus))
             out.key("id"); out.string(task.id)
+            if let invocation = task.invocation {
+                out.key("invocation")
+                out.raw(String(decoding: (try? invocationEncoder.encode(invocation)) ?? Data("null".utf8), as: UTF8.self))
+            }
             out.key("items"); out.array(task.items) { out.string($0) }
             if let model = task.model { out.key("model"); out.string(model) }
             out.key("seconds"); out.number(task.seconds)

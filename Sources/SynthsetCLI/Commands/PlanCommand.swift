@@ -41,8 +41,10 @@ struct PlanCommand: AsyncParsableCommand {
         options.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)
-        guard let plan = outcome.plan else { throw Exit.invalidInput }
+        guard var plan = outcome.plan, let loaded = outcome.workflow else { throw Exit.invalidInput }
         if format == .json {
+            // JSON shows what each task will run (synthset-plan/1, docs/plan-format.md).
+            Planner.attachInvocations(to: &plan, workflow: loaded)
             PlanRenderer.writeJSON(plan) { FileHandle.standardOutput.write($0) }
         } else {
             Console.out(PlanRenderer.render(plan, as: format))

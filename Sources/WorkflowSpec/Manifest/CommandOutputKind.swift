@@ -17,7 +17,7 @@ extension Step {
     /// What one item of this step is: the tool's output, or for `command` what its
     /// extension says.
     public var outputKind: ToolKind.Output {
-        if uses == .command, let command { return command.outputKind }
-        return uses.output
+        if let command { return command.outputKind }
+        return tool.output
     }
 }

@@ -12,14 +12,14 @@ extension Step {
     public static let candidatesSuffix = ".candidates"
 
     /// Whether the step is planned as the two stages above.
-    public var isRawLabel: Bool { uses == .label && labeling?.mode == .raw }
+    public var isRawLabel: Bool { labeling?.mode == .raw }
 
     /// The device the step's tasks run on: a command step may ask for a GPU, and a
     /// raw-mode label step itself only post-processes on a CPU.
     public var device: ToolKind.Device {
         if command?.usesGPU == true { return .gpu }
-        if uses == .label, labeling?.stage == .postprocess { return .cpu }
-        return uses.device
+        if labeling?.stage == .postprocess { return .cpu }
+        return tool.device
     }
 
     /// The steps the planner plans for this one, in order: a raw-mode label step becomes

@@ -7,10 +7,15 @@ import Yams
 final class ManifestParser {
     let reader: NodeReader
     let directory: URL
+    let registry: ToolRegistry
+    /// Whether a missing pinned file of an `llm:` set is allowed (for `prompts refresh`).
+    let allowMissingPinnedPrompts: Bool
 
-    init(reader: NodeReader, directory: URL) {
+    init(reader: NodeReader, directory: URL, registry: ToolRegistry, allowMissingPinnedPrompts: Bool = false) {
         self.reader = reader
         self.directory = directory
+        self.registry = registry
+        self.allowMissingPinnedPrompts = allowMissingPinnedPrompts
     }
 
     static let topLevelKeys = ["version", "name", "description", "hardware", "tools", "prompts", "steps", "catalog"]
@@ -87,9 +92,10 @@ final class ManifestParser {
         var tools: [String: ToolLocation] = [:]
         for entry in reader.entries(node, "tools") ?? [] {
             let path = "tools.\(entry.key)"
-            guard WorkflowLoader.toolFamilies.contains(entry.key) else {
-                var hint = "known tools: \(WorkflowLoader.toolFamilies.joined(separator: ", "))"
-                if let guess = NodeReader.closest(to: entry.key, in: WorkflowLoader.toolFamilies) { hint = "did you mean '\(guess)'? " + hint }
+            let families = registry.families
+            guard families.contains(entry.key) else {
+                var hint = "known tools: \(families.joined(separator: ", "))"
+                if let guess = NodeReader.closest(to: entry.key, in: families) { hint = "did you mean '\(guess)'? " + hint }
                 reader.error("unknown tool '\(entry.key)' in tools", hint: hint, at: entry.keyNode)
                 continue
             }
@@ -98,6 +104,10 @@ final class ManifestParser {
             var location = ToolLocation()
             location.root = fields["root"].flatMap { toolPath($0, fields.path("root")) }
             location.python = fields["python"].flatMap { toolPath($0, fields.path("python")) }
+            location.checkout = location.root.flatMap { root in
+                let expanded = (root as NSString).expandingTildeInPath
+                return GitCheckout.head(of: expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : directory.appendingPathComponent(root))
+            }
             location.program = fields["program"].flatMap { toolPath($0, fields.path("program")) }
             if let envNode = fields["env"] { location.environment = parseEnvironment(envNode, fields.path("env")) }
             tools[entry.key] = location
@@ -135,7 +145,7 @@ final class ManifestParser {
                 let path = "catalog.timings[\(index)]"
                 guard let timing = reader.fields(item, path, allowed: ["uses", "model", "gpu", "resolution", "fps", "seconds_per_item", "load_seconds"],
                                                  required: ["uses"]) else { continue }
-                guard let usesNode = timing["uses"], let uses = parseUses(usesNode, timing.path("uses")) else { continue }
+                guard let usesNode = timing["uses"], let uses = parseUses(usesNode, timing.path("uses"))?.uses else { continue }
                 if timing["seconds_per_item"] == nil && timing["load_seconds"] == nil {
                     reader.error("\(path) sets no figure", hint: "add 'seconds_per_item:' or 'load_seconds:'", at: item)
                 }
@@ -175,6 +185,21 @@ final class ManifestParser {
         return relativePath(value, node, path)
     }
 
+    /// SHA-256 of a file a tool runs (a script, a program), when `value` is a path to a
+    /// file that can be read: a relative path in the manifest's folder (kept in git with
+    /// the recipe), or an absolute or `~` path of a tool installation. A program's bare
+    /// name (looked up in PATH) has none, nor has a file that is not there (a dry run on
+    /// another machine). A script's bare name is a file beside the manifest.
+    func userFileSHA256(_ value: String, bareNameIsFile: Bool = false) -> String? {
+        guard value.contains("/") || bareNameIsFile else { return nil }
+        let expanded = (value as NSString).expandingTildeInPath
+        let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : directory.appendingPathComponent(value)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        return WorkflowLoader.sha256(data)
+    }
+
     /// A relative path inside the manifest's folder; escaping it is an error.
     func relativePath(_ value: String, _ node: Node, _ path: String) -> String? {
         if value.isEmpty {
@@ -202,15 +227,30 @@ final class ManifestParser {
 
     func parsePrompts(_ node: Node) -> [PromptSet] {
         var sets: [PromptSet] = []
+        var llms: [(id: String, llm: LLMExpansion)] = []
+        var declared: [String] = []
         for entry in reader.entries(node, "prompts") ?? [] {
+            declared.append(entry.key)
             let path = "prompts.\(entry.key)"
             reader.record(path, entry.keyNode)
             if entry.key.wholeMatch(of: Self.identifierPattern) == nil {
                 reader.error("prompt id '\(entry.key)' is not valid", hint: "use letters, digits, '.', '_' and '-'", at: entry.keyNode)
             }
-            guard let fields = reader.fields(entry.value, path, allowed: ["template", "vars", "sample", "negative", "file"],
+            guard let fields = reader.fields(entry.value, path, allowed: ["template", "vars", "sample", "negative", "file", "llm"],
                                              context: "prompt '\(entry.key)'") else { continue }
             let negative = fields["negative"].flatMap { reader.string($0, fields.path("negative")) }
+            let llm = fields["llm"].flatMap { parseLLM($0, setID: entry.key) }
+            if let llm { llms.append((entry.key, llm)) }
+            if let llmKey = fields.keyNodes["llm"] {
+                if fields["template"] != nil {
+                    reader.error("prompt '\(entry.key)' has both 'template' and 'llm'",
+                                 hint: "llm: pins its answer in 'file:'; put the template in its own set and name it in llm.from", at: llmKey)
+                } else if fields["file"] == nil {
+                    reader.error("prompt '\(entry.key)' has 'llm' but no 'file' to pin the answer in",
+                                 hint: "add 'file: prompts/\(entry.key).json' (commit it; 'synthset prompts refresh' writes it)", at: llmKey)
+                    continue
+                }
+            }
             switch (fields["template"], fields["file"]) {
             case (nil, nil):
                 reader.error("prompt '\(entry.key)' has neither 'template' nor 'file'", hint: "add 'template: ...' with {var} placeholders, or 'file: prompts.json'", at: entry.value)
@@ -224,13 +264,28 @@ final class ManifestParser {
                 for key in ["vars", "sample"] where fields[key] != nil {
                     reader.error("'\(key)' does not apply to a prompt file", hint: "remove it, or use 'template:' for a matrix", at: fields.keyNodes[key])
                 }
-                if let value = reader.string(fileNode, fields.path("file")),
-                   let relative = relativePath(value, fileNode, fields.path("file")),
-                   let (prompts, hash) = PromptFileReader(directory: directory, reader: reader).read(relative, node: fileNode) {
-                    sets.append(PromptSet(id: entry.key, source: .file(path: relative, prompts: prompts, sha256: hash), negative: negative))
+                guard let value = reader.string(fileNode, fields.path("file")),
+                      let relative = relativePath(value, fileNode, fields.path("file")) else { continue }
+                if fields["llm"] != nil, llm == nil { continue }  // its errors were reported
+                let fileReader = PromptFileReader(directory: directory, reader: reader)
+                if let llm, !FileManager.default.fileExists(atPath: directory.appendingPathComponent(relative).path) {
+                    if allowMissingPinnedPrompts {
+                        sets.append(PromptSet(id: entry.key, source: .file(path: relative, prompts: [], sha256: ""),
+                                              negative: negative, llm: llm))
+                    } else {
+                        reader.error("the pinned prompts of '\(entry.key)' are not there yet: \(relative) does not exist",
+                                     hint: "run 'synthset prompts refresh \(reader.file) \(entry.key)' to ask \(llm.model) at \(llm.endpoint) and pin the answer, then commit \(relative)",
+                                     at: fileNode)
+                    }
+                    continue
+                }
+                if let read = fileReader.read(relative, node: fileNode) {
+                    sets.append(PromptSet(id: entry.key, source: .file(path: relative, prompts: read.prompts, sha256: read.sha256),
+                                          negative: negative, llm: llm, pinned: read.header))
                 }
             }
         }
+        checkLLMReferences(llms, declared: declared)
         return sets
     }
 
@@ -317,22 +372,22 @@ final class ManifestParser {
             guard let mapping = reader.entries(entry.value, path) else { continue }
             guard let usesEntry = mapping.first(where: { $0.key == "uses" }) else {
                 reader.error("step '\(entry.key)' is missing 'uses'",
-                             hint: "add 'uses:' with one of: \(ToolKind.allCases.map(\.rawValue).joined(separator: ", "))", at: entry.keyNode)
+                             hint: "add 'uses:' with one of: \(registry.names.joined(separator: ", "))", at: entry.keyNode)
                 continue
             }
-            guard let uses = parseUses(usesEntry.value, "\(path).uses") else { continue }
+            guard let tool = parseUses(usesEntry.value, "\(path).uses") else { continue }
             reader.record("\(path).uses", usesEntry.keyNode)
-            guard let fields = reader.fields(entry.value, path, allowed: uses.stepKeys,
-                                             context: "step '\(entry.key)' (\(uses.rawValue))") else { continue }
-            steps.append(StepParser(parser: self, fields: fields, id: entry.key, uses: uses).parse())
+            guard let fields = reader.fields(entry.value, path, allowed: tool.stepKeys,
+                                             context: "step '\(entry.key)' (\(tool.uses.rawValue))") else { continue }
+            steps.append(StepParser(parser: self, fields: fields, id: entry.key, tool: tool).parse())
         }
         return steps
     }
 
-    func parseUses(_ node: Node, _ path: String) -> ToolKind? {
+    func parseUses(_ node: Node, _ path: String) -> (any ToolDefinition)? {
         guard let value = reader.string(node, path) else { return nil }
-        if let kind = ToolKind(rawValue: value) { return kind }
-        let all = ToolKind.allCases.map(\.rawValue)
+        if let tool = registry[ToolKind(value)] { return tool }
+        let all = registry.names
         var hint = "valid tools: \(all.joined(separator: ", "))"
         if let guess = NodeReader.closest(to: value, in: all) { hint = "did you mean '\(guess)'? " + hint }
         reader.error("unknown tool '\(value)' in uses", hint: hint, at: node)
@@ -358,14 +413,13 @@ final class ManifestParser {
                     continue
                 }
                 if upstream == step.id { continue }  // reported as a cycle below
-                if !step.uses.acceptedInputs.contains(source.uses.output) && !step.uses.acceptedInputs.contains(source.outputKind) {
-                    let accepted = step.uses.acceptedInputs.map(\.rawValue).sorted().joined(separator: " or ")
-                    reader.append(Diagnostic(.error, "step '\(step.id)' (\(step.uses.rawValue)) cannot take \(source.uses.output.rawValue)s from step '\(upstream)' (\(source.uses.rawValue))",
+                let accepts = step.tool.acceptedInputs
+                if !accepts.contains(source.tool.output) && !accepts.contains(source.outputKind) {
+                    let accepted = accepts.map(\.rawValue).sorted().joined(separator: " or ")
+                    reader.append(Diagnostic(.error, "step '\(step.id)' (\(step.uses.rawValue)) cannot take \(source.tool.output.rawValue)s from step '\(upstream)' (\(source.uses.rawValue))",
                                              hint: "it takes \(accepted.isEmpty ? "no input" : accepted); point 'from:' at such a step", at: at))
-                } else if step.uses == .export, source.uses.output == .image, source.uses != .proceduralScenes {
-                    // Only procedural images carry labels (their exact ground truth).
-                    reader.append(Diagnostic(.error, "export needs labels; add a grounded-sam2/label step between '\(upstream)' and '\(step.id)' (steps.\(step.id).from[\(index)])",
-                                             hint: "images from \(source.uses.rawValue) have no boxes; only procedural/scenes images carry ground truth", at: at))
+                } else if let problem = step.tool.inputProblem(from: source, into: step) {
+                    reader.append(Diagnostic(.error, "\(problem.message) (steps.\(step.id).from[\(index)])", hint: problem.hint, at: at))
                 }
             }
             for set in step.promptSets {
@@ -380,6 +434,8 @@ final class ManifestParser {
                 }
             }
         }
+        // A set that only serves as an LLM's examples is used too.
+        usedPrompts.formUnion(prompts.compactMap(\.llm?.from))
         for set in prompts where !usedPrompts.contains(set.id) {
             reader.append(Diagnostic(.warning, "prompt set '\(set.id)' is not used by any step",
                                      hint: "add it to a step's 'prompts:' or remove it", at: reader.sourceMap["prompts.\(set.id)"]))

@@ -60,6 +60,19 @@ public enum PromptTemplate {
         }
     }
 
+    /// The template's pieces in order, text through `text` and each placeholder through
+    /// `value` (kept as written when it gives nil), for templates whose values are not
+    /// plain strings (paths resolved later).
+    public static func map<T>(_ template: String, text: (String) -> T, value: (String) -> T?) -> [T] {
+        guard case .success(let pieces) = pieces(template) else { return [text(template)] }
+        return pieces.map { piece in
+            switch piece {
+            case .text(let literal): text(literal)
+            case .placeholder(let name): value(name) ?? text("{\(name)}")
+            }
+        }
+    }
+
     /// Substitutes `values` into a template already validated by `placeholders(in:)`.
     public static func render(_ template: String, _ values: [String: String]) -> String {
         guard case .success(let pieces) = pieces(template) else { return template }

@@ -2,60 +2,58 @@ import Foundation
 import Scenes
 import Yams
 
-/// Reads the tool-specific fields of one step. The set of keys was already checked
-/// against `ToolKind.stepKeys`; this checks their types and values.
-struct StepParser {
+/// Reads the fields of one step. The set of keys was already checked against the tool's
+/// ``ToolDefinition/stepKeys``; this checks their types and values: the common keys here,
+/// the tool's own through its ``ToolDefinition/parseKeys(_:into:)``, which calls the
+/// readers below (or ``parseGenericKeys(_:into:)``).
+public struct StepParser {
     let parser: ManifestParser
     let fields: NodeReader.Fields
-    let id: String
-    let uses: ToolKind
+    package let id: String
+    let tool: any ToolDefinition
+    var uses: ToolKind { tool.uses }
 
-    var reader: NodeReader { parser.reader }
+    package var reader: NodeReader { parser.reader }
 
-    func node(_ key: String) -> Node? { fields[key] }
-    func path(_ key: String) -> String { fields.path(key) }
+    package func node(_ key: String) -> Node? { fields[key] }
+    package func path(_ key: String) -> String { fields.path(key) }
 
     func parse() -> Step {
-        var step = Step(id: id, uses: uses)
+        var step = Step(id: id, tool: tool)
         step.description = node("description").flatMap { reader.string($0, path("description")) }
         if let from = node("from") {
             step.from = reader.stringList(from, path("from")) ?? []
             if step.from.isEmpty { reader.error("step '\(id)': 'from' is empty", hint: "name the upstream step(s)", at: from) }
-        } else if uses.requiresInput {
+        } else if tool.requiresInput {
             reader.error("step '\(id)' (\(uses.rawValue)) needs input", hint: "add 'from: <step id>'", at: fields.node)
         }
         if let model = node("model") {
             if let value = reader.string(model, path("model"), allowNonText: true) {
-                if uses.models.contains(value) {
+                if tool.models.contains(value) {
                     step.model = value
                 } else {
                     reader.error("model '\(value)' is not offered by \(uses.rawValue)",
-                                 hint: "choose one of: \(uses.models.joined(separator: ", "))", at: model)
+                                 hint: "choose one of: \(tool.models.joined(separator: ", "))", at: model)
                 }
             }
         } else {
-            step.model = uses.defaultModel
+            step.model = tool.defaultModel
         }
         parsePrompts(&step)
         if let seeds = node("seeds") {
             step.seeds = SeedParser(reader: reader).parse(seeds, path("seeds"))
         }
         if let node = node("resolution"), let value = reader.int(node, path("resolution")) {
-            if uses.resolutions.contains(value) { step.resolution = value } else {
+            if tool.resolutions.contains(value) { step.resolution = value } else {
                 reader.error("resolution \(value) is not offered by \(uses.rawValue)",
-                             hint: "choose one of: \(uses.resolutions.map(String.init).joined(separator: ", "))", at: node)
+                             hint: "choose one of: \(tool.resolutions.map(String.init).joined(separator: ", "))", at: node)
             }
         }
-        if let node = node("fps") {
-            if uses == .extractFrames {
-                if let value = reader.double(node, path("fps")) {
-                    if value <= 0 { reader.error("fps must be positive", hint: "write frames per second to keep, e.g. 2", at: node) }
-                    step.frames = FrameSampling(every: nil, fps: value, maxFrames: nil)
-                }
-            } else if let value = reader.int(node, path("fps")) {
-                if uses.frameRates.contains(value) { step.fps = value } else {
+        if let node = node("fps"), !tool.frameRates.isEmpty {
+            if let value = reader.int(node, path("fps")) {
+                if tool.frameRates.contains(value) { step.fps = value } else {
                     reader.error("fps \(value) is not offered by \(uses.rawValue)",
-                                 hint: "choose one of: \(uses.frameRates.map(String.init).joined(separator: ", "))", at: node)
+                                 hint: "choose one of: \(tool.frameRates.map(String.init).joined(separator: ", "))", at: node)
                 }
             }
         }
@@ -66,20 +64,30 @@ struct StepParser {
             if value < 0 { reader.error("retries cannot be negative", hint: "write 0 or more", at: node) }
             step.retries = value
         }
-        switch uses {
-        case .proceduralScenes: step.scene = SceneParser(reader: reader, fields: fields).parse()
-        case .extractFrames: parseFrames(&step)
-        case .label: step.labeling = parseLabeling()
-        case .export: step.export = parseExport()
-        case .edgeImpulseUpload: step.upload = parseUpload()
-        case .command: step.command = parseCommand(step)
-        default: break
-        }
-        if uses.takesSeeds && node("seeds") == nil && uses.requiresInput == false && uses != .command {
+        tool.parseKeys(self, into: &step)
+        if tool.requiresSeeds && node("seeds") == nil {
             reader.error("step '\(id)' (\(uses.rawValue)) has no seeds", hint: "add 'seeds: 0..9' (or a list, or {from: 0, count: 10})", at: fields.node)
         }
         return step
     }
+
+    /// Reads each key with a ``KeySpec/kind`` into ``Step/settings``, checking its type
+    /// and range; a missing key takes its default, and a missing required key is an error.
+    package func parseGenericKeys(_ keys: [KeySpec], into step: inout Step) {
+        for key in keys {
+            guard let kind = key.kind else { continue }
+            guard let node = node(key.name) else {
+                if key.required {
+                    reader.error("step '\(id)' (\(uses.rawValue)) has no '\(key.name)'", hint: "add '\(key.name):' (\(key.help))", at: fields.node)
+                }
+                continue
+            }
+            if let value = typedValue(node, path(key.name), name: key.name, kind: kind) { step.settings[key.name] = value }
+        }
+    }
+
+    /// Reads the Scene keys of a procedural step.
+    package func parseScene() -> SceneSpec? { SceneParser(reader: reader, fields: fields).parse() }
 
     func positiveInt(_ key: String) -> Int? {
         guard let node = node(key), let value = reader.int(node, path(key)) else { return nil }
@@ -99,13 +107,13 @@ struct StepParser {
             }
         }
         step.negative = node("negative").flatMap { reader.string($0, path("negative")) }
-        if uses.takesPrompts && uses != .command && !uses.requiresInput && step.promptSets.isEmpty && step.prompt == nil {
+        if tool.requiresPrompts && step.promptSets.isEmpty && step.prompt == nil {
             reader.error("step '\(id)' (\(uses.rawValue)) has no prompts", hint: "add 'prompts: [<set id>]' or 'prompt: \"...\"'", at: fields.node)
         }
     }
 
     func parseOptions(_ node: Node) -> [String: OptionValue] {
-        let specs = uses.options
+        let specs = tool.options
         var options: [String: OptionValue] = [:]
         for entry in reader.entries(node, path("options")) ?? [] {
             let optionPath = path("options") + ".\(entry.key)"
@@ -117,41 +125,44 @@ struct StepParser {
                 continue
             }
             reader.record(optionPath, entry.keyNode)
-            let value = entry.value
-            switch spec.kind {
-            case .bool:
-                if let flag = reader.bool(value, optionPath) { options[entry.key] = .bool(flag) }
-            case .number:
-                if let number = reader.double(value, optionPath) { options[entry.key] = .number(number) }
-            case .string:
-                if let text = reader.string(value, optionPath) { options[entry.key] = .string(text) }
-            case .path:
-                if let text = parser.toolPath(value, optionPath) { options[entry.key] = .string(text) }
-            case .integerRange(let range):
-                if let number = reader.int(value, optionPath) {
-                    if range.contains(number) { options[entry.key] = .int(number) } else {
-                        reader.error("option '\(entry.key)' must be in \(range.lowerBound)...\(range.upperBound), found \(number)", hint: "pick a value in range", at: value)
-                    }
-                }
-            case .integerChoice(let choices):
-                if let number = reader.int(value, optionPath) {
-                    if choices.contains(number) { options[entry.key] = .int(number) } else {
-                        reader.error("option '\(entry.key)' must be one of \(choices.map(String.init).joined(separator: ", ")), found \(number)", hint: "pick one of those", at: value)
-                    }
-                }
-            case .choice(let choices):
-                if let text = reader.string(value, optionPath, allowNonText: true) {
-                    if choices.contains(text) { options[entry.key] = .string(text) } else {
-                        reader.error("option '\(entry.key)' must be one of \(choices.joined(separator: ", ")), found '\(text)'", hint: "quote the value, e.g. \"16:9\"", at: value)
-                    }
-                }
-            }
+            if let value = typedValue(entry.value, optionPath, name: "option '\(entry.key)'", kind: spec.kind) { options[entry.key] = value }
         }
         return options
     }
 
-    func parseFrames(_ step: inout Step) {
-        var frames = step.frames ?? FrameSampling(every: nil, fps: nil, maxFrames: nil)
+    /// A value of `kind` at `node`, or nil after reporting why it is not one.
+    func typedValue(_ value: Node, _ valuePath: String, name: String, kind: OptionSpec.Kind) -> OptionValue? {
+        switch kind {
+        case .bool:
+            return reader.bool(value, valuePath).map(OptionValue.bool)
+        case .number:
+            return reader.double(value, valuePath).map(OptionValue.number)
+        case .string:
+            return reader.string(value, valuePath).map(OptionValue.string)
+        case .path:
+            return parser.toolPath(value, valuePath).map(OptionValue.string)
+        case .integerRange(let range):
+            guard let number = reader.int(value, valuePath) else { return nil }
+            if range.contains(number) { return .int(number) }
+            reader.error("\(name) must be in \(range.lowerBound)...\(range.upperBound), found \(number)", hint: "pick a value in range", at: value)
+        case .integerChoice(let choices):
+            guard let number = reader.int(value, valuePath) else { return nil }
+            if choices.contains(number) { return .int(number) }
+            reader.error("\(name) must be one of \(choices.map(String.init).joined(separator: ", ")), found \(number)", hint: "pick one of those", at: value)
+        case .choice(let choices):
+            guard let text = reader.string(value, valuePath, allowNonText: true) else { return nil }
+            if choices.contains(text) { return .string(text) }
+            reader.error("\(name) must be one of \(choices.joined(separator: ", ")), found '\(text)'", hint: "quote the value, e.g. \"16:9\"", at: value)
+        }
+        return nil
+    }
+
+    package func parseFrames(_ step: inout Step) {
+        var frames = FrameSampling(every: nil, fps: nil, maxFrames: nil)
+        if let node = node("fps"), let value = reader.double(node, path("fps")) {
+            if value <= 0 { reader.error("fps must be positive", hint: "write frames per second to keep, e.g. 2", at: node) }
+            frames.fps = value
+        }
         frames.every = positiveInt("every")
         frames.maxFrames = positiveInt("max_frames")
         if frames.every != nil && frames.fps != nil {
@@ -169,7 +180,7 @@ struct StepParser {
         return number
     }
 
-    func parseLabeling() -> Labeling? {
+    package func parseLabeling() -> Labeling? {
         var classes: [ClassMapping] = []
         if let node = node("classes") {
             if case .sequence(let seq) = node {
@@ -206,10 +217,11 @@ struct StepParser {
         if let node = node("min_box_area") { minArea = parser.nonNegative(node, path("min_box_area")) }
         return Labeling(classes: classes, boxThreshold: threshold("box_threshold", default: 0.35),
                         textThreshold: threshold("text_threshold", default: 0.25), mode: mode, script: script,
+                        scriptSHA256: script.flatMap { parser.userFileSHA256($0, bareNameIsFile: true) },
                         nmsIoU: nms, minBoxArea: minArea, maxPerImage: positiveInt("max_per_image"))
     }
 
-    func parseExport() -> ExportSpec? {
+    package func parseExport() -> ExportSpec? {
         var formats = ExportSpec.Format.allCases
         if let node = node("formats"), let names = reader.stringList(node, path("formats")) {
             formats = []
@@ -239,7 +251,7 @@ struct StepParser {
         return ExportSpec(formats: formats, split: split)
     }
 
-    func parseUpload() -> UploadSpec? {
+    package func parseUpload() -> UploadSpec? {
         var spec = UploadSpec(apiKeyEnvironment: "EI_API_KEY", baseURL: "https://ingestion.edgeimpulse.com", splits: ["train", "test"])
         if let node = node("api_key_env"), let name = reader.string(node, path("api_key_env")) {
             if name.wholeMatch(of: /[A-Za-z_][A-Za-z0-9_]*/) == nil {
@@ -263,10 +275,10 @@ struct StepParser {
         return spec
     }
 
-    static let commandPlaceholders = ["input", "inputs", "output", "output_dir", "seed", "prompt_file",
+    package static let commandPlaceholders = ["input", "inputs", "output", "output_dir", "seed", "prompt_file",
                                       "negative_file", "item_id", "batch_file", "index", "workspace"]
 
-    func parseCommand(_ step: Step) -> CommandSpec? {
+    package func parseCommand(_ step: Step) -> CommandSpec? {
         guard let programNode = node("program") else {
             reader.error("step '\(id)' (command) has no 'program'", hint: "add 'program: my-tool' (a name in PATH or a path)", at: fields.node)
             return nil
@@ -314,7 +326,8 @@ struct StepParser {
             reader.error("step '\(id)' (command) has neither 'from' nor 'seeds'", hint: "items come from upstream items or from seeds; add one", at: fields.node)
         }
         return CommandSpec(program: program, arguments: arguments, granularity: granularity, outputExtension: ext,
-                           environment: environment, usesGPU: usesGPU, vramGB: vram)
+                           environment: environment, usesGPU: usesGPU, vramGB: vram,
+                           programSHA256: parser.userFileSHA256(program))
     }
 }
 

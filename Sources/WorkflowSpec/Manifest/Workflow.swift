@@ -68,6 +68,9 @@ public struct ToolLocation: Sendable, Hashable {
     public var environment: [String: String]
     /// An explicit program path (ffmpeg).
     public var program: String?
+    /// The git commit checked out at `root`, when it can be read from the checkout's
+    /// `.git` without running git; part of the ids of the tool's items.
+    public var checkout: String?
 
     public init(root: String? = nil, python: String? = nil, environment: [String: String] = [:], program: String? = nil) {
         self.root = root
@@ -82,6 +85,10 @@ public struct PromptSet: Sendable, Hashable {
     public var id: String
     public var source: Source
     public var negative: String?
+    /// `llm:`: how the pinned `file:` was made (see `synthset prompts refresh`).
+    public var llm: LLMExpansion?
+    /// The header of a pinned prompt file (nil for a plain JSON list, or when missing).
+    public var pinned: PinnedPromptsHeader?
 
     public enum Source: Sendable, Hashable {
         case template(template: String, vars: [PromptVar], sample: Sample?)
@@ -89,10 +96,13 @@ public struct PromptSet: Sendable, Hashable {
         case file(path: String, prompts: [FilePrompt], sha256: String)
     }
 
-    public init(id: String, source: Source, negative: String? = nil) {
+    public init(id: String, source: Source, negative: String? = nil, llm: LLMExpansion? = nil,
+                pinned: PinnedPromptsHeader? = nil) {
         self.id = id
         self.source = source
         self.negative = negative
+        self.llm = llm
+        self.pinned = pinned
     }
 }
 
@@ -168,7 +178,11 @@ public enum OptionValue: Sendable, Hashable, Codable, CustomStringConvertible {
 /// keys the tool does not take).
 public struct Step: Sendable, Hashable {
     public var id: String
-    public var uses: ToolKind
+    /// The `uses:` name.
+    public var uses: ToolKind { toolReference.definition.uses }
+    /// The tool's definition, from the registry the workflow was loaded with.
+    public var tool: any ToolDefinition { toolReference.definition }
+    private var toolReference: ToolReference
     public var description: String?
     /// Upstream step ids, in the order written.
     public var from: [String]
@@ -192,13 +206,17 @@ public struct Step: Sendable, Hashable {
     public var scene: SceneSpec?
     public var command: CommandSpec?
     public var upload: UploadSpec?
+    /// Values of the tool's own keys that the generic parser reads (``KeySpec/kind``),
+    /// for tools without settings of their own type.
+    public var settings: [String: OptionValue]
 
-    public init(id: String, uses: ToolKind) {
+    public init(id: String, tool: any ToolDefinition) {
         self.id = id
-        self.uses = uses
+        self.toolReference = ToolReference(tool)
         self.from = []
         self.promptSets = []
         self.options = [:]
+        self.settings = [:]
     }
 }
 
@@ -227,6 +245,8 @@ public struct Labeling: Sendable, Hashable {
     public var textThreshold: Double
     public var mode: Mode
     public var script: String?
+    /// SHA-256 of the script's content, when the file can be read (part of item ids).
+    public var scriptSHA256: String?
     public var nmsIoU: Double?
     public var minBoxArea: Double?
     public var maxPerImage: Int?
@@ -298,6 +318,9 @@ public struct CommandSpec: Sendable, Hashable {
     public var environment: [String: String]
     public var usesGPU: Bool
     public var vramGB: Double?
+    /// SHA-256 of the program's content when it is a file given by path (not a name
+    /// looked up in PATH) that can be read; part of item ids.
+    public var programSHA256: String?
 }
 
 /// `edge-impulse/upload`: where and how to upload.

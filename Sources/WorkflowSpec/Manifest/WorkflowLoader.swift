@@ -9,10 +9,16 @@ import Yams
 public struct WorkflowLoader: Sendable {
     /// The manifest versions this build reads.
     public static let supportedVersions = [1]
-    /// Tool families `tools:` may configure.
-    public static let toolFamilies = ["cosmos-predict2", "cosmos-predict2.5", "grounded-sam2", "ffmpeg", "edge-impulse"]
+    /// The tools `uses:` may name and `tools:` may configure.
+    public let registry: ToolRegistry
 
-    public init() {}
+    /// Whether an `llm:` prompt set whose pinned file does not exist yet loads (with no
+    /// prompts) instead of being an error: only `synthset prompts refresh` wants that.
+    public var allowMissingPinnedPrompts = false
+
+    public init(registry: ToolRegistry) {
+        self.registry = registry
+    }
 
     /// The outcome of loading: the workflow when there were no errors, and every
     /// diagnostic (errors and warnings) in the order found.
@@ -59,7 +65,8 @@ public struct WorkflowLoader: Sendable {
                                      at: SourceLocation(file: file, line: 1, column: 1)))
             return Result(workflow: nil, diagnostics: reader.bag.diagnostics)
         }
-        let parser = ManifestParser(reader: reader, directory: directory)
+        let parser = ManifestParser(reader: reader, directory: directory, registry: registry,
+                                    allowMissingPinnedPrompts: allowMissingPinnedPrompts)
         let workflow = parser.parse(root: root, sourceHash: Self.sha256(Data(text.utf8)))
         let diagnostics = reader.bag.diagnostics
         return Result(workflow: reader.bag.hasErrors ? nil : workflow, diagnostics: diagnostics)

@@ -74,83 +74,26 @@ public struct GroundedSAM2Adapter: ToolAdapter {
         }
     }
 
-    /// The caption of the step: its class phrases as `"can. person."`.
-    static func caption(_ labeling: Labeling) -> String {
-        labeling.classes.map(\.phrase).joined(separator: ". ") + "."
-    }
-
-    /// The program and arguments of one run.
-    static func command(step: Step, workflow: Workflow, python: String, script: String,
-                        input: URL, annotated: URL, json: URL) -> [String] {
-        guard let labeling = step.labeling else { return [] }
-        var arguments = [python, script, "--input_folder", input.path]
-        if labeling.stage == .candidates {
-            arguments += ["--json_output_folder", json.path, "--text_prompt", caption(labeling),
-                          "--box_floor", String(min(0.05, labeling.boxThreshold))]
-            arguments += ToolSupport.flags(step, workflow: workflow, only: ["grounding_config", "grounding_checkpoint"])
-        } else {
-            arguments += ["--output_folder", annotated.path, "--json_output_folder", json.path,
-                          "--text_prompt", caption(labeling),
-                          "--box_threshold", String(labeling.boxThreshold), "--text_threshold", String(labeling.textThreshold)]
-            arguments += ToolSupport.flags(step, workflow: workflow)
-        }
-        return arguments
-    }
-
+    /// Runs the planned labeling script on the task's staged images, then hands over each
+    /// image's candidates (raw mode) or its post-processed labels (script mode).
     func runTool(_ invocation: Invocation, labeling: Labeling,
                  produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        let step = invocation.step, workflow = invocation.workflow
-        guard let root = ToolSupport.root(Self.family, workflow: workflow) else {
-            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map {
-                ($0.id, "tools.\(Self.family).root is not set") }))
-        }
         let fm = FileManager.default
         let scratch = invocation.scratch
-        let input = scratch.appendingPathComponent("input"), annotated = scratch.appendingPathComponent("annotated")
-        let json = scratch.appendingPathComponent("json"), out = scratch.appendingPathComponent("out")
-        for folder in [input, annotated, json, out] { try fm.createDirectory(at: folder, withIntermediateDirectories: true) }
-
-        var failures: [String: String] = [:]
-        var staged: [(item: PlannedItem, image: URL)] = []
-        for item in invocation.items {
-            guard let imageID = item.inputs.first, let image = invocation.inputs[imageID] else {
-                failures[item.id] = "its input image is not available"
-                continue
-            }
-            do {
-                try fm.createSymbolicLink(at: input.appendingPathComponent("\(item.stem).jpg"), withDestinationURL: image)
-                staged.append((item, image))
-            } catch {
-                failures[item.id] = "cannot stage its input image: \(error.localizedDescription)"
-            }
-        }
-        if staged.isEmpty { return InvocationOutcome(failures: failures) }
-
-        let script: String
-        if let custom = labeling.script {
-            script = ToolSupport.absolutePath(custom, workflow: workflow)
-        } else {
-            let file = scratch.appendingPathComponent(RawLabelerScript.fileName)
-            try Data(RawLabelerScript.source.utf8).write(to: file)
-            script = file.path
-        }
-        let python = ToolSupport.python(Self.family, workflow: workflow)
-        let arguments = Self.command(step: step, workflow: workflow, python: python, script: script,
-                                     input: input, annotated: annotated, json: json)
-        var environment = workflow.tools[Self.family]?.environment ?? [:]
-        environment.merge(invocation.gpuEnvironment) { _, gpu in gpu }
-        let spec = ProcessSpec(executable: arguments[0], arguments: Array(arguments.dropFirst()), environment: environment,
-                               workingDirectory: root, logFile: invocation.logFile)
-        ToolSupport.log("synthset: labeling \(staged.count) image(s): \(ToolSupport.commandLine(arguments))", to: invocation.logFile)
+        let out = scratch.appendingPathComponent("out")
+        for folder in [scratch.appendingPathComponent("annotated"), out] { try fm.createDirectory(at: folder, withIntermediateDirectories: true) }
+        let spec = try PlannedProcess.prepare(invocation)
         let outcome = try await ProcessRunner.run(spec, gracePeriod: invocation.gracePeriod)
         if Task.isCancelled { throw CancellationError() }
 
+        var failures: [String: String] = [:]
         let postprocessor = LabelPostprocessAdapter.postprocessor(labeling)
-        for (item, image) in staged {
-            let file = json.appendingPathComponent("\(item.stem).json")
+        for output in PlannedProcess.expected(invocation) {
+            let item = output.item, file = output.file
+            let image = item.inputs.first.flatMap { invocation.inputs[$0] }?.lastPathComponent ?? item.scratchName
             guard let data = fm.contents(atPath: file.path) else {
                 failures[item.id] = outcome.succeeded
-                    ? "the labeling script wrote no \(file.lastPathComponent) for \(image.lastPathComponent) although it exited 0 — see log"
+                    ? "the labeling script wrote no \(file.lastPathComponent) for \(image) although it exited 0 — see log"
                     : "the labeling script ended with \(outcome.status) before writing \(file.lastPathComponent) — see log"
                 continue
             }
@@ -160,7 +103,7 @@ public struct GroundedSAM2Adapter: ToolAdapter {
                     await produced(ProducedOutput(itemID: item.id, file: file))
                 } else {
                     let labels = try BatchScriptLabels.decode(from: data)
-                    let result = postprocessor.process(labels.phraseDetections, image: image.lastPathComponent,
+                    let result = postprocessor.process(labels.phraseDetections, image: image,
                                                        width: labels.imageWidth, height: labels.imageHeight)
                     try await LabelPostprocessAdapter.handOver(result, item: item, scratch: out, produced: produced)
                 }

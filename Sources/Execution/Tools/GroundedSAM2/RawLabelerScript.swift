@@ -37,7 +37,7 @@ def parse_args():
     parser.add_argument("--input_folder", required=True)
     parser.add_argument("--json_output_folder", required=True)
     parser.add_argument("--text_prompt", required=True)
-    parser.add_argument("--box_floor", type=float, default=0.05)
+    parser.add_argument("--box_floor", type=float, required=True)  # synthset always passes it (ItemExpander.boxFloor)
     parser.add_argument("--grounding_config",
                         default="grounding_dino/groundingdino/config/GroundingDINO_SwinT_OGC.py")
     parser.add_argument("--grounding_checkpoint", default="gdino_checkpoints/groundingdino_swint_ogc.pth")

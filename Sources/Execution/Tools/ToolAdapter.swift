@@ -7,6 +7,8 @@ public struct Invocation: Sendable {
     public var workflow: Workflow
     public var step: Step
     public var task: PlannedTask
+    /// What to run, as planned for these items (``PlanningTool/invocation(for:context:)``).
+    public var planned: TaskInvocation
     /// Only the items still to produce (a resumed batch is smaller).
     public var items: [PlannedItem]
     /// Final paths of every input item, by id.
@@ -53,31 +55,4 @@ public protocol ToolAdapter: Sendable {
     func preflight(step: Step, workflow: Workflow) -> [Diagnostic]
 
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome
-}
-
-/// The adapters this build can run, by tool.
-public struct AdapterRegistry: Sendable {
-    public var adapters: [ToolKind: any ToolAdapter]
-
-    public init(adapters: [ToolKind: any ToolAdapter]) {
-        self.adapters = adapters
-    }
-
-    public static let standard = AdapterRegistry(adapters: [
-        .proceduralScenes: ProceduralAdapter(),
-        .command: CommandAdapter(),
-        .text2image: CosmosPredict2Adapter(),
-        .video2world: CosmosPredict2Adapter(),
-        .text2world: CosmosPredict2Adapter(),
-        .video2worldBestOfN: CosmosBestOfNAdapter(),
-        .predict25Text2World: CosmosPredict25Adapter(),
-        .predict25Image2World: CosmosPredict25Adapter(),
-        .predict25Video2World: CosmosPredict25Adapter(),
-        .extractFrames: FFmpegFramesAdapter(),
-        .export: ExportAdapter(),
-        .label: GroundedSAM2Adapter(),
-        .edgeImpulseUpload: EdgeImpulseUploadAdapter(),
-    ])
-
-    public func adapter(for uses: ToolKind) -> (any ToolAdapter)? { adapters[uses] }
 }

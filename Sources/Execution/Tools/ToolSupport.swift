@@ -50,7 +50,7 @@ enum ToolSupport {
     /// true and nothing when false; any other value is `--name value` (paths absolute).
     static func flags(_ step: Step, workflow: Workflow, only names: Set<String>? = nil, excluding: Set<String> = []) -> [String] {
         var arguments: [String] = []
-        for spec in step.uses.options where !excluding.contains(spec.name) && (names?.contains(spec.name) ?? true) {
+        for spec in step.tool.options where !excluding.contains(spec.name) && (names?.contains(spec.name) ?? true) {
             guard let value = step.options[spec.name] else { continue }
             switch value {
             case .bool(let flag):

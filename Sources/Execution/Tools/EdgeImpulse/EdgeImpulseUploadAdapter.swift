@@ -79,11 +79,11 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
             return failAll("cannot open the checkpoint store: \(error)")
         }
         let log = UploadLog(file: invocation.logFile, secret: key)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 300
-        let session = URLSession(configuration: configuration)
+        let session = HTTPTransport.session(timeout: 300)
         defer { session.finishTasksAndInvalidate() }
-        let client = Client(session: session, key: key, maxAttempts: maxAttempts, backoff: backoff, log: log)
+        let transport = HTTPTransport(maxAttempts: maxAttempts, backoff: backoff, credentialHeaders: ["x-api-key"],
+                                      log: { log.write($0) })
+        let client = Client(session: session, key: key, transport: transport, log: log)
 
         var failures: [String: String] = [:]
         for item in invocation.items {
@@ -301,8 +301,7 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
     struct Client: Sendable {
         let session: URLSession
         let key: String
-        let maxAttempts: Int
-        let backoff: Double
+        let transport: HTTPTransport
         let log: UploadLog
 
         func post(_ batch: [PendingFile], labels: EdgeImpulse.LabelsFile, to target: String) async throws -> PostResult {
@@ -324,44 +323,21 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
             request.setValue("1", forHTTPHeaderField: "x-disallow-duplicates")
             request.httpBody = Multipart.body(parts, boundary: boundary)
 
-            var attempt = 0
-            var lastError = ""
-            var lastStatus: Int?
-            while true {
-                attempt += 1
-                try Task.checkCancellation()
-                var delay: Double?
-                do {
-                    let (data, response) = try await session.data(for: request)
-                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    lastStatus = status
-                    log.write("POST \(target): \(batch.count) files, HTTP \(status) (attempt \(attempt))")
-                    if (200..<300).contains(status) {
-                        let rejected = Self.rejectedFiles(in: data)
-                        return PostResult(status: status, attempts: attempt, accepted: batch.filter { rejected[$0.name] == nil },
-                                          rejected: rejected, error: nil)
-                    }
-                    lastError = "HTTP \(status) from \(target): \(Self.snippet(data))"
-                    guard Self.isTransient(status) else { break }
-                    delay = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init)
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    if Task.isCancelled { throw CancellationError() }
-                    lastError = "POST \(target) failed: \(error.localizedDescription)"
-                    log.write("\(lastError) (attempt \(attempt))")
-                }
-                guard attempt < maxAttempts else { break }
-                let wait = min(delay ?? backoff * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2), 60)
-                log.write("retrying in \(String(format: "%.1f", wait)) s")
-                try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+            log.write("POST \(target): \(batch.count) files")
+            let response: HTTPTransport.Response
+            do {
+                response = try await transport.send(request, session: session)
+            } catch let failure as HTTPTransport.Failure {
+                return PostResult(status: nil, attempts: failure.attempts, accepted: [], rejected: [:], error: failure.description)
             }
-            return PostResult(status: lastStatus, attempts: attempt, accepted: [], rejected: [:],
-                              error: "\(lastError) (after \(attempt) attempt\(attempt == 1 ? "" : "s"))")
-        }
-
-        static func isTransient(_ status: Int) -> Bool {
-            status == 408 || status == 429 || (500..<600).contains(status)
+            if (200..<300).contains(response.status) {
+                let rejected = Self.rejectedFiles(in: response.data)
+                return PostResult(status: response.status, attempts: response.attempts,
+                                  accepted: batch.filter { rejected[$0.name] == nil }, rejected: rejected, error: nil)
+            }
+            let attempts = response.attempts
+            return PostResult(status: response.status, attempts: attempts, accepted: [], rejected: [:],
+                              error: "HTTP \(response.status) from \(target): \(HTTPTransport.snippet(response.data)) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))")
         }
 
         /// Files the server answered `success: false` for, when its reply lists them
@@ -380,12 +356,6 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
                 rejected[name] = reason
             }
             return rejected
-        }
-
-        static func snippet(_ data: Data) -> String {
-            let text = String(decoding: data.prefix(300), as: UTF8.self)
-                .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-            return text.isEmpty ? "(empty body)" : text
         }
     }
 }
@@ -422,11 +392,14 @@ enum Multipart {
 /// Appends lines to the task's log, with any occurrence of the key masked.
 struct UploadLog: Sendable {
     let file: URL
-    let secret: String
+    let mask: SecretMask
 
-    func redact(_ text: String) -> String {
-        secret.isEmpty ? text : text.replacingOccurrences(of: secret, with: "***")
+    init(file: URL, secret: String) {
+        self.file = file
+        self.mask = SecretMask([secret])
     }
+
+    func redact(_ text: String) -> String { mask(text) }
 
     func write(_ line: String) {
         guard let handle = try? FileHandle(forWritingTo: file) else { return }

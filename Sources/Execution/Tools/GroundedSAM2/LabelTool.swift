@@ -1,0 +1,120 @@
+import Planning
+import WorkflowSpec
+
+/// `grounded-sam2/label`: boxes for each upstream image from Grounding DINO (+ SAM 2),
+/// under box/text thresholds. Raw mode plans two stages (``Step/plannedStages``).
+public struct LabelTool: RunnableTool {
+    public init() {}
+    public var uses: ToolKind { .label }
+    public var summary: String { "Grounded-SAM-2 auto-labeling: boxes per image for the class phrases, under box and text thresholds." }
+    public var family: String? { GroundedSAM2Adapter.family }
+    public var output: ToolKind.Output { .labels }
+    public var device: ToolKind.Device { .gpu }
+    public var requiresInput: Bool { true }
+    public var acceptedInputs: Set<ToolKind.Output> { [.image] }
+    public var defaultMaxBatch: Int? { 256 }
+    public var runner: any ToolAdapter { GroundedSAM2Adapter() }
+    public var options: [OptionSpec] {
+        [
+            .init("grounding_config", .path, affectsOutput: true, help: "Grounding DINO config file."),
+            .init("grounding_checkpoint", .path, affectsOutput: true, help: "Grounding DINO weights."),
+            .init("sam2_config", .path, affectsOutput: true, help: "SAM 2 config."),
+            .init("sam2_checkpoint", .path, affectsOutput: true, help: "SAM 2 weights."),
+        ]
+    }
+
+    public var keys: [KeySpec] {
+        let phrase: JSONValue = ["type": "string", "pattern": "^[^.]+$"]
+        return [
+            KeySpec("classes", help: "Prompt phrase: dataset class (or a list of names used as both); the phrase order is the caption.",
+                    schema: ["oneOf": [["type": "object", "minProperties": 1, "propertyNames": ["pattern": "^[^.]+$"], "additionalProperties": ["type": "string"]],
+                                       ["type": "array", "items": phrase, "minItems": 1]]],
+                    affectsOutput: true, required: true),
+            KeySpec("box_threshold", help: "Grounding DINO box score a detection must exceed.", schema: ["$ref": "#/$defs/fraction"],
+                    defaultValue: 0.35, affectsOutput: true),
+            KeySpec("text_threshold", help: "Token score a phrase must exceed to name a box.", schema: ["$ref": "#/$defs/fraction"],
+                    defaultValue: 0.25, affectsOutput: true),
+            KeySpec("mode", help: "'raw': synthset's labeler records every candidate and applies thresholds in Swift (a threshold change re-runs no GPU work); 'script': a script with the contract of grounded_sam2_batch_image.py.",
+                    schema: ["enum": ["raw", "script"]], defaultValue: "raw", affectsOutput: true),
+            KeySpec("script", help: "The labeling script to run instead of synthset's own (its content is part of item ids).",
+                    schema: ["type": "string", "minLength": 1], affectsOutput: true),
+            KeySpec("nms_iou", help: "Non-maximum suppression IoU per class (off when unset).", schema: ["$ref": "#/$defs/fraction"], affectsOutput: true),
+            KeySpec("min_box_area", help: "Drop boxes smaller than this many square pixels.", schema: ["type": "number", "minimum": 0], affectsOutput: true),
+            KeySpec("max_per_image", help: "Keep at most this many boxes per image, best first.", schema: ["$ref": "#/$defs/positiveInteger"], affectsOutput: true),
+        ]
+    }
+
+    public func parseKeys(_ parser: StepParser, into step: inout Step) { step.labeling = parser.parseLabeling() }
+
+    public func addSignatureMembers(of step: Step, to signature: inout ItemSignature, params: inout [String: OptionValue]) {
+        guard let labeling = step.labeling else { return }
+        if labeling.stage == .candidates {
+            // Everything the GPU stage's output depends on, and no threshold.
+            signature.prompt = ItemExpander.caption(labeling)
+            params["stage"] = .string("candidates")
+            params["box_floor"] = .number(ItemExpander.boxFloor(labeling))
+            // A raw-interface labeler of the user's replaces synthset's own.
+            if let script = labeling.script { params["script"] = .string(script) }
+            if let hash = labeling.scriptSHA256 { params["script_sha256"] = .string(hash) }
+            return
+        }
+        signature.classes = labeling.classes
+        params["box_threshold"] = .number(labeling.boxThreshold)
+        params["text_threshold"] = .number(labeling.textThreshold)
+        params["mode"] = .string(labeling.mode.rawValue)
+        if let script = labeling.script { params["script"] = .string(script) }
+        if labeling.stage == .whole, let hash = labeling.scriptSHA256 { params["script_sha256"] = .string(hash) }
+        if let nms = labeling.nmsIoU { params["nms_iou"] = .number(nms) }
+        if let area = labeling.minBoxArea { params["min_box_area"] = .number(area) }
+        if let count = labeling.maxPerImage { params["max_per_image"] = .int(count) }
+    }
+
+    public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.labelItems() }
+
+    /// The labeling script on the task's images, staged as `<scratch>/input/<id16>.jpg`
+    /// links (both scripts read only `.jpg`/`.jpeg` from a folder), run with
+    /// `tools.grounded-sam2.python` in the checkout; each image's JSON comes back as
+    /// `<scratch>/json/<id16>.json`:
+    ///
+    ///     <python> <script> --input_folder IN --output_folder ANNOTATED --json_output_folder JSON
+    ///         --text_prompt "can. person." --box_threshold 0.35 --text_threshold 0.25 [option flags]   (script mode)
+    ///     <python> <raw labeler> --input_folder IN --json_output_folder JSON
+    ///         --text_prompt "can. person." --box_floor 0.05 [grounding flags]                            (raw mode)
+    ///
+    /// The post-processing stage of raw mode runs in-process.
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let step = context.step, workflow = context.workflow, family = GroundedSAM2Adapter.family
+        guard let labeling = step.labeling, labeling.stage != .postprocess else { return .builtin(uses.rawValue + ".postprocess") }
+        var files: [InvocationFile] = []
+        let script: InvocationArgument
+        if let custom = labeling.script {
+            script = .text(ToolSupport.absolutePath(custom, workflow: workflow))
+        } else {
+            files.append(InvocationFile(path: RawLabelerScript.fileName, format: .text, content: .string(RawLabelerScript.source)))
+            script = .path(.scratch(RawLabelerScript.fileName))
+        }
+        var arguments: [InvocationArgument] = [script, "--input_folder", .path(.scratch("input"))]
+        if labeling.stage == .candidates {
+            arguments += ["--json_output_folder", .path(.scratch("json")), "--text_prompt", .text(ItemExpander.caption(labeling)),
+                          "--box_floor", .text(String(ItemExpander.boxFloor(labeling)))]
+            arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow, only: ["grounding_config", "grounding_checkpoint"]))
+        } else {
+            arguments += ["--output_folder", .path(.scratch("annotated")), "--json_output_folder", .path(.scratch("json")),
+                          "--text_prompt", .text(ItemExpander.caption(labeling)),
+                          "--box_threshold", .text(String(labeling.boxThreshold)), "--text_threshold", .text(String(labeling.textThreshold))]
+            arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow))
+        }
+        var links: [InvocationLink] = []
+        var outputs: [InvocationOutput] = []
+        for item in items {
+            guard let image = item.inputs.first.flatMap(context.inputPath) else { continue }
+            links.append(InvocationLink(source: .workspace(image), at: "input/\(item.stem).jpg"))
+            outputs.append(InvocationOutput(item: item.id, file: .scratch("json/\(item.stem).json")))
+        }
+        return TaskInvocation(program: ToolSupport.python(family, workflow: workflow), arguments: arguments,
+                              environment: workflow.tools[family]?.environment ?? [:],
+                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
+                              files: files, links: links, outputs: outputs)
+    }
+
+}

@@ -1,0 +1,26 @@
+import Planning
+import WorkflowSpec
+
+/// A tool the executor can run: its definition (``ToolDefinition``), its planning
+/// (``PlanningTool``) and the adapter that runs one invocation of it.
+public protocol RunnableTool: PlanningTool {
+    /// Runs the tool's invocations.
+    var runner: any ToolAdapter { get }
+
+    /// What the lock file records of the installed tool a step runs, by name: a
+    /// checkout's commit and interpreter, a program's version. The default: the checkout
+    /// under `tools.<family>`, or synthset's own version for tools built into synthset.
+    func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String]
+}
+
+extension RunnableTool {
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String] {
+        guard let family else { return ["synthset": synthsetVersion] }
+        return ToolVersions.checkout(family, workflow: workflow)
+    }
+}
+
+extension Step {
+    /// The step's runner, nil when the definition is not a ``RunnableTool``.
+    public var runner: (any ToolAdapter)? { (tool as? any RunnableTool)?.runner }
+}

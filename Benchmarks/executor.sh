@@ -2,7 +2,7 @@
 # Executor overhead against GNU make (and Snakemake when installed): a DAG of N trivial
 # `generate` items (default 1,000) and one `label` item per generated file, each a
 # `/bin/sh -c` one-liner, run with 2 jobs. Every repeat (default 3) runs synthset and
-# `make -j2` on the same DAG back to back in fresh folders, so each ratio compares runs
+# `make -r -j2` on the same DAG back to back in fresh folders, so each ratio compares runs
 # taken under the same load; the script prints the median times and the median ratio.
 # Snakemake (`.build/bench-venv/bin/snakemake`, see compare-snakemake.sh) runs once, when
 # installed.
@@ -43,6 +43,7 @@ YAML
 write_makefile() { # folder
   {
     echo "all: \$(patsubst %,label/%.txt,\$(shell seq 0 $((count - 1))))"
+    echo ".SUFFIXES:"   # with make -r: no built-in implicit rules to search
     echo ".SECONDARY:"  # keep gen/*.txt, as synthset keeps every output
     echo "gen label:"
     echo "	@mkdir -p \$@"
@@ -77,10 +78,10 @@ for run in $(seq "$repeats"); do
   s=$(cd "$ss" && seconds "$bin" run dag.yaml --jobs 2)
   done_items=$(sqlite3 "$ss/.synthset/dag/state.db" "SELECT COUNT(*) FROM items WHERE status = 'done'" 2>/dev/null || echo "?")
   [ "$done_items" = $((2 * count)) ] || { echo "synthset finished $done_items of $((2 * count)) items" >&2; exit 1; }
-  m=$(cd "$mk" && seconds make -j2)
+  m=$(cd "$mk" && seconds make -r -j2)
   [ "$(ls "$mk/label" | wc -l)" = "$count" ] || { echo "make did not build every target" >&2; exit 1; }
   echo "$s $m" >> "$dir/times"
-  echo "run $run: synthset $s s, make -j2 $m s, ratio $(awk "BEGIN {printf \"%.2f\", $s / $m}")"
+  echo "run $run: synthset $s s, make -r -j2 $m s, ratio $(awk "BEGIN {printf \"%.2f\", $s / $m}")"
   rm -rf "$ss" "$mk"
 done
 ss_s=$(awk '{print $1}' "$dir/times" | median)
@@ -88,7 +89,7 @@ mk_s=$(awk '{print $2}' "$dir/times" | median)
 ratio=$(awk '{print $1 / $2}' "$dir/times" | median)
 echo "executor DAG: $count generate + $count label command items (/bin/sh -c one-liners), 2 jobs"
 echo "synthset run --jobs 2: median $ss_s s over $repeats runs"
-echo "make -j2: median $mk_s s over $repeats runs"
+echo "make -r -j2: median $mk_s s over $repeats runs"
 printf 'ratio synthset / make: median %.2f (goal: within 1.3)\n' "$ratio"
 if [ -x "$smk" ]; then
   sm=$dir/smk; mkdir -p "$sm"; write_snakefile "$sm"

@@ -10,23 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-1000000}"
-size="${SIZE:-64x48}"
-[[ "$size" =~ ^([1-9][0-9]*)x([1-9][0-9]*)$ ]] || { echo "SIZE must be WxH, got '$size'" >&2; exit 2; }
-width=${BASH_REMATCH[1]} height=${BASH_REMATCH[2]}
 . Benchmarks/common.sh
 bench_setup
-cat > "$dir/long.yaml" <<YAML
-version: 1
-name: long
-steps:
-  scenes:
-    uses: procedural/scenes
-    seeds: 0..$((count - 1))
-    size: [$width, $height]
-    objects:
-      can: { shape: cylinder, colors: [red, blue, silver], size: [0.12, 0.3], count: [1, 5] }
-      box: { shape: box, colors: [cardboard], size: [0.15, 0.35], count: [0, 3] }
-YAML
+bench_size 64x48
+scenes_recipe long $count "$dir/long.yaml"
 cd "$dir"
 start=$(date +%s.%N)
 "$bin" run long.yaml --jobs 2 > run.log 2>&1 &

@@ -5,34 +5,21 @@
 # REPEATS times (default 3; each time its store row and folder are removed, so the run
 # re-exports and nothing else), and prints the median wall time of those re-runs and the
 # median export task time the store recorded (read sources, write the dataset, hash it,
-# rename it into place).
+# rename it into place); then the median of 3 re-runs of the whole workflow that have
+# nothing left to do.
 #   [SIZE=WxH] Benchmarks/export.sh [N] [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-100000}"
 repeats="${2:-3}"
-size="${SIZE:-64x48}"
-[[ "$size" =~ ^([1-9][0-9]*)x([1-9][0-9]*)$ ]] || { echo "SIZE must be WxH, got '$size'" >&2; exit 2; }
-width=${BASH_REMATCH[1]} height=${BASH_REMATCH[2]}
 . Benchmarks/common.sh
 bench_setup
-cat > "$dir/export.yaml" <<YAML
-version: 1
-name: export
-steps:
-  scenes:
-    uses: procedural/scenes
-    seeds: 0..$((count - 1))
-    size: [$width, $height]
-    objects:
-      can: { shape: cylinder, colors: [red, blue, silver], size: [0.12, 0.3], count: [1, 5] }
-      box: { shape: box, colors: [cardboard], size: [0.15, 0.35], count: [0, 3] }
-  dataset:
+bench_size 64x48
+scenes_recipe export "$count" "$dir/export.yaml" "  dataset:
     uses: export
     from: scenes
     formats: [pascal-voc, coco, yolo, edge-impulse]
-    split: { train: 0.8, test: 0.2 }
-YAML
+    split: { train: 0.8, test: 0.2 }"
 cd "$dir"
 db=.synthset/export/state.db
 first=$(seconds "$bin" run export.yaml --jobs 2)
@@ -49,4 +36,7 @@ for _ in $(seq "$repeats"); do
 done
 echo "export of $count images to 4 formats: run median $(awk '{print $1}' times | median) s, export task median $(awk '{print $2}' times | median) s over $repeats runs (goal: under 30 s)"
 echo "dataset: $(find .synthset/export/outputs/dataset -type f | wc -l) files"
+# The whole workflow once more with nothing to do: $count + 1 finished items checked.
+noop=$(for _ in 1 2 3; do seconds "$bin" run export.yaml --jobs 2; done | median)
+echo "re-run with nothing to do ($((count + 1)) finished items): median $noop s over 3 runs"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "synthset", targets: ["synthset"]),
-        .library(name: "SynthsetCore", targets: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting"]),
+        // Installed beside synthset: ends a tool's process group when synthset dies.
+        .executable(name: "synthset-supervise", targets: ["synthset-supervise"]),
+        .library(name: "SynthsetCore", targets: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -14,56 +16,63 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         // The renderer is a per-pixel hot loop: optimize it in debug builds too, so tests
         // and the demo do not crawl (debug Swift is ~20x slower there).
-        .target(name: "Scenes", dependencies: ["CJPEG"],
+        // What every layer shares: content hashing, canonical JSON, graph algorithms,
+        // parallel map, the seeded PRNG.
+        .target(name: "Basics", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The scene description and the exact-box format, read by the manifest and the
+        // datasets without linking the renderer.
+        .target(name: "SceneFormats"),
+        .target(name: "Scenes", dependencies: ["CJPEG", "SceneFormats"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(
             name: "WorkflowSpec",
-            dependencies: ["Scenes", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "SceneFormats", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Planning",
-            dependencies: ["WorkflowSpec", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Basics", "SceneFormats", "WorkflowSpec", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources/catalog.json")]
         ),
         .target(
             name: "Datasets",
-            dependencies: ["Planning", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "SceneFormats", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "Execution",
             dependencies: [
-                "Planning", "Datasets", "Scenes",
+                "Basics", "WorkflowSpec", "Planning", "Datasets", "SceneFormats", "Scenes",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(
             name: "Reporting",
-            dependencies: ["Planning", "Datasets", "Execution", "Scenes", "WorkflowSpec"],
+            dependencies: ["Basics", "Planning", "Datasets", "Execution", "SceneFormats", "Scenes", "WorkflowSpec"],
             resources: [.copy("Resources/report.css"), .copy("Resources/report.js"), .copy("Resources/errors.js")]
         ),
         .target(
             name: "SynthsetCLI",
             dependencies: [
-                "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting",
+                "WorkflowSpec", "Planning", "Execution", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "synthset", dependencies: ["SynthsetCLI"]),
-        .executableTarget(name: "scenes-bench", dependencies: ["Scenes"], path: "Benchmarks/ScenesBench"),
+        .executableTarget(name: "synthset-supervise", path: "Sources/synthset-supervise"),
+        .executableTarget(name: "scenes-bench", dependencies: ["SceneFormats", "Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",
-            dependencies: ["Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI"],
+            dependencies: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["Consumers"],
             resources: [.copy("Fixtures")]
         ),

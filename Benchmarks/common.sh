@@ -7,8 +7,10 @@ bench_setup() {
   if [ -n "${SYNTHSET_BIN:-}" ]; then
     bin=$(realpath "$SYNTHSET_BIN")
   else
-    swift build -c release --product synthset >/dev/null
-    bin=$PWD/.build/release/synthset
+    # Its own scratch path: a release build never races a debug build in .build.
+    swift build -c release --scratch-path .build-release --product synthset >/dev/null
+    swift build -c release --scratch-path .build-release --product synthset-supervise >/dev/null
+    bin=$PWD/.build-release/release/synthset
   fi
   dir=$(mktemp -d)
   trap 'rm -rf "$dir"' EXIT

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 swift build -c release --product synthset
+swift build -c release --product synthset-supervise  # ends tools if synthset is killed
 workflow="${1:-workflows/demo-export.yaml}"
 .build/release/synthset plan "$workflow"
 .build/release/synthset run "$workflow"

@@ -7,6 +7,7 @@
 // (background, objects, blur, noise) and JPEG encoding.
 import Dispatch
 import Foundation
+import SceneFormats
 import Scenes
 
 var arguments = CommandLine.arguments

@@ -1,4 +1,5 @@
 import Foundation
+import SceneFormats
 import Scenes
 
 // Auto-labeling post-processing: from Grounding DINO's raw output (or a labeling script's
@@ -116,72 +117,6 @@ public struct BatchScriptLabels: Codable, Sendable, Equatable {
 
     public var phraseDetections: [PhraseDetection] {
         detections.map { PhraseDetection(phrase: $0.phrase, confidence: $0.confidence, box: $0.bbox) }
-    }
-}
-
-/// The results JSON of Grounded-SAM-2's demos (`grounded_sam2_local_demo.py` and others):
-/// `{image_path, annotations[{class_name, bbox [xyxy], segmentation, score}], box_format, img_width, img_height}`.
-///
-/// `score` is SAM 2's predicted mask IoU (a float, or a one-element list when the image
-/// had several boxes), not Grounding DINO's confidence, which the demos do not save: it is
-/// read as ``Annotation/maskIoU`` and the confidence is unknown.
-public struct GroundedSAM2DemoResults: Sendable, Equatable {
-    public var imagePath: String?
-    public var width: Int
-    public var height: Int
-    public var annotations: [Annotation]
-
-    public struct Annotation: Sendable, Equatable {
-        public var className: String
-        public var bbox: GroundTruth.BoundingBox
-        /// SAM 2's predicted IoU of the mask.
-        public var maskIoU: Double?
-        /// The COCO RLE of the mask, when present (`counts` string and `[H, W]` size).
-        public var rleCounts: String?
-        public var rleSize: [Int]?
-    }
-
-    public static func decode(from data: Data) throws -> GroundedSAM2DemoResults {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw DatasetError("Grounded-SAM-2 results are not a JSON object")
-        }
-        guard let width = number(object["img_width"]).map(Int.init), let height = number(object["img_height"]).map(Int.init) else {
-            throw DatasetError("Grounded-SAM-2 results have no img_width/img_height")
-        }
-        if let format = object["box_format"] as? String, format != "xyxy" {
-            throw DatasetError("Grounded-SAM-2 results use box_format '\(format)'; only xyxy is read")
-        }
-        var annotations: [Annotation] = []
-        for (index, entry) in ((object["annotations"] as? [Any]) ?? []).enumerated() {
-            guard let entry = entry as? [String: Any], let bbox = entry["bbox"] as? [Any],
-                  case let numbers = bbox.compactMap({ number($0) }), numbers.count == 4 else {
-                throw DatasetError("annotation \(index) has no bbox of four numbers")
-            }
-            var iou: Double?
-            if let value = number(entry["score"]) { iou = value }
-            else if let list = entry["score"] as? [Any] { iou = number(list.first) }
-            let segmentation = entry["segmentation"] as? [String: Any]
-            annotations.append(Annotation(
-                className: entry["class_name"] as? String ?? "",
-                bbox: GroundTruth.BoundingBox(xmin: numbers[0], ymin: numbers[1], xmax: numbers[2], ymax: numbers[3]),
-                maskIoU: iou, rleCounts: segmentation?["counts"] as? String,
-                rleSize: (segmentation?["size"] as? [Any])?.compactMap { number($0) }.map(Int.init)))
-        }
-        return GroundedSAM2DemoResults(imagePath: object["image_path"] as? String, width: width, height: height, annotations: annotations)
-    }
-
-    static func number(_ value: Any?) -> Double? {
-        switch value {
-        case let value as Double: value
-        case let value as Int: Double(value)
-        case let value as NSNumber: value.doubleValue
-        default: nil
-        }
-    }
-
-    /// The annotations as phrase detections with unknown confidence.
-    public var phraseDetections: [PhraseDetection] {
-        annotations.map { PhraseDetection(phrase: $0.className, confidence: nil, box: $0.bbox) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SceneFormats
 import Scenes
 
 /// A dataset format the exporter writes (the manifest's `formats:` names).
@@ -11,7 +12,8 @@ public enum DatasetFormat: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// One image to export: where its file is and its labels in `synthset-boxes/1`.
 public struct DatasetSource: Sendable {
-    /// The id the split is derived from (the image item's id).
+    /// The key the split is derived from: the image item's lineage (its root
+    /// generation's identity), so every image of one root shares a split.
     public var id: String
     /// The name the image gets in the dataset (unique; see ``DatasetNaming``).
     public var fileName: String
@@ -64,7 +66,7 @@ public struct DatasetError: Error, Sendable, CustomStringConvertible, Equatable 
 ///
 /// Layout (splits with a fraction of 0 get no folders):
 /// ```
-/// images/<split>/<name>.jpg                  every image (hard link, else copy)
+/// images/<split>/<name>.jpg                  every image (reflink, else copy)
 /// pascal-voc/<split>/<stem>.xml + <name>.jpg  one XML per image, images beside them
 /// annotations/instances_<split>.json          COCO
 /// labels/<split>/<stem>.txt, data.yaml        YOLO (Ultralytics layout)
@@ -178,18 +180,16 @@ public struct DatasetExporter: Sendable {
         return report
     }
 
-    /// Hard-links `source` at `target`, copying when a link is impossible (another file
-    /// system). An existing target is replaced.
+    /// Places a copy of `source` at `target`: a reflink (a copy-on-write clone, no extra
+    /// space) where the file system can, else a byte copy. Never a hard link: a link
+    /// shares the bytes, so a tool rewriting or truncating the source in place would
+    /// silently corrupt the dataset. An existing target is replaced.
     static func link(_ source: URL, to target: URL) throws {
-        // link(2) straight away (an export links every image up to three times);
-        // FileManager only when it fails: a target to replace, another file system.
-        if Foundation.link(source.path, target.path) == 0 { return }
         let files = FileManager.default
         if files.fileExists(atPath: target.path) { try files.removeItem(at: target) }
-        do {
-            try files.linkItem(at: source, to: target)
-        } catch {
-            try files.copyItem(at: source, to: target)
-        }
+        #if os(Linux)
+        if FileClone.clone(source.path, to: target.path) { return }
+        #endif
+        try files.copyItem(at: source, to: target)  // APFS clones here by itself
     }
 }

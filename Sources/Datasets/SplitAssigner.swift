@@ -1,12 +1,15 @@
 import Crypto
 import Foundation
 
-/// Assigns an item to train, test or validation from its id alone.
+/// Assigns an item to train, test or validation from a key alone: the item's lineage
+/// (the identity of the root generation it derives from, `PlannedItem.lineage`).
 ///
-/// The first 8 bytes of SHA-256(`"split:" + id`), read big-endian and divided by 2^64,
+/// The first 8 bytes of SHA-256(`"split:" + key`), read big-endian and divided by 2^64,
 /// give a fraction in [0, 1) that is compared to the cumulative fractions in the order
-/// train, test, validation. An item's split depends only on its own id and the
-/// fractions, so adding images never moves existing ones, and two machines agree.
+/// train, test, validation. The split depends only on the key and the fractions, so
+/// adding images never moves existing ones, an option change (which changes ids, not
+/// lineages) moves none, every frame and label of one root shares its split, and two
+/// machines agree.
 public struct SplitAssigner: Sendable, Hashable {
     public var train: Double
     public var test: Double

@@ -31,12 +31,11 @@ public enum WorkflowService {
     public static func measuredTimings(file: String, workspace override: String?) -> [String: MeasuredTiming] {
         guard let workflow = WorkflowLoader().load(file: file).workflow else { return [:] }
         let workspace = workspace(for: workflow, override: override)
-        guard FileManager.default.fileExists(atPath: workspace.store.path),
-              let store = try? CheckpointStore(path: workspace.store) else { return [:] }
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store) else { return [:] }
         var measured: [String: MeasuredTiming] = [:]
         let gpu = workflow.hardware?.gpu
         for step in workflow.steps {
-            let gpuKey = step.tool.device == .gpu ? gpu : nil
+            let gpuKey = step.device == .gpu ? gpu : nil  // a `command` step with `gpu: true` runs on the GPU
             guard let timing = try? store.measuredTimings(tool: step.uses.rawValue, model: step.model, gpu: gpuKey) else { continue }
             measured[MeasuredTiming.key(uses: step.uses, model: step.model, gpu: gpuKey)] = timing
         }

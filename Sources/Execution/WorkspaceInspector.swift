@@ -1,4 +1,12 @@
 import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Planning
 import WorkflowSpec
 
@@ -40,7 +48,7 @@ public struct WorkspaceInspector: Sendable {
     }
 
     public func report() throws -> Report {
-        let store = FileManager.default.fileExists(atPath: workspace.store.path) ? try CheckpointStore(path: workspace.store) : nil
+        let store = try CheckpointStore.openForReading(path: workspace.store)
         let records = try store?.items(ids: plan.items.map(\.id)) ?? [:]
         var steps: [StepStatus] = []
         let tasks = try store.flatMap { store in try store.lastRun().map { try store.tasks(runID: $0.id ?? 0) } } ?? []
@@ -69,9 +77,13 @@ public struct WorkspaceInspector: Sendable {
             steps.append(status)
         }
         let lastRun = try store?.lastRun().map { run in
-            "run \(run.id ?? 0) \(run.status.rawValue), started \(ISO8601DateFormatter().string(from: run.startedAt))"
+            // A run still marked running whose process is gone was killed: say so
+            // (the next run records it as interrupted).
+            let gone = run.status == .running && run.host == ProcessProbe.hostName() && !ProcessProbe.isAlive(run.pid)
+            let status = gone ? "interrupted (pid \(run.pid) ended without finishing)" : run.status.rawValue
+            return "run \(run.id ?? 0) \(status), started \(ISO8601DateFormatter().string(from: run.startedAt))"
         }
-        let holder = WorkspaceLock.currentHolder(directory: workspace.root).map { "pid \($0.pid) on \($0.host) since \(ISO8601DateFormatter().string(from: $0.startedAt))" }
+        let holder = WorkspaceLock.runningHolder(directory: workspace.root).map { "pid \($0.pid) on \($0.host) since \(ISO8601DateFormatter().string(from: $0.startedAt))" }
         return Report(workspace: workspace.root.path, steps: steps, lastRun: lastRun, lockedBy: holder)
     }
 
@@ -80,6 +92,37 @@ public struct WorkspaceInspector: Sendable {
     static func stem(_ path: String) -> String {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
         return String(path[..<(path[slash...].firstIndex(of: ".") ?? path.endIndex)])
+    }
+
+    /// Removes a whole workspace (`clean --all`) under its lock, held until the folder
+    /// is gone: the folder is first renamed aside (one atomic step, after which a new
+    /// run starts a fresh workspace instead of racing the deletion), then deleted.
+    /// Links inside are removed, never followed.
+    public static func removeWorkspace(_ workspace: Workspace) throws {
+        guard FileManager.default.fileExists(atPath: workspace.root.path) else { return }
+        let (lock, _) = try WorkspaceLock.acquire(directory: workspace.root, command: "synthset clean --all")
+        defer { lock.release() }
+        let aside = workspace.root.deletingLastPathComponent()
+            .appendingPathComponent(".\(workspace.root.lastPathComponent).removing-\(UUID().uuidString)")
+        guard rename(workspace.root.path, aside.path) == 0 else {
+            throw RunError.workspace(path: workspace.root.path, reason: ProcessProbe.errorText(errno))
+        }
+        try removeTree(aside)
+    }
+
+    /// Deletes `url` and, for a real folder, everything in it; a symbolic link is
+    /// unlinked, never followed (`lstat`), so nothing outside the tree is touched.
+    static func removeTree(_ url: URL) throws {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) {
+                try removeTree(url.appendingPathComponent(name))
+            }
+            guard rmdir(url.path) == 0 else { throw RunError.workspace(path: url.path, reason: ProcessProbe.errorText(errno)) }
+        } else if unlink(url.path) != 0 {
+            throw RunError.workspace(path: url.path, reason: ProcessProbe.errorText(errno))
+        }
     }
 
     /// Removes outputs and records of items no longer in the plan, and scratch files.
@@ -94,10 +137,13 @@ public struct WorkspaceInspector: Sendable {
         let stems = Set(plan.items.map { Self.stem($0.path) })
         var removed: [String] = []
         let outputs = workspace.url("outputs")
-        if let enumerator = FileManager.default.enumerator(at: outputs, includingPropertiesForKeys: [.isDirectoryKey]) {
+        if let enumerator = FileManager.default.enumerator(at: outputs, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey]) {
             for case let url as URL in enumerator {
                 let relative = workspace.relative(url)
-                let isDirectory = (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
+                // A link counts as a file: removed itself, never descended into.
+                let isLink = (try? url.resourceValues(forKeys: [.isSymbolicLinkKey]).isSymbolicLink) ?? false
+                let isDirectory = !isLink && ((try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false)
+                if isLink { enumerator.skipDescendants() }
                 if keep.contains(relative) || (!isDirectory && stems.contains(Self.stem(relative))) {
                     if isDirectory { enumerator.skipDescendants() }
                     continue
@@ -107,11 +153,11 @@ public struct WorkspaceInspector: Sendable {
                     enumerator.skipDescendants()
                 }
                 removed.append(relative)
-                if !dryRun { try FileManager.default.removeItem(at: url) }
+                if !dryRun { try Self.removeTree(url) }
             }
         }
         if FileManager.default.fileExists(atPath: workspace.store.path) {
-            let store = try CheckpointStore(path: workspace.store)
+            let store = try CheckpointStore(path: workspace.store)  // under the lock: may migrate
             let planned = Set(plan.items.map(\.id))
             let stale = try store.allItems().map(\.id).filter { !planned.contains($0) }
             if !dryRun { try store.deleteItems(ids: stale) }

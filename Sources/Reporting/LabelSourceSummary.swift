@@ -37,8 +37,6 @@ public struct LabelSourceSummary: Sendable {
             self.boxesPerImage = Array(repeating: 0, count: LabelSourceSummary.boxesPerImageBins)
             self.sizes = Array(repeating: 0, count: LabelSourceSummary.sizeBins.count - 1)
         }
-
-        public var droppedTotal: Int { dropped.values.reduce(0, +) }
     }
 
     /// Boxes-per-image bins: 0, 1, … 9, "10+".

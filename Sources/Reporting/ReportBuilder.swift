@@ -1,7 +1,9 @@
+import Basics
 import Datasets
 import Execution
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import Synchronization
 import WorkflowSpec
@@ -57,7 +59,7 @@ public struct ReportBuilder: Sendable {
 
     public func build() throws -> QualityReport {
         let status = try WorkspaceInspector(plan: plan, workspace: workspace).report()
-        let store = FileManager.default.fileExists(atPath: workspace.store.path) ? try CheckpointStore(path: workspace.store) : nil
+        let store = try CheckpointStore.openForReading(path: workspace.store)
         let records = try store?.items(ids: plan.items.map(\.id)) ?? [:]
         let attempts = try store?.allTasks() ?? []
         // Done as `status` counts it: recorded done, and the file still there.
@@ -310,7 +312,7 @@ public struct ReportBuilder: Sendable {
             }
             var split = -1
             if let source = entry.source, let export = exports.first(where: { $0.from.contains(source) }) {
-                split = splits.firstIndex(of: export.splits.split(item.id).rawValue) ?? -1
+                split = splits.firstIndex(of: export.splits.split(item.lineage).rawValue) ?? -1
             }
             let truth = files.truth
             let boxes = (truth?.objects ?? []).map { object in

@@ -1,3 +1,5 @@
+import SceneFormats
+
 /// Draws the unlabeled backdrop for one image in one of the ``SceneSpec/Background/Style``s.
 ///
 /// Every style is built row by row (a row is computed once and replicated where the

@@ -1,3 +1,5 @@
+import SceneFormats
+
 /// One finished image: the JPEG file contents and its ground truth.
 public struct RenderedScene: Sendable {
     /// The encoded JPEG. Empty only if libjpeg failed, which the renderer's input

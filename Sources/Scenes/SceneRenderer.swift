@@ -1,3 +1,5 @@
+import SceneFormats
+
 /// The built-in CPU procedural generator (`procedural/scenes`): draws a random scene
 /// described by a ``SceneSpec`` and labels it with exact, occlusion-aware boxes.
 ///

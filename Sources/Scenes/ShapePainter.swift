@@ -1,3 +1,5 @@
+import SceneFormats
+
 /// One object instance placed in the image, with every random choice already made, so
 /// drawing is a pure function of this value.
 struct PlacedObject {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `synthset` command: turns a dataset recipe into a labeled dataset.
 @available(macOS 10.15, *)
@@ -8,11 +9,12 @@ public struct SynthsetCommand: AsyncParsableCommand {
         abstract: "Turn a dataset recipe (YAML) into a labeled object-detection dataset.",
         discussion: """
             Exit codes: 0 success; 1 the run finished with failed items (or verify found \
-            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit); \
-            130 interrupted.
+            differences); 2 invalid input (usage, manifest, plan error such as a VRAM misfit, \
+            a workspace that is locked, damaged or not writable); 70 an internal error (a bug: \
+            please report it); 130 interrupted.
             """,
         version: SynthsetCommand.version,
-        subcommands: [Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self, Schema.self, Prompts.self]
+        subcommands: [Init.self, Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self, Schema.self, Prompts.self]
     )
 
     /// synthset's version, also recorded in lock files of workflows it renders itself.
@@ -21,9 +23,3 @@ public struct SynthsetCommand: AsyncParsableCommand {
     public init() {}
 }
 
-/// Exit codes shared by every verb.
-enum Exit {
-    static let failedItems = ExitCode(1)
-    static let invalidInput = ExitCode(2)
-    static let interrupted = ExitCode(130)
-}

@@ -5,7 +5,11 @@ import Testing
 /// reference's argparse arguments and documented behaviours (one seed for the whole
 /// batch, guardrail skips with exit 0, JPEG whatever the extension, `.webp` inputs
 /// rejected, `.jpeg` inputs crash the refiner), logging every invocation as one JSON line
-/// to `<root>/invocations.jsonl`. A prompt containing BLOCKME is "blocked by the
+/// to `<root>/invocations.jsonl`. text2image.py and video2world.py have the functions of
+/// upstream's (cosmos-predict2 commit 661da47, examples/text2image.py and
+/// examples/video2world.py: `parse_args`, `setup_pipeline`, `process_single_generation`),
+/// which synthset's resident worker imports; every pipeline build is logged to
+/// `<root>/loads.jsonl`. A prompt containing BLOCKME is "blocked by the
 /// guardrail" unless `<root>/guardrail_off` exists.
 enum CosmosStandIn {
     static func make(in directory: URL) throws -> URL {
@@ -74,9 +78,10 @@ def template_clip(frames, fps):
         if shutil.which("ffmpeg"):
             subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=160x96:rate={fps}",
                             "-frames:v", str(frames), "-pix_fmt", "yuv420p", tmp], check=True)
-        else:  # a bare ftyp box: enough for synthset's MP4 check, not for ffmpeg
+        else:  # a bare ftyp box and an empty moov index: enough for synthset's MP4 check, not for ffmpeg
             with open(tmp, "wb") as f:
-                f.write((24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2")
+                f.write((24).to_bytes(4, "big") + b"ftypisom" + (512).to_bytes(4, "big") + b"isomiso2"
+                        + (8).to_bytes(4, "big") + b"moov")
         os.replace(tmp, path)
     return path
 
@@ -131,74 +136,153 @@ def video_parser(description):
 
 def frames_for(fps):
     return 93 if int(fps) == 16 else 61
+
+def record_load(script, args):
+    # One line per pipeline build (a model load), with the process id.
+    with open(os.path.join(ROOT, "loads.jsonl"), "a") as f:
+        f.write(json.dumps({"script": script, "pid": os.getpid(), "model_size": args.model_size}) + "\n")
+
+GENERATED = [0]
+
+def before_generation():
+    # With <root>/hang_after holding N, the Nth generation of a process hangs (the marker
+    # is removed first, so the next process goes through).
+    marker = os.path.join(ROOT, "hang_after")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            limit = int(f.read().strip() or "0")
+        if GENERATED[0] + 1 >= limit:
+            os.remove(marker)
+            import time
+            time.sleep(3600)
+
+def generated(output):
+    # One line per generation, with the process id; then the die_after check.
+    with open(os.path.join(ROOT, "generations.jsonl"), "a") as f:
+        f.write(json.dumps({"pid": os.getpid(), "output": os.path.basename(output)}) + "\n")
+    GENERATED[0] += 1
+    marker = os.path.join(ROOT, "die_after")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            limit = int(f.read().strip() or "0")
+        if GENERATED[0] >= limit:
+            os.remove(marker)
+            import signal
+            os.kill(os.getpid(), signal.SIGKILL)
 """#
 
+    /// In the shape of cosmos-predict2 661da47 `examples/text2image.py`: `parse_args()`,
+    /// `setup_pipeline(args, text_encoder=None)` (the load: one line appended to
+    /// `<root>/loads.jsonl`), `process_single_generation(pipe, prompt, output_path,
+    /// negative_prompt, aspect_ratio, seed, use_cuda_graphs, benchmark) -> bool` writing the
+    /// JPEG and its `.txt`, and `generate_image(args, pipe)` for the command line. With
+    /// `<root>/die_after` holding N, the process kills itself (SIGKILL) after N generations,
+    /// removing the file first so the next run goes through; with `<root>/hang_after`
+    /// holding N, the Nth generation hangs.
     static let text2image = #"""
 import argparse, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _standin as s
 
-p = argparse.ArgumentParser(description="Text2Image stand-in")
-p.add_argument("--model_size", choices=["0.6B", "2B", "14B"], default="2B")
-p.add_argument("--distill_steps", type=int, choices=[0, 1, 2, 3, 4], default=0)
-p.add_argument("--dit_path", type=str, default="")
-p.add_argument("--load_ema", action="store_true")
-p.add_argument("--prompt", type=str, default="A nice broom")
-p.add_argument("--batch_input_json", type=str, default=None)
-p.add_argument("--negative_prompt", type=str, default="")
-p.add_argument("--aspect_ratio", choices=["1:1", "4:3", "3:4", "16:9", "9:16"], default="16:9")
-p.add_argument("--seed", type=int, default=0)
-p.add_argument("--save_path", type=str, default="output/generated_image.jpg")
-for flag in ["--use_cuda_graphs", "--disable_guardrail", "--offload_guardrail", "--benchmark", "--use_fast_tokenizer"]:
-    p.add_argument(flag, action="store_true")
-args = p.parse_args()
-batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
-s.log_invocation("text2image", batch=batch)
-s.write_config(args.save_path, args)
-items = batch if batch is not None else [{"prompt": args.prompt, "output_image": args.save_path}]
-for idx, item in enumerate(items):
-    prompt = item.get("prompt")
-    if not prompt:
-        print(f"Skipping item {idx}: no prompt", flush=True)
-        continue
+def parse_args():
+    p = argparse.ArgumentParser(description="Text2Image stand-in")
+    p.add_argument("--model_size", choices=["0.6B", "2B", "14B"], default="2B")
+    p.add_argument("--distill_steps", type=int, choices=[0, 1, 2, 3, 4], default=0)
+    p.add_argument("--dit_path", type=str, default="")
+    p.add_argument("--load_ema", action="store_true")
+    p.add_argument("--prompt", type=str, default="A nice broom")
+    p.add_argument("--batch_input_json", type=str, default=None)
+    p.add_argument("--negative_prompt", type=str, default="")
+    p.add_argument("--aspect_ratio", choices=["1:1", "4:3", "3:4", "16:9", "9:16"], default="16:9")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save_path", type=str, default="output/generated_image.jpg")
+    for flag in ["--use_cuda_graphs", "--disable_guardrail", "--offload_guardrail", "--benchmark", "--use_fast_tokenizer"]:
+        p.add_argument(flag, action="store_true")
+    return p.parse_args()
+
+def setup_pipeline(args, text_encoder=None):
+    s.record_load("text2image", args)
+    return {"model_size": args.model_size}
+
+def process_single_generation(pipe, prompt, output_path, negative_prompt, aspect_ratio, seed, use_cuda_graphs, benchmark):
+    s.before_generation()
     if s.blocked(prompt):
-        print(f"Guardrail blocked item {idx}; skipping", flush=True)
-        continue
-    out = s.write_image(item.get("output_image", f"output_{idx}.jpg"), prompt, args.seed)
-    s.write_sidecar(out, prompt, args.negative_prompt)
-sys.exit(0)
+        print("Guardrail blocked the prompt; skipping", flush=True)
+        return False
+    out = s.write_image(output_path, prompt, seed)
+    s.write_sidecar(out, prompt, negative_prompt)
+    s.generated(out)
+    return True
+
+def generate_image(args, pipe):
+    batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
+    items = batch if batch is not None else [{"prompt": args.prompt, "output_image": args.save_path}]
+    for idx, item in enumerate(items):
+        prompt = item.get("prompt")
+        if not prompt:
+            print(f"Skipping item {idx}: no prompt", flush=True)
+            continue
+        process_single_generation(pipe, prompt, item.get("output_image", f"output_{idx}.jpg"), args.negative_prompt,
+                                  args.aspect_ratio, args.seed, args.use_cuda_graphs, args.benchmark)
+
+if __name__ == "__main__":
+    args = parse_args()
+    s.log_invocation("text2image", batch=s.read_batch(args.batch_input_json) if args.batch_input_json else None)
+    s.write_config(args.save_path, args)
+    generate_image(args, setup_pipeline(args))
+    sys.exit(0)
 """#
 
+    /// In the shape of cosmos-predict2 661da47 `examples/video2world.py`, as
+    /// ``text2image`` (loads logged, `die_after` honoured).
     static let video2world = #"""
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _standin as s
 
-p = s.video_parser("Video2World stand-in")
-p.add_argument("--dit_path", type=str, default="")
-p.add_argument("--input_path", type=str, default="assets/video2world/input0.jpg")
-p.add_argument("--num_conditional_frames", type=int, choices=[1, 5], default=1)
-p.add_argument("--batch_input_json", type=str, default=None)
-args = p.parse_args()
-batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
-s.log_invocation("video2world", batch=batch)
-s.write_config(args.save_path, args)
-items = batch if batch is not None else [{"input_video": args.input_path, "prompt": args.prompt, "output_video": args.save_path}]
-refiner = not args.disable_prompt_refiner
-for idx, item in enumerate(items):
-    prompt, source = item.get("prompt"), item.get("input_video")
-    if not prompt or not source:
-        print(f"Skipping item {idx}: missing prompt or input", flush=True)
-        continue
-    if not s.check_input(source, refiner):
-        continue
+def parse_args():
+    p = s.video_parser("Video2World stand-in")
+    p.add_argument("--dit_path", type=str, default="")
+    p.add_argument("--input_path", type=str, default="assets/video2world/input0.jpg")
+    p.add_argument("--num_conditional_frames", type=int, choices=[1, 5], default=1)
+    p.add_argument("--batch_input_json", type=str, default=None)
+    return p.parse_args()
+
+def setup_pipeline(args, text_encoder=None):
+    s.record_load("video2world", args)
+    return {"fps": args.fps, "refiner": not args.disable_prompt_refiner}
+
+def process_single_generation(pipe, input_path, prompt, output_path, negative_prompt, aspect_ratio,
+                              num_conditional_frames, guidance, seed, benchmark=False, use_cuda_graphs=False):
+    if not s.check_input(input_path, pipe["refiner"]):
+        return False
     if s.blocked(prompt):
-        print(f"Guardrail blocked item {idx}; skipping", flush=True)
-        continue
-    out = item.get("output_video", f"output_{idx}.mp4")
-    s.write_video(out, s.frames_for(args.fps), args.fps)
-    s.write_sidecar(out, prompt, args.negative_prompt, refined=("Refined: " + prompt) if refiner else None)
-sys.exit(0)
+        print("Guardrail blocked the prompt; skipping", flush=True)
+        return False
+    s.write_video(output_path, s.frames_for(pipe["fps"]), pipe["fps"])
+    s.write_sidecar(output_path, prompt, negative_prompt, refined=("Refined: " + prompt) if pipe["refiner"] else None)
+    s.generated(output_path)
+    return True
+
+def generate_video(args, pipe):
+    batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
+    items = batch if batch is not None else [{"input_video": args.input_path, "prompt": args.prompt, "output_video": args.save_path}]
+    for idx, item in enumerate(items):
+        prompt, source = item.get("prompt"), item.get("input_video")
+        if not prompt or not source:
+            print(f"Skipping item {idx}: missing prompt or input", flush=True)
+            continue
+        process_single_generation(pipe=pipe, input_path=source, prompt=prompt, output_path=item.get("output_video", f"output_{idx}.mp4"),
+                                  negative_prompt=args.negative_prompt, aspect_ratio=args.aspect_ratio,
+                                  num_conditional_frames=args.num_conditional_frames, guidance=args.guidance, seed=args.seed,
+                                  benchmark=args.benchmark, use_cuda_graphs=args.use_cuda_graphs)
+
+if __name__ == "__main__":
+    args = parse_args()
+    s.log_invocation("video2world", batch=s.read_batch(args.batch_input_json) if args.batch_input_json else None)
+    s.write_config(args.save_path, args)
+    generate_video(args, setup_pipeline(args))
+    sys.exit(0)
 """#
 
     static let text2world = #"""

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec
@@ -213,10 +214,11 @@ import WorkflowSpec
         #expect(files["report.json"] != nil)
         #expect(!files.keys.contains { $0.hasPrefix("images/validation") })
 
-        // Images are hard links to the sources (same inode) where the file system allows.
+        // Images are copies (or reflinks), never hard links: a source rewritten in place
+        // must not change the dataset.
         let name = try #require(files.keys.first { $0.hasPrefix("images/") })
-        let linked = try FileManager.default.attributesOfItem(atPath: first.appendingPathComponent(name).path)
-        #expect((linked[.referenceCount] as? Int ?? 0) >= 2)
+        let copied = try FileManager.default.attributesOfItem(atPath: first.appendingPathComponent(name).path)
+        #expect((copied[.referenceCount] as? Int ?? 0) == 1)
     }
 
     @Test func exporterRejectsDuplicateNamesAndMissingLabels() throws {

@@ -1,10 +1,11 @@
 import Datasets
+@testable import Execution
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec
-@testable import Execution
 
 /// The export adapter resolves each input to an image and a `synthset-boxes/1` file:
 /// procedural images through their sidecar, label items through their input image.
@@ -103,8 +104,10 @@ import WorkflowSpec
         #expect(Dictionary(uniqueKeysWithValues: Planner.expandItems(workflow).map { ($0.id, $0) }) == items)
         let sources = try ExportAdapter.sources(for: invocation.items[0], invocation: invocation, planned: items)
         #expect(sources.count == 2)
+        let byLineage = Dictionary(plan.items.filter { $0.step == "scenes" }.map { ($0.lineage, $0) }, uniquingKeysWith: { first, _ in first })
         for source in sources {
-            let image = try #require(items[source.id])
+            // The split key is the image's lineage (its scene seed), shared by its label.
+            let image = try #require(byLineage[source.id])
             #expect(image.step == "scenes")  // split and name come from the image, not the label item
             #expect(source.image == workspace.url(image.path))
             #expect(source.fileName == "scenes-\(image.seed!)-\(image.id.prefix(8)).jpg")

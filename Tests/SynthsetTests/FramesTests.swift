@@ -176,10 +176,10 @@ import Testing
     #expect(status == 0)
     let committer = OutputCommitter(workspace: Workspace(root: directory))
     let output = ProducedOutput(itemID: "x", file: clip)
-    try committer.verify(output, kind: .video, expectedFrames: 50)
-    #expect(throws: OutputRejected.self) { try committer.verify(output, kind: .video, expectedFrames: 93) }
+    try await committer.verify(output, kind: .video, expectedFrames: 50)
+    await #expect(throws: OutputRejected.self) { try await committer.verify(output, kind: .video, expectedFrames: 93) }
     do {
-        try committer.verify(output, kind: .video, expectedFrames: 93)
+        try await committer.verify(output, kind: .video, expectedFrames: 93)
     } catch {
         #expect("\(error)".contains("has 50 frames, expected 93"))
     }

@@ -18,19 +18,19 @@ struct GoldenIDTests {
     static let goldenFolder = repositoryRoot.appendingPathComponent("Tests/SynthsetTests/Fixtures/golden-ids")
 
     /// One line per item, in plan order: `step id`.
-    static func idList(_ path: String) throws -> String {
-        let result = WorkflowLoader().load(file: repositoryRoot.appendingPathComponent(path).path)
+    static func idList(_ path: String) async throws -> String {
+        let result = try await offPool { WorkflowLoader().load(file: repositoryRoot.appendingPathComponent(path).path) }
         let workflow = try #require(result.workflow, "\(render(result.diagnostics))")
-        let items = Planner.expandItems(workflow)
+        let items = try await offPool { Planner.expandItems(workflow) }
         return items.map { "\($0.step) \($0.id)" }.joined(separator: "\n") + "\n"
     }
 
     @Test(arguments: recipes)
-    func itemIDsMatchTheRecording(_ path: String) throws {
+    func itemIDsMatchTheRecording(_ path: String) async throws {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
             + (path.hasPrefix("Tests/") ? ".design" : "")
         let golden = Self.goldenFolder.appendingPathComponent("\(name).ids")
-        let actual = try Self.idList(path)
+        let actual = try await Self.idList(path)
         if ProcessInfo.processInfo.environment["RECORD_GOLDEN_IDS"] == "1" {
             try FileManager.default.createDirectory(at: Self.goldenFolder, withIntermediateDirectories: true)
             try Data(actual.utf8).write(to: golden)

@@ -1,9 +1,11 @@
+import Basics
+import Execution
 import Foundation
+@testable import Planning
+import SceneFormats
 import Scenes
 import Testing
-import Execution
 import WorkflowSpec
-@testable import Planning
 
 /// Item ids hash a hand-written canonical JSON; it must stay byte-identical to
 /// Foundation's sorted-keys encoding so ids are the readable JSON users diff.

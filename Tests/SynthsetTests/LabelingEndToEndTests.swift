@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import SceneFormats
 import Scenes
 import Testing
 

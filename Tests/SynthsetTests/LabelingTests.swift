@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec
@@ -104,38 +105,6 @@ import WorkflowSpec
     }
 
     // MARK: (d) Grounded-SAM-2 demo JSON
-
-    @Test func readsTheDemoResultsJSON() throws {
-        let many = """
-        {"image_path": "notebooks/images/truck.jpg", "box_format": "xyxy", "img_width": 1800, "img_height": 1200,
-         "annotations": [
-           {"class_name": "car", "bbox": [89.32, 278.69, 1710.35, 851.51],
-            "segmentation": {"size": [1200, 1800], "counts": "abc"}, "score": [0.97]},
-           {"class_name": "##lift", "bbox": [1, 2, 3, 4], "segmentation": {"size": [1200, 1800], "counts": "d"}, "score": [0.5]}]}
-        """
-        let results = try GroundedSAM2DemoResults.decode(from: Data(many.utf8))
-        #expect(results.width == 1800 && results.height == 1200)
-        #expect(results.imagePath == "notebooks/images/truck.jpg")
-        #expect(results.annotations.count == 2)
-        #expect(results.annotations[0].className == "car")
-        #expect(results.annotations[0].bbox == GroundTruth.BoundingBox(xmin: 89.32, ymin: 278.69, xmax: 1710.35, ymax: 851.51))
-        #expect(results.annotations[0].maskIoU == 0.97)
-        #expect(results.annotations[0].rleCounts == "abc" && results.annotations[0].rleSize == [1200, 1800])
-        // The score is SAM's mask IoU: the confidence stays unknown.
-        #expect(results.phraseDetections.allSatisfy { $0.confidence == nil })
-        // One box: the score is a plain float.
-        let one = """
-        {"image_path": "x.jpg", "box_format": "xyxy", "img_width": 10, "img_height": 10,
-         "annotations": [{"class_name": "can", "bbox": [1, 1, 5, 5], "segmentation": {"size": [10, 10], "counts": "e"}, "score": 0.88}]}
-        """
-        #expect(try GroundedSAM2DemoResults.decode(from: Data(one.utf8)).annotations[0].maskIoU == 0.88)
-        // Through the same rules as everything else.
-        let (labels, stats) = LabelPostprocessor(classes: [("forklift", "forklift")])
-            .process(results.phraseDetections, image: "truck.jpg", width: 1800, height: 1200)
-        #expect(labels.objects.map(\.className) == ["forklift"])
-        #expect(stats.unmatchedPhrases == ["car": 1])
-        #expect(throws: DatasetError.self) { try GroundedSAM2DemoResults.decode(from: Data("{\"annotations\": []}".utf8)) }
-    }
 
     @Test func readsTheBatchScriptJSON() throws {
         let text = """

@@ -86,7 +86,7 @@ import Darwin
         try Data(holderJSON.utf8).write(to: file)
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: flockTool)
-        holder.arguments = ["-x", file.path, "sleep", "3"]
+        holder.arguments = ["-x", dir.path, "sleep", "3"]  // the lock is on the workspace folder
         try holder.run()
         defer { holder.terminate(); holder.waitUntilExit() }
         // Wait until it holds the lock.

@@ -1,6 +1,7 @@
+import Basics
 import Foundation
-import Testing
 import Planning
+import Testing
 import WorkflowSpec
 
 /// Loads manifest text (relative paths resolve against `workflows/`), failing the test on errors.
@@ -34,6 +35,14 @@ let planningQueue = DispatchQueue(label: "PlannerTests.planning")
 func planOffPool(_ workflow: Workflow, _ options: PlanOptions = PlanOptions()) async -> Planner.Result {
     await withCheckedContinuation { continuation in
         planningQueue.async { continuation.resume(returning: Planner(options: options).plan(workflow)) }
+    }
+}
+
+/// Any CPU-bound work of a test (loading and planning big recipes), on the planning
+/// queue instead of a cooperative thread.
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        planningQueue.async { continuation.resume(with: Result { try work() }) }
     }
 }
 
@@ -267,9 +276,10 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
     // MARK: (e) seeded sampling
 
     @Test func seededSamplingIsStableAndRespectsCount() async throws {
-        let a = PromptExpander.sampleIndices(count: 12, from: 36, seed: 7)
-        let again = PromptExpander.sampleIndices(count: 12, from: 36, seed: 7)
-        let other = PromptExpander.sampleIndices(count: 12, from: 36, seed: 8)
+        let vars = [("a", ["1", "2", "3"]), ("b", ["x", "y", "z"]), ("c", ["p", "q"]), ("d", ["u", "v"])].map { (name: $0.0, values: $0.1) }
+        let a = PromptExpander.sampleIndices(count: 12, vars: vars, seed: 7)
+        let again = PromptExpander.sampleIndices(count: 12, vars: vars, seed: 7)
+        let other = PromptExpander.sampleIndices(count: 12, vars: vars, seed: 8)
         #expect(a == again)
         #expect(a != other)
         for sample in [a, other] {

@@ -3,6 +3,7 @@ import Execution
 import Foundation
 import Planning
 @testable import Reporting
+import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec

@@ -1,4 +1,5 @@
 import Foundation
+import SceneFormats
 import Scenes
 import Testing
 

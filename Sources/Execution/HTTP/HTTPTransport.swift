@@ -27,6 +27,11 @@ package struct HTTPTransport: Sendable {
     /// Redirects followed per request before giving up.
     package static let maxRedirects = 5
 
+    /// What a redirect to another origin does: follow it without the credential
+    /// headers, or stop there (its 3xx answer is the result, a failure to the caller).
+    package enum CrossOriginRedirects: Sendable { case followWithoutCredentials, refuse }
+    package var crossOriginRedirects: CrossOriginRedirects = .followWithoutCredentials
+
     package init(maxAttempts: Int, backoff: Double, credentialHeaders: [String], log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.maxAttempts = max(maxAttempts, 1)
         self.backoff = max(backoff, 0)
@@ -115,6 +120,10 @@ package struct HTTPTransport: Sendable {
                   redirects < Self.maxRedirects else {
                 return Response(status: http.statusCode, data: data, headers: http, attempts: 1, url: url)
             }
+            if !Self.sameOrigin(url, next), crossOriginRedirects == .refuse {
+                log("refused a redirect to another origin (\(next.scheme ?? "")://\(next.host ?? "")): the key is sent only to the configured one")
+                return Response(status: http.statusCode, data: data, headers: http, attempts: 1, url: url)
+            }
             redirects += 1
             if !Self.sameOrigin(url, next) {
                 for header in credentialHeaders { request.setValue(nil, forHTTPHeaderField: header) }
@@ -176,7 +185,40 @@ package struct SecretMask: Sendable {
         self.secrets = secrets.filter { !$0.isEmpty }
     }
 
+    /// Every secret in every form it can take in echoed text (``forms(of:)``) masked.
     package func callAsFunction(_ text: String) -> String {
-        secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
+        secrets.flatMap(Self.forms).reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
+    }
+
+    /// The forms a secret can take in text a tool or server echoes back: as is,
+    /// JSON-escaped (a `"` or `\` inside it becomes `\"`, `\\`), and percent-encoded
+    /// (as in a URL or form body), longest first so a longer form is masked whole.
+    package static func forms(of secret: String) -> [String] {
+        guard !secret.isEmpty else { return [] }
+        var forms: Set<String> = [secret]
+        // As JSON writers escape it: with and without `\/` for a slash.
+        for formatting in [JSONEncoder.OutputFormatting(), .withoutEscapingSlashes] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = formatting
+            if let data = try? encoder.encode(secret) { forms.insert(String(decoding: data.dropFirst().dropLast(), as: UTF8.self)) }
+        }
+        for allowed in [CharacterSet.alphanumerics, .urlQueryAllowed, .urlPathAllowed] {
+            if let encoded = secret.addingPercentEncoding(withAllowedCharacters: allowed) {
+                forms.insert(encoded)
+                forms.insert(lowercasedPercentEscapes(encoded))
+            }
+        }
+        return forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+    }
+
+    /// `%2F` → `%2f`: some encoders write lowercase hex digits.
+    private static func lowercasedPercentEscapes(_ text: String) -> String {
+        var result = ""
+        var pending = 0
+        for character in text {
+            if character == "%" { pending = 2; result.append(character); continue }
+            if pending > 0 { pending -= 1; result += character.lowercased() } else { result.append(character) }
+        }
+        return result
     }
 }

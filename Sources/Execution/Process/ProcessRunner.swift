@@ -102,7 +102,7 @@ public struct ProcessOutcome: Sendable, Equatable {
 }
 
 /// Errors thrown by ``ProcessRunner``.
-public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
+public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The executable was not found; `searched` lists the `PATH` directories tried
     /// (empty when a path was given).
     case executableNotFound(String, searched: [String])
@@ -112,6 +112,9 @@ public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
     case cannotOpenLog(path: String, reason: String)
     /// Launching failed for another reason.
     case launchFailed(executable: String, reason: String)
+    /// A probe run with ``ProcessRunner/capture(_:arguments:workingDirectory:includeStandardError:limit:gracePeriod:)``
+    /// printed more than the limit.
+    case outputTooLong(executable: String, limit: Int)
 
     /// A readable explanation that says what to do.
     public var description: String {
@@ -127,6 +130,8 @@ public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
             return "cannot open log file \(path): \(reason); check that the workspace is writable"
         case .launchFailed(let executable, let reason):
             return "cannot launch \(executable): \(reason)"
+        case .outputTooLong(let executable, let limit):
+            return "\(executable) printed more than \(limit) bytes; it is not the program synthset expected there"
         }
     }
 }
@@ -143,6 +148,11 @@ public enum ProcessRunnerError: Error, Sendable, CustomStringConvertible {
 /// - When the child exits, members of its group that are still running (daemons
 ///   or background jobs the tool left behind) get the same SIGTERM-then-SIGKILL
 ///   treatment, so no tool leaks processes (or GPU memory) past its task.
+/// - The tool runs under `synthset-supervise` (when it is installed beside synthset),
+///   which ends the tool's group if synthset itself dies, by any signal, SIGKILL and
+///   the OOM killer included. Inside a run (``ToolProcessContext``) the tool's
+///   environment loses the run's secrets and gains the run's marker, and its group is
+///   reported to the run so a later run can end what a killed one left.
 public enum ProcessRunner {
     /// Runs `spec` to completion and reports how it ended.
     ///
@@ -172,11 +182,24 @@ public enum ProcessRunner {
         ]
 
         var updates: [Environment.Key: String?] = [:]
-        for key in spec.removedEnvironment {
+        let context = ToolProcessContext.current
+        for key in spec.removedEnvironment.union(context?.withheldEnvironment ?? []) {
             if let k = Environment.Key(rawValue: key) { updates[k] = .some(nil) }
         }
         for (key, value) in spec.environment {
             if let k = Environment.Key(rawValue: key) { updates[k] = value }
+        }
+        if let context, let key = Environment.Key(rawValue: ToolProcessContext.markerVariable) {
+            updates[key] = context.marker
+        }
+        // The supervisor ends the tool's whole group when synthset dies (see
+        // Sources/synthset-supervise/main.c); without it the tool runs directly.
+        var launchPath = executablePath
+        var launchArguments = spec.arguments
+        if let supervisor = Self.supervisor {
+            launchPath = supervisor
+            let grace = Double(gracePeriod.components.seconds) + Double(gracePeriod.components.attoseconds) / 1e18
+            launchArguments = [String(format: "%.3f", grace), executablePath] + spec.arguments
         }
 
         let processID = Mutex<Int32?>(nil)
@@ -187,8 +210,8 @@ public enum ProcessRunner {
         do {
             result = try await withTaskCancellationHandler {
                 try await Subprocess.run(
-                    .path(FilePath(executablePath)),
-                    arguments: Arguments(spec.arguments),
+                    .path(FilePath(launchPath)),
+                    arguments: Arguments(launchArguments),
                     environment: .inherit.updating(updates),
                     workingDirectory: FilePath(spec.workingDirectory.path),
                     platformOptions: options,
@@ -198,15 +221,19 @@ public enum ProcessRunner {
                 ) { execution in
                     let pid = execution.processIdentifier.value
                     processID.withLock { $0 = pid }
+                    context?.launched(pid)
                 }
             } onCancel: {
                 cancelledAt.withLock { if $0 == nil { $0 = clock.now } }
             }
         } catch let error as SubprocessError {
             // If the process was spawned, make sure nothing of it survives.
-            if let pid = processID.withLock({ $0 }), ProcessProbe.groupHasLiveMembers(pid) {
-                _ = kill(-pid, SIGTERM)
-                await reapGroup(pid, deadline: clock.now + gracePeriod)
+            if let pid = processID.withLock({ $0 }) {
+                if ProcessProbe.groupHasLiveMembers(pid) {
+                    _ = kill(-pid, SIGTERM)
+                    await reapGroup(pid, deadline: clock.now + gracePeriod)
+                }
+                context?.ended(pid)
             }
             if Task.isCancelled { throw CancellationError() }
             throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
@@ -219,12 +246,14 @@ public enum ProcessRunner {
         let pid = processID.withLock { $0 } ?? result.processIdentifier.value
         if let cancelled = cancelledAt.withLock({ $0 }) {
             await reapGroup(pid, deadline: cancelled + gracePeriod)
+            context?.ended(pid)
             throw CancellationError()
         }
         if ProcessProbe.groupHasLiveMembers(pid) {
             _ = kill(-pid, SIGTERM)
             await reapGroup(pid, deadline: clock.now + gracePeriod)
         }
+        context?.ended(pid)
 
         let status: ProcessOutcome.Status
         switch result.terminationStatus {
@@ -257,18 +286,29 @@ public enum ProcessRunner {
         await Task { try? await Task.sleep(for: duration) }.value
     }
 
+    // MARK: Supervisor
+
+    /// `synthset-supervise`, built beside synthset: `SYNTHSET_SUPERVISE` when set (empty
+    /// turns supervision off), else the file beside the running executable.
+    static let supervisor: String? = {
+        if let path = ProcessInfo.processInfo.environment["SYNTHSET_SUPERVISE"] {
+            return path.isEmpty || !isExecutableFile(path) ? nil : path
+        }
+        #if os(Linux)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments.first ?? ""
+        #else
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments.first ?? ""
+        #endif
+        let candidate = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            .appendingPathComponent("synthset-supervise").path
+        return isExecutableFile(candidate) ? candidate : nil
+    }()
+
     // MARK: Executable lookup
 
     /// Resolves `spec.executable` to an absolute path of an executable file.
     static func resolveExecutable(_ spec: ProcessSpec) throws -> String {
-        let name = spec.executable
-        if name.contains("/") {
-            let path = name.hasPrefix("/") ? name : spec.workingDirectory.appendingPathComponent(name).path
-            guard isExecutableFile(path) else {
-                throw ProcessRunnerError.executableNotFound(path, searched: [])
-            }
-            return path
-        }
         let pathValue: String?
         if let override = spec.environment["PATH"] {
             pathValue = override
@@ -276,6 +316,19 @@ public enum ProcessRunner {
             pathValue = nil
         } else {
             pathValue = ProcessInfo.processInfo.environment["PATH"]
+        }
+        return try resolveExecutable(spec.executable, workingDirectory: spec.workingDirectory, searchPath: pathValue)
+    }
+
+    /// Resolves `name` (a path, or a bare name looked up in `searchPath`, a `PATH` value)
+    /// to an absolute path of an executable file.
+    static func resolveExecutable(_ name: String, workingDirectory: URL, searchPath pathValue: String?) throws -> String {
+        if name.contains("/") {
+            let path = name.hasPrefix("/") ? name : workingDirectory.appendingPathComponent(name).path
+            guard isExecutableFile(path) else {
+                throw ProcessRunnerError.executableNotFound(path, searched: [])
+            }
+            return path
         }
         let directories = (pathValue ?? "/usr/local/bin:/usr/bin:/bin")
             .split(separator: ":").map(String.init).filter { $0.hasPrefix("/") }
@@ -302,7 +355,7 @@ public enum ProcessRunner {
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         } catch {
-            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: error.localizedDescription)
+            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: FileErrorReason.of(error))
         }
         let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {

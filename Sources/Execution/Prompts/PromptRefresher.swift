@@ -1,8 +1,9 @@
+import Basics
 import Foundation
+import FoundationNetworking
 import Planning
 import WorkflowSpec
 #if canImport(FoundationNetworking)
-import FoundationNetworking
 #endif
 
 /// `synthset prompts refresh`: asks each `llm:` prompt set's endpoint for variations of its

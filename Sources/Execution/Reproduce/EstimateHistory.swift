@@ -5,12 +5,14 @@ import WorkflowSpec
 
 extension CheckpointStore {
     /// The most recent run that finished (succeeded or failed) with both an estimate and
-    /// a measured GPU time.
+    /// a measured GPU time, and that ran at least one task (a run that found everything
+    /// done estimates and takes nothing, and says nothing about the estimates).
     public func lastFinishedRun() throws -> RunRecord? {
         try database.read { db in
             try RunRecord
                 .filter([RunStatus.succeeded.rawValue, RunStatus.failed.rawValue].contains(Column(RunRecord.CodingKeys.status)))
                 .filter(Column(RunRecord.CodingKeys.estimatedGPUSeconds) != nil && Column(RunRecord.CodingKeys.actualGPUSeconds) != nil)
+                .filter(sql: "EXISTS (SELECT 1 FROM tasks WHERE tasks.run_id = runs.id)")
                 .order(Column(RunRecord.CodingKeys.id).desc)
                 .fetchOne(db)
         }
@@ -42,8 +44,7 @@ extension WorkflowService {
     public static func lastEstimateError(file: String, workspace override: String?) -> EstimateError? {
         guard let workflow = WorkflowLoader().load(file: file).workflow else { return nil }
         let workspace = workspace(for: workflow, override: override)
-        guard FileManager.default.fileExists(atPath: workspace.store.path),
-              let store = try? CheckpointStore(path: workspace.store),
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store),
               let run = try? store.lastFinishedRun(), let id = run.id,
               let estimated = run.estimatedGPUSeconds, let actual = run.actualGPUSeconds else { return nil }
         return EstimateError(runID: id, status: run.status.rawValue, estimatedGPUHours: estimated / 3600,

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import WorkflowSpec
@@ -138,7 +139,7 @@ public struct LockFile: Sendable, Equatable {
     public static func read(from url: URL) throws -> LockFile {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ParseError(description: "cannot read \(url.path): \(error.localizedDescription)")
+            throw ParseError(description: "cannot read \(url.path): \(FileErrorReason.of(error))")
         }
         return try parse(text, file: url.path)
     }

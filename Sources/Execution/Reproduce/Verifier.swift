@@ -44,31 +44,49 @@ public struct Verifier: Sendable {
     public func verify() -> Report {
         var findings: [Finding] = []
         for item in lock.items {
-            let url = workspace.url(item.path)
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                findings.append(Finding(step: item.step, item: item.id, path: item.path, problem: .missing, expected: item.sha256))
-                continue
-            }
-            let actual = (try? OutputCommitter.sha256(of: url))?.sha256
-            if actual != item.sha256 {
-                findings.append(Finding(step: item.step, item: item.id, path: item.path, problem: .changed,
-                                        expected: item.sha256, actual: actual ?? "unreadable"))
+            if let finding = check(item.path, sha256: item.sha256, step: item.step, item: item.id) { findings.append(finding) }
+        }
+        findings += verifyRecordedFiles()
+        return Report(checked: lock.items.count, findings: findings, fingerprint: lock.fingerprint)
+    }
+
+    /// The files the checkpoint store recorded for the lock's items besides their main
+    /// files (ground-truth sidecars and other companions, which later steps read), re-hashed.
+    /// Files inside a folder output are covered by the folder's hash in the lock.
+    func verifyRecordedFiles() -> [Finding] {
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store),
+              let recorded = try? store.itemFiles(ids: lock.items.map(\.id)) else { return [] }
+        var findings: [Finding] = []
+        for item in lock.items {
+            for file in recorded[item.id] ?? [] where !file.path.hasPrefix(item.path + "/") {
+                if let finding = check(file.path, sha256: file.sha256, step: item.step, item: item.id) { findings.append(finding) }
             }
         }
-        return Report(checked: lock.items.count, findings: findings, fingerprint: lock.fingerprint)
+        return findings
+    }
+
+    /// A finding when the workspace file at `path` is missing or no longer hashes to `sha256`.
+    func check(_ path: String, sha256: String, step: String, item: String) -> Finding? {
+        let url = workspace.url(path)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            return Finding(step: step, item: item, path: path, problem: .missing, expected: sha256)
+        }
+        let actual = (try? OutputCommitter.sha256(of: url))?.sha256
+        guard actual != sha256 else { return nil }
+        return Finding(step: step, item: item, path: path, problem: .changed, expected: sha256, actual: actual ?? "unreadable")
     }
 }
 
 /// Versions of the tools a workflow uses, for the lock file. Only tools the workflow's
 /// steps use are probed; anything not found is recorded as `unknown`.
 public enum ToolVersions {
-    public static func probe(_ workflow: Workflow, synthsetVersion: String) -> [String: String] {
+    public static func probe(_ workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         var versions: [String: String] = [:]
         var probedFamilies = Set<String>()
         for step in workflow.steps {
             guard let tool = step.tool as? any RunnableTool else { continue }
             if let family = tool.family, !probedFamilies.insert(family).inserted { continue }
-            versions.merge(tool.versions(of: step, workflow: workflow, synthsetVersion: synthsetVersion)) { first, _ in first }
+            versions.merge(await tool.versions(of: step, workflow: workflow, synthsetVersion: synthsetVersion)) { first, _ in first }
         }
         if versions.isEmpty { versions["synthset"] = synthsetVersion }
         return versions
@@ -76,18 +94,18 @@ public enum ToolVersions {
 
     /// The checkout's git HEAD (`git <commit>`) and its Python's version, for a tool
     /// installed under `tools.<family>`.
-    static func checkout(_ family: String, workflow: Workflow) -> [String: String] {
+    static func checkout(_ family: String, workflow: Workflow) async -> [String: String] {
         let location = workflow.tools[family]
         var versions: [String: String] = [:]
         if let root = location?.root {
             let path = (root as NSString).expandingTildeInPath
-            let commit = firstLine(run("git", ["-C", path, "rev-parse", "HEAD"]))
+            let commit = firstLine(await run("git", ["-C", path, "rev-parse", "HEAD"]))
             versions[family] = commit.map { "git \($0)" } ?? "unknown"
         } else {
             versions[family] = "unknown"
         }
         let python = location?.python ?? "python3"
-        versions["\(family).python"] = firstLine(run(python, ["--version"])) ?? "unknown"
+        versions["\(family).python"] = firstLine(await run(python, ["--version"])) ?? "unknown"
         return versions
     }
 
@@ -98,18 +116,9 @@ public enum ToolVersions {
 
     /// Runs a short-lived program and returns its stdout (stderr too: old Pythons print
     /// their version there), or nil when it cannot start or fails.
-    static func run(_ program: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self)
+    static func run(_ program: String, _ arguments: [String]) async -> String? {
+        guard let probe = try? await ProcessRunner.capture(program, arguments: arguments, includeStandardError: true),
+              probe.succeeded else { return nil }
+        return probe.text
     }
 }

@@ -23,11 +23,12 @@ public struct Executor: Sendable {
     /// Problems that stop the run before anything is written.
     public func preflight() -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        let unknown = options.only.filter { workflow.step($0) == nil }
-        if !unknown.isEmpty {
-            diagnostics.append(Diagnostic(.error, RunError.unknownSteps(unknown.sorted(), known: workflow.steps.map(\.id)).description))
-        }
-        for step in workflow.steps where options.only.isEmpty || options.only.contains(step.id) {
+        // Only `--only`'s missing-input check needs what is done; the run reads it again
+        // under the workspace lock.
+        let done = options.only.isEmpty ? [] : (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
+        let (scope, scopeErrors) = RunScope.make(plan: plan, workflow: workflow, options: options, done: done)
+        diagnostics += scopeErrors
+        for step in workflow.steps where scope.steps?.contains(step.id) ?? true {
             guard let adapter = step.runner else {
                 diagnostics.append(Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue), which this build of synthset cannot run yet",
                                               hint: "run the other steps with --only, or use a build with this adapter",
@@ -45,23 +46,53 @@ public struct Executor: Sendable {
         let problems = preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
         let workspace = options.workspace
-        try workspace.createDirectories()
+        // The lock comes first: nothing (not even the store's migration) touches the
+        // workspace before this process owns it.
+        try workspace.createRoot()
         let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
         defer { lock.release() }
+        try workspace.createDirectories()
         if let stale {
             events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
         }
+        let store = try CheckpointStore(path: workspace.store)
+        try store.markAbandonedRuns()
+        // Tools a killed run left behind still hold GPUs: end them before scheduling.
+        for ended in OrphanedTools.end(store: store) { events(.warning(ended)) }
+        let folders = plan.items.filter { $0.kind == .dataset }.map(\.path)
+        for swept in CrashLeftovers.sweep(workspace: workspace, recipe: workflow.file, folderOutputs: folders) {
+            events(.warning(swept))
+        }
         // Scratch space holds only unverified partial outputs; nothing in it is trusted.
         try? FileManager.default.removeItem(at: workspace.scratch)
-        try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
+        } catch {
+            throw RunError.workspace(path: workspace.scratch.path, reason: ProcessProbe.reason(error, path: workspace.scratch))
+        }
 
-        let store = try CheckpointStore(path: workspace.store)
-        let estimated = plan.totals.gpuHours * 3600
+        let done = try workspace.doneItems(of: plan, store: store)
+        let scope = RunScope.make(plan: plan, workflow: workflow, options: options, done: done).scope
+        // The estimate of the work this run is to do, not of the whole plan: a resumed or
+        // no-op run compares its own GPU time with its own work.
+        let estimated = plan.work(items: scope.toDo).gpuHours * 3600
         let runID = try store.beginRun(argv: options.argv, planHash: plan.hash, estimatedGPUSeconds: estimated)
         let started = Date()
-        var scheduler = try Scheduler(executor: self, store: store, runID: runID, workspace: workspace)
+        var scheduler = Scheduler(executor: self, store: store, runID: runID, workspace: workspace, done: done, scope: scope)
         events(.started(scheduler.startEvent()))
-        let summary = await scheduler.run(events: events)
+        let marker = UUID().uuidString
+        let context = ToolProcessContext(
+            withheldEnvironment: Set(workflow.steps.compactMap { $0.upload?.apiKeyEnvironment }), marker: marker,
+            launched: { pgid in try? store.recordToolProcess(pgid: pgid, runID: runID, marker: marker) },
+            ended: { pgid in try? store.removeToolProcess(pgid: pgid, runID: runID) })
+        // The run's marker is recorded before any tool starts, so a run killed between a
+        // tool's start and the record of its group still has its leftovers found.
+        let placeholder = -Int32(truncatingIfNeeded: runID & 0x7FFF_FFFF)
+        try? store.recordToolProcess(pgid: placeholder, runID: runID, marker: marker)
+        let summary = await ToolProcessContext.$current.withValue(context) {
+            await scheduler.run(events: events)
+        }
+        try? store.removeToolProcess(pgid: placeholder, runID: runID)
         let gpuSeconds = plan.gpuSeconds((try? store.tasks(runID: runID)) ?? [])
         try store.finishRun(runID, status: summary.interrupted ? .interrupted : (summary.failed.isEmpty ? .succeeded : .failed),
                             actualGPUSeconds: gpuSeconds)
@@ -116,7 +147,7 @@ struct Scheduler {
         var logPath: String
     }
 
-    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace) throws {
+    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, done: Set<String>, scope: RunScope) {
         self.executor = executor
         self.store = store
         self.runID = runID
@@ -125,20 +156,11 @@ struct Scheduler {
         self.committer = OutputCommitter(workspace: workspace)
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
-        // Every output recorded done is checked: it must still be there with the recorded
-        // size (a dataset folder: still a folder). Hashing is `verify`'s job.
-        let recorded = try store.doneOutputs()
-        let root = workspace.root.path.hasSuffix("/") ? workspace.root.path : workspace.root.path + "/"
-        for item in executor.plan.items {
-            guard let output = recorded[item.id], let status = FileStatus(path: root + output.path) else { continue }
-            if status.size == output.bytes || (status.isDirectory && item.kind == .dataset) {
-                done.insert(item.id)
-            }
-        }
-        alreadyDone = done.count
-        let only = executor.options.only
-        for task in executor.plan.tasks where only.isEmpty || only.contains(executor.workflow.manifestStepID(task.step)) {
-            let remaining = task.items.filter { !done.contains($0) }
+        // Forced items are redone: they count as not done, so what reads them waits.
+        self.done = done.subtracting(scope.forced)
+        alreadyDone = self.done.count
+        for task in executor.plan.tasks {
+            let remaining = task.items.filter { scope.toDo.contains($0) }
             guard !remaining.isEmpty else { continue }
             for id in remaining { stateOfItem[id] = states.count }
             if task.device != .cpu && task.device != .gpu { hasUnslottedTasks = true }

@@ -40,21 +40,13 @@ public enum MediaProbe {
     /// The number of video frames in a clip (packets of its first video stream, so
     /// nothing is decoded), or nil when ffprobe is not installed. Throws when ffprobe
     /// cannot read the file.
-    public static func videoFrames(_ url: URL) throws -> Int? {
+    public static func videoFrames(_ url: URL) async throws -> Int? {
         guard let ffprobe else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffprobe)
-        process.arguments = ["-v", "error", "-select_streams", "v:0", "-count_packets",
-                             "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", url.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, let frames = Int(text) else {
+        let probe = try await ProcessRunner.capture(
+            ffprobe, arguments: ["-v", "error", "-select_streams", "v:0", "-count_packets",
+                                 "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", url.path],
+            limit: 4096)
+        guard probe.succeeded, let frames = Int(probe.text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw OutputRejected(description: "\(url.lastPathComponent) is not a readable video (ffprobe could not count its frames)")
         }
         return frames

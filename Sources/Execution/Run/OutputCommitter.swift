@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import Foundation
 import Planning
@@ -32,45 +33,78 @@ struct OutputCommitter: Sendable {
 
     /// Checks an output before it is accepted. `expectedFrames`: the frame count a clip
     /// must have, checked with ffprobe when it is installed.
-    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) throws {
+    func verify(_ output: ProducedOutput, kind: ToolKind.Output, expectedFrames: Int? = nil) async throws {
         let path = output.file.path
-        guard let status = FileStatus(path: path) else {
-            throw OutputRejected(description: "the tool did not write \(output.file.lastPathComponent)")
-        }
-        if kind == .dataset {
-            guard status.isDirectory else { throw OutputRejected(description: "expected a dataset folder at \(path)") }
+        let name = output.file.lastPathComponent
+        // A link is never an output: it could point anywhere (outside the workspace, at
+        // a file another step rewrites) and its target is not ours to commit.
+        switch WholeFile.entry(output.file) {
+        case .missing: throw OutputRejected(description: "the tool did not write \(name)")
+        case .symlink: throw OutputRejected(description: "\(name) is a symbolic link, not a file the tool wrote")
+        case .other: throw OutputRejected(description: "\(name) is not a regular file")
+        case .directory:
+            guard kind == .dataset else { throw OutputRejected(description: "\(name) is a folder, expected a file") }
             return
+        case .file:
+            if kind == .dataset { throw OutputRejected(description: "expected a dataset folder at \(path)") }
         }
-        guard status.size > 0 else { throw OutputRejected(description: "\(output.file.lastPathComponent) is empty") }
+        for companion in output.companions where WholeFile.entry(companion.file) != .file {
+            throw OutputRejected(description: "\(companion.file.lastPathComponent) (beside \(name)) is missing or not a regular file")
+        }
+        guard (FileStatus(path: path)?.size ?? 0) > 0 else { throw OutputRejected(description: "\(name) is empty") }
         let head = MediaProbe.head(output.file)
-        switch kind {
+        switch kind == .file ? Self.kind(byExtension: output.file.pathExtension) : kind {
         case .image:
             guard MediaProbe.imageSize(head) != nil else {
-                throw OutputRejected(description: "\(output.file.lastPathComponent) is not a decodable JPEG or PNG")
+                throw OutputRejected(description: "\(name) is not a decodable JPEG or PNG")
             }
+            if let problem = WholeFile.imageProblem(output.file, head: head) { throw OutputRejected(description: problem) }
         case .video:
-            guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(output.file.lastPathComponent) is not an MP4 file") }
-            if let expectedFrames, let frames = try MediaProbe.videoFrames(output.file), frames != expectedFrames {
-                throw OutputRejected(description: "\(output.file.lastPathComponent) has \(frames) frames, expected \(expectedFrames)")
+            guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(name) is not an MP4 file") }
+            if let problem = WholeFile.mp4Problem(output.file) { throw OutputRejected(description: problem) }
+            if let expectedFrames, let frames = try await MediaProbe.videoFrames(output.file), frames != expectedFrames {
+                throw OutputRejected(description: "\(name) has \(frames) frames, expected \(expectedFrames)")
             }
         case .labels, .upload:
-            guard let data = FileManager.default.contents(atPath: path),
-                  (try? JSONSerialization.jsonObject(with: data)) != nil else {
-                throw OutputRejected(description: "\(output.file.lastPathComponent) is not valid JSON")
-            }
+            if let problem = WholeFile.jsonProblem(output.file) { throw OutputRejected(description: problem) }
         case .dataset, .file:
             break
         }
     }
 
-    /// Moves companions then the main file into place; returns sha256 and size.
-    func commit(_ output: ProducedOutput, to destination: String) throws -> (sha256: String, bytes: Int64) {
-        let digest = try Self.sha256(of: output.file)
+    /// What a tool's file is by its extension, for tools that declare no kind (`command`):
+    /// JPEG and PNG are checked as images, MP4 as clips, JSON as JSON.
+    static func kind(byExtension ext: String) -> ToolKind.Output {
+        switch ext.lowercased() {
+        case "jpg", "jpeg", "png": .image
+        case "mp4", "m4v": .video
+        case "json": .labels
+        default: .file
+        }
+    }
+
+    /// Moves companions then the main file into place; returns the main file's sha256
+    /// and size, and every other file the item consists of (its companions, the files
+    /// inside a folder output) with theirs, so later runs can check them one by one.
+    func commit(_ output: ProducedOutput, to destination: String) throws -> (sha256: String, bytes: Int64, files: [ItemFile]) {
+        var files: [ItemFile] = []
+        let digest: (sha256: String, bytes: Int64)
+        if WholeFile.entry(output.file) == .directory {
+            let listing = try Self.folderListing(output.file)
+            digest = Self.folderDigest(listing)
+            files = listing.map { ItemFile(path: destination + "/" + $0.path, bytes: $0.bytes, sha256: $0.sha256) }
+        } else {
+            digest = try Self.sha256(of: output.file)
+        }
+        for companion in output.companions {
+            let (sha256, bytes) = try Self.sha256(of: companion.file)
+            files.append(ItemFile(path: companion.destination, bytes: bytes, sha256: sha256))
+        }
         for companion in output.companions {
             try place(companion.file, at: workspace.url(companion.destination))
         }
         try place(output.file, at: workspace.url(destination))
-        return digest
+        return (digest.sha256, digest.bytes, files)
     }
 
     private func place(_ source: URL, at target: URL) throws {
@@ -92,25 +126,8 @@ struct OutputCommitter: Sendable {
     /// SHA-256 of a file read in 1 MiB chunks, or of a folder (sorted relative paths and
     /// their files' hashes).
     static func sha256(of url: URL) throws -> (sha256: String, bytes: Int64) {
-        guard FileStatus(path: url.path)?.isDirectory == true else { return try sha256(ofFile: url.path) }
-        // One stat per entry, and the lookup-table hex of ContentHash: an export folder
-        // holds a few files per image, so this runs 400,000 times for 100,000 images.
-        let base = url.path.hasSuffix("/") ? url.path : url.path + "/"
-        let files = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
-        var manifest = ""
-        var total: Int64 = 0
-        for file in files {
-            guard let status = FileStatus(path: base + file), !status.isDirectory else { continue }
-            let (hash, bytes) = try sha256(ofFile: base + file)
-            manifest += "\(hash)  \(file)\n"
-            total += bytes
-        }
-        return (ContentHash.sha256(manifest), total)
-    }
-
-    /// SHA-256 and size of one regular file.
-    private static func sha256(ofFile path: String) throws -> (sha256: String, bytes: Int64) {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        if FileStatus(path: url.path)?.isDirectory == true { return folderDigest(try folderListing(url)) }
+        let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         var hasher = SHA256()
         var total: Int64 = 0
@@ -119,5 +136,25 @@ struct OutputCommitter: Sendable {
             total += Int64(chunk.count)
         }
         return (ContentHash.hex(hasher.finalize()), total)
+    }
+
+    /// Every file inside a folder (sorted relative paths), with its hash and size.
+    static func folderListing(_ url: URL) throws -> [ItemFile] {
+        let names = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
+        var files: [ItemFile] = []
+        for name in names {
+            // One stat per entry: an export folder holds a few files per image.
+            let child = url.appendingPathComponent(name)
+            if FileStatus(path: child.path)?.isDirectory == true { continue }
+            let (hash, bytes) = try sha256(of: child)
+            files.append(ItemFile(path: name, bytes: bytes, sha256: hash))
+        }
+        return files
+    }
+
+    /// A folder's hash: of its listing, one `hash  path` line per file.
+    static func folderDigest(_ listing: [ItemFile]) -> (sha256: String, bytes: Int64) {
+        let manifest = listing.map { "\($0.sha256)  \($0.path)\n" }.joined()
+        return (ContentHash.sha256(manifest), listing.reduce(0) { $0 + $1.bytes })
     }
 }

@@ -11,8 +11,12 @@ public struct RunOptions: Sendable {
     public var keepGoing: Bool
     /// Attempts after the first, unless a step sets `retries:`.
     public var retries: Int
-    /// Run only these steps (empty: all).
+    /// Run only these steps (empty: all); their inputs must be done already.
     public var only: Set<String>
+    /// Redo these steps and every step downstream of them, even where items are done.
+    public var forcerun: Set<String> = []
+    /// Make only what this step needs (its ancestors) and the step itself, then stop.
+    public var until: String?
     /// Time children get between SIGTERM and SIGKILL.
     public var gracePeriod: Duration
     /// First retry delay; doubles each attempt, capped at a minute.
@@ -105,13 +109,15 @@ public struct RunSummary: Sendable, Codable {
 /// Why a run could not start.
 public enum RunError: Error, CustomStringConvertible, Sendable {
     case preflight([Diagnostic])
-    case unknownSteps([String], known: [String])
+    /// The workspace cannot be created or written (a file in its place, a read-only
+    /// file system, permissions).
+    case workspace(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case .workspace(let path, let reason):
+            "cannot use the workspace \(path): \(reason); pass --workspace with a writable folder, or fix its permissions"
         case .preflight(let diagnostics): diagnostics.map(\.description).joined(separator: "\n")
-        case .unknownSteps(let steps, let known):
-            "unknown step\(steps.count == 1 ? "" : "s") in --only: \(steps.joined(separator: ", ")); steps are: \(known.joined(separator: ", "))"
         }
     }
 }

@@ -22,7 +22,9 @@ struct TaskRunner: Sendable {
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
         let step = executor.workflow.plannedStep(task.step)!
         let scratch = workspace.scratch.appendingPathComponent("\(task.id)-a\(attempt)")
-        let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-a\(attempt).log")
+        // One log per run and attempt: a later run never overwrites the log of an
+        // earlier one (a crashed attempt's log is what explains the crash).
+        let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-r\(runID)-a\(attempt).log")
         let logPath = workspace.relative(logFile)
         let gpuName = task.device == .gpu ? executor.plan.hardware.gpu ?? "gpu" : nil
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
@@ -65,14 +67,16 @@ struct TaskRunner: Sendable {
                 guard let item = items[output.itemID] else { return }
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }
                 do {
-                    try committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
-                    let (sha256, bytes) = try committer.commit(output, to: item.path)
+                    try await committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
+                    // Hashing a clip or a dataset folder takes seconds: not on the concurrency pool.
+                    let (sha256, bytes, files) = try await BlockingWork.run { try committer.commit(output, to: item.path) }
                     let now = Date()
                     try store.recordItem(ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,
                         attempts: attempt, startedAt: itemStarted, finishedAt: now,
                         duration: now.timeIntervalSince(itemStarted), gpu: gpuName.map { "\($0):\(gpus.map(String.init).joined(separator: ","))" },
-                        logPath: logPath, error: nil, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model))
+                        logPath: logPath, error: nil, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model),
+                        files: files)
                     tally.state.withLock { $0.done.append(item.id) }
                     events(.itemDone(step: item.step, itemID: item.id, path: item.path))
                 } catch {

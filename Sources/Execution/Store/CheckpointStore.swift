@@ -8,6 +8,10 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
     case cannotCreateDirectory(path: String, reason: String)
     /// The database file could not be opened or migrated.
     case cannotOpen(path: String, reason: String)
+    /// The file is not a SQLite database or is corrupt (truncated, overwritten, damaged on disk).
+    case damaged(path: String, reason: String)
+    /// A read or write of an open database failed (disk full, read-only file system, I/O error).
+    case databaseFailed(reason: String)
     /// The database was written by a newer synthset with migrations this build does not know.
     case newerSchema(path: String, unknownMigrations: [String])
     /// ``CheckpointStore/taskFinished(id:runID:attempt:status:exitCode:duration:loadSeconds:itemCount:error:)``
@@ -24,6 +28,11 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
         case .cannotOpen(let path, let reason):
             return "cannot open the checkpoint database \(path): \(reason); check permissions and free disk space, "
                 + "or move the file aside to start a fresh checkpoint"
+        case .damaged(let path, let reason):
+            return "the checkpoint database \(path) is damaged (\(reason)); move it aside (mv \(path) \(path).bad) "
+                + "and run again: synthset starts a fresh checkpoint and produces again the items it has no record of"
+        case .databaseFailed(let reason):
+            return "the checkpoint database failed: \(reason); check free disk space and that the workspace is writable"
         case .newerSchema(let path, let unknown):
             return "the checkpoint database \(path) was written by a newer synthset "
                 + "(unknown migrations: \(unknown.joined(separator: ", "))); upgrade synthset to use this workspace"
@@ -33,6 +42,18 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
         case .unknownRun(let id):
             return "run \(id) does not exist in the checkpoint database; use the id returned by beginRun"
         }
+    }
+}
+
+extension CheckpointStoreError {
+    /// `error` as a store error when it is one from the database library (which callers of
+    /// the store do not see), so they can report it as a workspace problem, not a bug.
+    public static func wrapping(_ error: any Error) -> CheckpointStoreError? {
+        guard let error = error as? DatabaseError else { return nil }
+        if error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT {
+            return .damaged(path: "state.db", reason: error.message ?? "\(error.resultCode)")
+        }
+        return .databaseFailed(reason: error.message ?? "\(error.resultCode)")
     }
 }
 
@@ -51,7 +72,7 @@ public enum CheckpointStoreError: Error, Sendable, CustomStringConvertible {
 /// file waits up to the busy timeout for locks.
 public final class CheckpointStore: Sendable {
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     /// Maximum number of host parameters in one `IN (...)` list.
     static let inListChunk = 500
@@ -69,7 +90,7 @@ public final class CheckpointStore: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw CheckpointStoreError.cannotCreateDirectory(
-                path: directory.path, reason: error.localizedDescription)
+                path: directory.path, reason: FileErrorReason.of(error))
         }
         var config = Self.configuration()
         config.journalMode = .wal
@@ -81,9 +102,32 @@ public final class CheckpointStore: Sendable {
         do {
             queue = try DatabaseQueue(path: path.path, configuration: config)
         } catch {
-            throw CheckpointStoreError.cannotOpen(path: path.path, reason: "\(error)")
+            throw Self.openError(error, path: path.path)
         }
         try self.init(queue: queue, path: path)
+    }
+
+    /// Opens an existing database for reading only: no directory is created, no
+    /// migration runs, nothing is written, so a reader (`status`, `report`, the
+    /// planner's measured timings) never races the run that owns the workspace.
+    /// Returns nil when there is no database yet or its migrations are not complete
+    /// (a run is creating it).
+    public static func openForReading(path: URL) throws -> CheckpointStore? {
+        guard FileManager.default.fileExists(atPath: path.path) else { return nil }
+        var config = configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path.path, configuration: config)
+            guard try queue.read({ db in try migrator.hasCompletedMigrations(db) }) else { return nil }
+            return CheckpointStore(readOnly: queue, path: path)
+        } catch {
+            throw openError(error, path: path.path)
+        }
+    }
+
+    private init(readOnly queue: DatabaseQueue, path: URL) {
+        self.database = queue
+        self.path = path
     }
 
     /// Opens a fresh in-memory store (for tests). WAL does not apply to it.
@@ -109,8 +153,15 @@ public final class CheckpointStore: Sendable {
         } catch let error as CheckpointStoreError {
             throw error
         } catch {
-            throw CheckpointStoreError.cannotOpen(path: location, reason: "\(error)")
+            throw Self.openError(error, path: location)
         }
+    }
+
+    /// Why opening failed: a file that is not (or no longer) a database reads differently
+    /// from one that cannot be opened, because the fix differs.
+    private static func openError(_ error: any Error, path: String) -> CheckpointStoreError {
+        if case .damaged(_, let reason)? = CheckpointStoreError.wrapping(error) { return .damaged(path: path, reason: reason) }
+        return .cannotOpen(path: path, reason: "\(error)")
     }
 
     private static func configuration() -> Configuration {
@@ -187,6 +238,27 @@ public final class CheckpointStore: Sendable {
                 t.primaryKey(["item_id", "target"])
             }
             try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        // Process groups of running tools, so a run can end those a killed run left.
+        migrator.registerMigration("v2") { db in
+            try db.create(table: "tool_processes") { t in
+                t.column("pgid", .integer).notNull()
+                t.column("run_id", .integer).notNull()
+                t.column("host", .text).notNull()
+                t.column("marker", .text).notNull()
+                t.column("started_at", .double).notNull()
+                t.primaryKey(["pgid", "run_id"])
+            }
+            // The files an item consists of besides its main file (companions such as
+            // ground-truth sidecars) or inside it (a dataset folder), one by one.
+            try db.create(table: "item_files") { t in
+                t.column("item_id", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("bytes", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.primaryKey(["item_id", "path"])
+            }
+            try db.execute(sql: "PRAGMA user_version = 2")
         }
         return migrator
     }
@@ -419,21 +491,6 @@ public final class CheckpointStore: Sendable {
         }
     }
 
-    /// Number of items per step and status, for a `status` command.
-    public func stepCounts() throws -> [String: [ItemStatus: Int]] {
-        try database.read { db in
-            var result: [String: [ItemStatus: Int]] = [:]
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT step, status, COUNT(*) AS n FROM items GROUP BY step, status")
-            for row in rows {
-                let step: String = row["step"]
-                guard let status = ItemStatus(rawValue: row["status"]) else { continue }
-                result[step, default: [:]][status] = row["n"]
-            }
-            return result
-        }
-    }
-
     /// Failed items of a step, ordered by id.
     public func failedItems(step: String) throws -> [ItemRecord] {
         try database.read { db in
@@ -445,11 +502,6 @@ public final class CheckpointStore: Sendable {
     }
 
     // MARK: Uploads
-
-    /// Records that `itemID` was uploaded to `target`.
-    public func recordUpload(itemID: String, target: String, at date: Date = Date()) throws {
-        try database.write { db in try UploadRecord(itemID: itemID, target: target, uploadedAt: date).insert(db, onConflict: .replace) }
-    }
 
     /// Records that every one of `itemIDs` was uploaded to `target`, in one transaction.
     public func recordUploads(itemIDs: [String], target: String, at date: Date = Date()) throws {
@@ -468,12 +520,12 @@ public final class CheckpointStore: Sendable {
 
     // MARK: Timings
 
-    /// Median timings of succeeded tasks that ran `tool` with `model` on `gpu`.
+    /// Timings of succeeded tasks that ran `tool` with `model` on `gpu`, fitted by
+    /// ``MeasuredTiming/fit(_:)``: reported load times when the tool gave them, else a
+    /// least-squares line over tasks of different batch sizes, else the median task.
     ///
     /// `model` and `gpu` match exactly; `nil` matches rows where the column is
-    /// NULL (a model-less tool, a CPU task). Seconds per item are
-    /// `(duration - load_seconds) / item_count` when the load time is known,
-    /// else `duration / item_count`. Tasks with no items or no duration are
+    /// NULL (a model-less tool, a CPU task). Tasks with no items or no duration are
     /// ignored. Returns `nil` when there is no sample.
     public func measuredTimings(tool: String, model: String?, gpu: String?) throws -> MeasuredTiming? {
         let rows = try database.read { db in
@@ -486,31 +538,9 @@ public final class CheckpointStore: Sendable {
                     """,
                 arguments: [tool, model, gpu])
         }
-        guard !rows.isEmpty else { return nil }
-        var perItem: [Double] = []
-        var loads: [Double] = []
-        for row in rows {
-            let duration: Double = row["duration"]
-            let load: Double? = row["load_seconds"]
-            let count: Int = row["item_count"]
-            if let load {
-                loads.append(load)
-                perItem.append(max(0, duration - load) / Double(count))
-            } else {
-                perItem.append(duration / Double(count))
-            }
-        }
-        return MeasuredTiming(
-            loadSeconds: Self.median(loads),
-            secondsPerItem: Self.median(perItem) ?? 0,
-            samples: rows.count)
-    }
-
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let mid = sorted.count / 2
-        return sorted.count.isMultiple(of: 2) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[mid]
+        return MeasuredTiming.fit(rows.map { row in
+            (items: row["item_count"] as Int, seconds: row["duration"] as Double, load: row["load_seconds"] as Double?)
+        })
     }
 }
 

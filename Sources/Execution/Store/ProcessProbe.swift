@@ -73,6 +73,32 @@ enum ProcessProbe {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A short reason for a file-system error at `path`, without Foundation's raw
+    /// `NSCocoaErrorDomain` text: a file where a folder belongs, a read-only file
+    /// system, permissions, or the underlying POSIX message.
+    static func reason(_ error: any Error, path: URL) -> String {
+        var isDirectory: ObjCBool = false
+        var ancestor = path
+        while ancestor.path != "/" {
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+                if !isDirectory.boolValue { return "\(ancestor.path) is a file, not a folder" }
+                break
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return errorText(Int32(underlying.code))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return errorText(Int32(nsError.code)) }
+        switch nsError.code {
+        case NSFileWriteVolumeReadOnlyError: return errorText(EROFS)
+        case NSFileWriteNoPermissionError: return errorText(EACCES)
+        case NSFileWriteOutOfSpaceError: return errorText(ENOSPC)
+        default: return nsError.localizedDescription
+        }
+    }
+
     /// The readable text for an `errno` value.
     static func errorText(_ code: Int32) -> String {
         String(cString: strerror(code))

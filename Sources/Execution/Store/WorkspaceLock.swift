@@ -89,15 +89,19 @@ public enum WorkspaceLockError: Error, Sendable, CustomStringConvertible {
 
 /// An exclusive, per-workspace lock: one run at a time per workspace.
 ///
-/// Semantics: `flock(LOCK_EX | LOCK_NB)` on `<directory>/run.lock`. The kernel
-/// drops the lock when the holding file description is closed — including
+/// Semantics: `flock(LOCK_EX | LOCK_NB)` on the workspace directory itself. The
+/// kernel drops the lock when the holding file description is closed — including
 /// when the process dies by SIGKILL — so a crash never leaves the workspace
-/// locked. The file's contents (holder JSON) are informational only: they are
-/// written after acquiring, and truncated by a clean ``release()``. Finding
-/// contents on acquire therefore means the previous holder did not release
-/// cleanly; it is reported as `takenOverFrom`.
+/// locked, and no file a user can delete holds it: removing `run.lock` (or
+/// anything else) while a run holds the workspace lets no second run in.
 ///
-/// The descriptor is opened `O_CLOEXEC`, so subprocesses never inherit (and
+/// `<directory>/run.lock` carries the holder's details (JSON) for people and for
+/// the "locked by pid N" message; it is informational only: written after
+/// acquiring, truncated by a clean ``release()``. Finding contents on acquire
+/// therefore means the previous holder did not release cleanly; it is reported
+/// as `takenOverFrom`.
+///
+/// Descriptors are opened `O_CLOEXEC`, so subprocesses never inherit (and
 /// thereby prolong) the lock. `flock` locks belong to the open file
 /// description, so a second `acquire` in the same process conflicts too.
 public final class WorkspaceLock: Sendable {
@@ -108,12 +112,13 @@ public final class WorkspaceLock: Sendable {
     public let url: URL
     /// The holder details written into the lock file.
     public let holder: LockHolder
-    private let descriptor: Mutex<Int32?>
+    /// The locked directory and the details file.
+    private let descriptors: Mutex<(directory: Int32, file: Int32)?>
 
-    private init(url: URL, holder: LockHolder, fd: Int32) {
+    private init(url: URL, holder: LockHolder, directoryFD: Int32, fileFD: Int32) {
         self.url = url
         self.holder = holder
-        self.descriptor = Mutex(fd)
+        self.descriptors = Mutex((directoryFD, fileFD))
     }
 
     deinit {
@@ -134,32 +139,37 @@ public final class WorkspaceLock: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw WorkspaceLockError.cannotOpen(path: url.path, reason: error.localizedDescription)
+            throw WorkspaceLockError.cannotOpen(path: directory.path, reason: ProcessProbe.reason(error, path: directory))
         }
-        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw WorkspaceLockError.cannotOpen(path: url.path, reason: ProcessProbe.errorText(errno))
+        let directoryFD = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directoryFD >= 0 else {
+            throw WorkspaceLockError.cannotOpen(path: directory.path, reason: ProcessProbe.errorText(errno))
         }
         var result: Int32
-        repeat { result = flock(fd, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
+        repeat { result = flock(directoryFD, LOCK_EX | LOCK_NB) } while result != 0 && errno == EINTR
         if result != 0 {
             let code = errno
+            close(directoryFD)
             if code == EWOULDBLOCK {
                 // The holder writes its details right after locking; give it a moment.
-                var holder = LockHolder.decode(readAll(fd))
+                var holder = currentHolder(directory: directory)
                 var tries = 0
                 while holder == nil && tries < 5 {
                     usleep(20_000)
-                    holder = LockHolder.decode(readAll(fd))
+                    holder = currentHolder(directory: directory)
                     tries += 1
                 }
-                close(fd)
                 throw WorkspaceLockError.held(holder: holder, directory: directory)
             }
-            close(fd)
-            throw WorkspaceLockError.lockFailed(path: url.path, reason: ProcessProbe.errorText(code))
+            throw WorkspaceLockError.lockFailed(path: directory.path, reason: ProcessProbe.errorText(code))
         }
 
+        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else {
+            let reason = ProcessProbe.errorText(errno)
+            close(directoryFD)
+            throw WorkspaceLockError.cannotOpen(path: url.path, reason: reason)
+        }
         // We hold the lock. Leftover contents mean the previous holder did not release cleanly.
         let previous = readAll(fd)
         let takenOver = previous.isEmpty ? nil : LockHolder.decode(previous)
@@ -169,36 +179,48 @@ public final class WorkspaceLock: Sendable {
         do {
             try write(holder.encoded(), to: fd)
         } catch {
-            flock(fd, LOCK_UN)
             close(fd)
+            close(directoryFD)
             throw WorkspaceLockError.cannotWrite(path: url.path, reason: "\(error)")
         }
-        return (WorkspaceLock(url: url, holder: holder, fd: fd), takenOver)
+        return (WorkspaceLock(url: url, holder: holder, directoryFD: directoryFD, fileFD: fd), takenOver)
     }
 
     /// Whether this object still holds the lock.
     public var isHeld: Bool {
-        descriptor.withLock { $0 != nil }
+        descriptors.withLock { $0 != nil }
     }
 
-    /// Releases the lock: truncates the file (marking a clean release) and unlocks.
-    /// Calling it again does nothing. Also called on deinit.
+    /// Releases the lock: truncates the details file (marking a clean release) and
+    /// unlocks. Calling it again does nothing. Also called on deinit.
     public func release() {
-        descriptor.withLock { fd in
-            guard let handle = fd else { return }
-            _ = ftruncate(handle, 0)
-            _ = fsync(handle)
-            _ = flock(handle, LOCK_UN)
-            _ = close(handle)
-            fd = nil
+        descriptors.withLock { fds in
+            guard let handles = fds else { return }
+            _ = ftruncate(handles.file, 0)
+            _ = fsync(handles.file)
+            _ = close(handles.file)
+            _ = flock(handles.directory, LOCK_UN)
+            _ = close(handles.directory)
+            fds = nil
         }
     }
 
     /// Reads the holder details currently in the lock file of `directory`, if any.
+    ///
+    /// The details may be stale (a killed holder cannot truncate them): see
+    /// ``runningHolder(directory:)``.
     public static func currentHolder(directory: URL) -> LockHolder? {
         let path = directory.appendingPathComponent(fileName).path
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }
         return LockHolder.decode(data)
+    }
+
+    /// The holder of `directory`'s lock when it is still running: its pid is alive
+    /// (on this host; a holder on another host is taken at its word).
+    public static func runningHolder(directory: URL) -> LockHolder? {
+        guard let holder = currentHolder(directory: directory) else { return nil }
+        if holder.host == ProcessProbe.hostName() && !ProcessProbe.isAlive(holder.pid) { return nil }
+        return holder
     }
 
     // MARK: File I/O

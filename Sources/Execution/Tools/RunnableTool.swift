@@ -10,13 +10,14 @@ public protocol RunnableTool: PlanningTool {
     /// What the lock file records of the installed tool a step runs, by name: a
     /// checkout's commit and interpreter, a program's version. The default: the checkout
     /// under `tools.<family>`, or synthset's own version for tools built into synthset.
-    func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String]
+    /// Asynchronous: probes run programs (`git`, `ffmpeg -version`) through ``ProcessRunner``.
+    func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String]
 }
 
 extension RunnableTool {
-    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String] {
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         guard let family else { return ["synthset": synthsetVersion] }
-        return ToolVersions.checkout(family, workflow: workflow)
+        return await ToolVersions.checkout(family, workflow: workflow)
     }
 }
 

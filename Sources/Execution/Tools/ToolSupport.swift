@@ -65,7 +65,7 @@ enum ToolSupport {
     }
 
     /// Where a tool's configuration dump is kept after the scratch folder is removed:
-    /// beside the task's log (`<task>-a<n>.<suffix>`).
+    /// beside the task's log (`<task>-r<run>-a<n>.<suffix>`).
     static func provenanceURL(logFile: URL, suffix: String) -> URL {
         logFile.deletingPathExtension().appendingPathExtension(suffix)
     }
@@ -164,7 +164,12 @@ struct BatchCollector: Sendable {
         // After a clean exit every written file is complete; after a crash only those
         // whose sidecar (written after the output) exists are trusted.
         for output in expected where !handed.contains(output.item.id) && ToolSupport.exists(output.file) {
-            if !outcome.succeeded, let marker = output.companions.first?.file, !ToolSupport.exists(marker) { continue }
+            // A failed invocation's files without such a marker are never trusted (a
+            // `command` or ffmpeg that wrote a third of its file and exited 1): none of
+            // them is committed.
+            if !outcome.succeeded {
+                guard let marker = output.companions.first?.file, ToolSupport.exists(marker) else { continue }
+            }
             handed.insert(output.item.id)
             await produced(Self.handOver(output))
         }

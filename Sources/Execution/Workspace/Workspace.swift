@@ -31,9 +31,54 @@ public struct Workspace: Sendable, Hashable {
         return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
     }
 
+    /// Creates the workspace's own folder (not its contents), or says why it cannot be
+    /// one: the lock is taken on it before anything else is written.
+    /// - Throws: ``WorkspaceError``.
+    public func createRoot() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw WorkspaceError.notAFolder(path: root.path)
+        }
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw WorkspaceError.cannotCreate(path: root.path, reason: FileErrorReason.of(error))
+        }
+    }
+
+    /// Creates the workspace's folders, or says why the workspace cannot hold them.
+    /// - Throws: ``WorkspaceError``.
     public func createDirectories() throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw WorkspaceError.notAFolder(path: root.path)
+        }
         for folder in [root, scratch, logs, root.appendingPathComponent("outputs")] {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw WorkspaceError.cannotCreate(path: folder.path, reason: FileErrorReason.of(error))
+            }
+        }
+    }
+}
+
+/// Why a workspace folder cannot be used.
+public enum WorkspaceError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The workspace path names something that is not a folder (a regular file).
+    case notAFolder(path: String)
+    /// A folder of the workspace could not be created (permissions, read-only file system, a
+    /// file where a parent folder should be, no space).
+    case cannotCreate(path: String, reason: String)
+
+    /// A readable explanation that says what to do.
+    public var description: String {
+        switch self {
+        case .notAFolder(let path):
+            "the workspace \(path) is a file, not a folder; pass --workspace with a folder path, or move the file away"
+        case .cannotCreate(let path, let reason):
+            "cannot create the workspace folder \(path): \(reason); check that the workspace is writable "
+                + "(or pass --workspace with a writable folder) and that the disk has free space"
         }
     }
 }

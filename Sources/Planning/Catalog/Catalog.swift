@@ -66,12 +66,17 @@ public struct Catalog: Sendable, Codable {
         public var derivation: String
     }
 
+    /// Seconds to load a tool's models once per invocation. A row with `gpu` applies to
+    /// that GPU only; one without, to every GPU without a row of its own. `bound` states
+    /// the physical lower bound (checkpoint bytes over disk and host-to-GPU bandwidth).
     public struct LoadEntry: Sendable, Codable {
         public var uses: String
         public var model: String?
+        public var gpu: String?
         public var seconds: Double
         public var basis: Basis
         public var derivation: String
+        public var bound: String?
     }
 
     public struct OtherTiming: Sendable, Codable {

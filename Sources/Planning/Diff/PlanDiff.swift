@@ -72,6 +72,8 @@ public struct PlanDiff: Sendable, Codable {
         public var unchanged: Int
         public var oldGPUHours: Double
         public var newGPUHours: Double
+        /// GPU-hours of the items this step must make after the change (added + changed).
+        public var workGPUHours: Double
 
         enum CodingKeys: String, CodingKey {
             case step, uses, added, removed, changed, unchanged
@@ -79,6 +81,7 @@ public struct PlanDiff: Sendable, Codable {
             case newItems = "new_items"
             case oldGPUHours = "old_gpu_hours"
             case newGPUHours = "new_gpu_hours"
+            case workGPUHours = "work_gpu_hours"
         }
     }
 
@@ -87,6 +90,12 @@ public struct PlanDiff: Sendable, Codable {
     public var newGPUHours: Double
     public var oldCost: Double?
     public var newCost: Double?
+    /// The work the change makes: the new plan's added and changed items, priced as a
+    /// run that makes only them (``Plan/work(items:)``). The net delta can be zero while
+    /// this is not (a sampled matrix that swaps 90 images for 90 others).
+    public var work: WorkEstimate
+    /// One line for people: what the change makes and why things are redone.
+    public var summary: String
 
     public var gpuHoursDelta: Double { newGPUHours - oldGPUHours }
     public var costDelta: Double? {
@@ -103,6 +112,9 @@ public struct PlanDiff: Sendable, Codable {
         case newCost = "new_cost"
         case gpuHoursDelta = "gpu_hours_delta"
         case costDelta = "cost_delta"
+        case work, summary
+        case workGPUHours = "work_gpu_hours"
+        case workCost = "work_cost"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -114,6 +126,10 @@ public struct PlanDiff: Sendable, Codable {
         try container.encodeIfPresent(oldCost, forKey: .oldCost)
         try container.encodeIfPresent(newCost, forKey: .newCost)
         try container.encodeIfPresent(costDelta, forKey: .costDelta)
+        try container.encode(work, forKey: .work)
+        try container.encode(work.gpuHours, forKey: .workGPUHours)
+        try container.encodeIfPresent(work.cost, forKey: .workCost)
+        try container.encode(summary, forKey: .summary)
     }
 
     public init(from decoder: Decoder) throws {
@@ -123,14 +139,52 @@ public struct PlanDiff: Sendable, Codable {
         newGPUHours = try container.decode(Double.self, forKey: .newGPUHours)
         oldCost = try container.decodeIfPresent(Double.self, forKey: .oldCost)
         newCost = try container.decodeIfPresent(Double.self, forKey: .newCost)
+        work = try container.decode(WorkEstimate.self, forKey: .work)
+        summary = try container.decode(String.self, forKey: .summary)
     }
 
-    init(steps: [StepDiff], old: Plan, new: Plan) {
+    init(steps: [StepDiff], old: Plan, new: Plan, work: WorkEstimate) {
         self.steps = steps
         oldGPUHours = old.totals.gpuHours
         newGPUHours = new.totals.gpuHours
         oldCost = old.totals.cost
         newCost = new.totals.cost
+        self.work = work
+        summary = ""
+        summary = Self.summarize(self)
+    }
+
+    /// "adds 240 items and changes 90, 1.30 GPU-hours of work ($3.77); redoes every
+    /// item of labels because params.box_threshold changed".
+    static func summarize(_ diff: PlanDiff) -> String {
+        let added = diff.steps.reduce(0) { $0 + $1.added.count }
+        let changed = diff.steps.reduce(0) { $0 + $1.changed.count }
+        let removed = diff.steps.reduce(0) { $0 + $1.removed.count }
+        if added + changed + removed == 0 { return "no item differs; no work" }
+        var verbs: [String] = []
+        if added > 0 { verbs.append("adds \(added) item\(added == 1 ? "" : "s")") }
+        // Only the first count names its unit: "adds 240 items, changes 90 and removes 3".
+        let unit = { (count: Int) in verbs.isEmpty ? " item\(count == 1 ? "" : "s")" : "" }
+        if changed > 0 { verbs.append("changes \(changed)" + unit(changed)) }
+        if removed > 0 { verbs.append("removes \(removed)" + unit(removed)) }
+        var text = verbs.count > 1 ? verbs.dropLast().joined(separator: ", ") + " and " + verbs.last! : verbs[0]
+        text += String(format: "; %.2f GPU-hours of work", diff.work.gpuHours)
+        if let cost = diff.work.cost { text += String(format: " ($%.2f)", cost) }
+        var reasons: [String] = []
+        for step in diff.steps where !step.changed.isEmpty {
+            var counts: [String: Int] = [:]
+            for item in step.changed { for cause in item.causes { counts[cause, default: 0] += 1 } }
+            let top = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(2).map(\.key)
+            let fields = top.filter { !$0.hasPrefix("inputs ") }
+            let inputs = top.filter { $0.hasPrefix("inputs ") }.map { String($0.dropFirst("inputs ".count)) }
+            var because: [String] = []
+            if !fields.isEmpty { because.append(fields.joined(separator: " and ") + " changed") }
+            if !inputs.isEmpty { because.append("inputs were " + inputs.joined(separator: " and ")) }
+            let scope = step.changed.count == step.oldItems ? "redoes every item of \(step.step)" : "redoes \(step.changed.count) of \(step.step)"
+            reasons.append("\(scope) because \(because.joined(separator: " and "))")
+        }
+        if !reasons.isEmpty { text += "; " + reasons.prefix(3).joined(separator: "; ") + (reasons.count > 3 ? "; ..." : "") }
+        return text
     }
 
     // MARK: - Comparing
@@ -206,9 +260,18 @@ public struct PlanDiff: Sendable, Codable {
             diffs.append(StepDiff(step: step, uses: uses, oldItems: olds.count, newItems: news.count,
                                   added: unmatchedNew.map(ref), removed: unmatchedOld.map(ref), changed: changed,
                                   unchanged: olds.count - unmatchedOld.count - pairs.count,
-                                  oldGPUHours: oldStepPlans[step]?.gpuHours ?? 0, newGPUHours: newStepPlans[step]?.gpuHours ?? 0))
+                                  oldGPUHours: oldStepPlans[step]?.gpuHours ?? 0, newGPUHours: newStepPlans[step]?.gpuHours ?? 0,
+                                  workGPUHours: 0))
         }
-        return PlanDiff(steps: diffs, old: old, new: new)
+        var made = Set<String>()
+        for diff in diffs {
+            for item in diff.added { made.insert(item.id) }
+            for item in diff.changed { made.insert(item.newID) }
+        }
+        let work = new.work(items: made)
+        let workByStep = Dictionary(work.steps.map { ($0.step, $0.gpuHours) }, uniquingKeysWith: { first, _ in first })
+        for index in diffs.indices { diffs[index].workGPUHours = workByStep[diffs[index].step] ?? 0 }
+        return PlanDiff(steps: diffs, old: old, new: new, work: work)
     }
 
     static func slotKey(_ item: PlannedItem, inputs: [String], byText: Bool) -> String {

@@ -1,6 +1,7 @@
+import Basics
 import Crypto
 import Foundation
-import Scenes
+import SceneFormats
 import WorkflowSpec
 
 /// Everything that determines an item's content, and nothing else: not its position in
@@ -99,38 +100,6 @@ public struct ItemSignature: Sendable, Codable, Hashable {
 
     /// The item id: SHA-256 of the canonical JSON, hex.
     public var id: String { ContentHash.sha256(canonicalJSON()) }
-}
-
-/// SHA-256 as lowercase hex, the one hash synthset uses for ids and fingerprints.
-public enum ContentHash {
-    public static func sha256(_ data: Data) -> String {
-        hex(SHA256.hash(data: data))
-    }
-
-    /// SHA-256 of raw bytes, without wrapping them in `Data` first.
-    public static func sha256(bytes: UnsafeRawBufferPointer) -> String {
-        hex(SHA256.hash(data: bytes))
-    }
-
-    package static func hex(_ digest: SHA256.Digest) -> String {
-        // A lookup table, not String(format:): planning hashes every item, and
-        // Foundation's formatting was most of the planner's time.
-        String(unsafeUninitializedCapacity: 64) { buffer in
-            var index = 0
-            digest.withUnsafeBytes { raw in
-                for byte in raw {
-                    buffer[index] = hexDigits[Int(byte >> 4)]
-                    buffer[index + 1] = hexDigits[Int(byte & 0x0F)]
-                    index += 2
-                }
-            }
-            return 64
-        }
-    }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    public static func sha256(_ text: String) -> String { sha256(Data(text.utf8)) }
 }
 
 /// Canonical JSON and ids for the items of one step: the members every item shares are

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import WorkflowSpec
 
@@ -21,6 +22,37 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     }
     /// A path set or decoded explicitly; nil for planned items.
     private var storedPath: String?
+    /// The identity of the root generation the item derives from, which the train/test
+    /// split follows: for an item with no inputs and a seed or prompt (a Cosmos image, a
+    /// procedural scene), the SHA-256 of its seed and prompt text; for a derived item
+    /// (clip, frame, label), its first input's lineage; otherwise its id. Options, models
+    /// and thresholds are not part of it, so changing them moves nothing between splits.
+    public var lineage: String { lineageOrigin.key }
+
+    /// Where the lineage comes from, without hashing anything: planning hands it down
+    /// from input to derived item (sharing the root's prompt text), and only splits hash it.
+    public var lineageOrigin: LineageOrigin {
+        if let storedLineage { return storedLineage }
+        if inputs.isEmpty, seed != nil || prompt != nil { return .root(seed: seed, prompt: prompt) }
+        return .key(id)
+    }
+    /// Set for derived items (the input's origin) and decoded ones; nil for planned roots.
+    private var storedLineage: LineageOrigin?
+
+    /// A root generation's identity (seed and prompt text), or a lineage key as is.
+    public enum LineageOrigin: Sendable, Hashable {
+        case root(seed: Int?, prompt: String?)
+        case key(String)
+
+        public var key: String {
+            switch self {
+            case .root(let seed, let prompt):
+                ContentHash.sha256("lineage\nseed:\(seed.map(String.init) ?? "-")\nprompt:\(prompt ?? "")")
+            case .key(let key): key
+            }
+        }
+    }
+
     /// Everything that determines the item's content; its canonical JSON hashes to `id`.
     /// Rebuilt on demand from the step's shared members and the item's own fields, so a
     /// plan of a million items does not hold a million copies of the same signature.
@@ -31,13 +63,14 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     private var shape: SignatureShape
 
     public init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
-                promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature) {
+                promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature,
+                lineage: LineageOrigin? = nil) {
         self.init(id: id, step: step, kind: kind, seed: seed, prompt: prompt, negative: negative, promptRef: promptRef,
-                  inputs: inputs, frameIndex: frameIndex, path: path, shape: SignatureShape(signature))
+                  inputs: inputs, frameIndex: frameIndex, path: path, shape: SignatureShape(signature), lineage: lineage)
     }
 
     init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
-         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape) {
+         promptRef: String?, inputs: [String], frameIndex: Int?, path: String?, shape: SignatureShape, lineage: LineageOrigin? = nil) {
         self.id = id
         self.step = step
         self.kind = kind
@@ -49,10 +82,11 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         self.frameIndex = frameIndex
         self.storedPath = path
         self.shape = shape
+        self.storedLineage = lineage
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, step, kind, seed, prompt, negative, inputs, path, signature
+        case id, step, kind, seed, prompt, negative, inputs, path, signature, lineage
         case promptRef = "prompt_ref"
         case frameIndex = "frame_index"
     }
@@ -69,7 +103,8 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
                   inputs: try container.decode([String].self, forKey: .inputs),
                   frameIndex: try container.decodeIfPresent(Int.self, forKey: .frameIndex),
                   path: try container.decode(String.self, forKey: .path),
-                  signature: try container.decode(ItemSignature.self, forKey: .signature))
+                  signature: try container.decode(ItemSignature.self, forKey: .signature),
+                  lineage: try container.decodeIfPresent(String.self, forKey: .lineage).map(LineageOrigin.key))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -77,6 +112,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         try container.encode(id, forKey: .id)
         try container.encode(step, forKey: .step)
         try container.encode(kind, forKey: .kind)
+        try container.encode(lineage, forKey: .lineage)
         try container.encodeIfPresent(seed, forKey: .seed)
         try container.encodeIfPresent(prompt, forKey: .prompt)
         try container.encodeIfPresent(negative, forKey: .negative)
@@ -205,6 +241,25 @@ public struct StepPlan: Sendable, Codable, Hashable {
     public var vramFit: VRAMFit
     public var secondsPerItem: Figure?
     public var loadSeconds: Figure?
+    /// The step under its other runner, for tools with two (`alternative_runner`, absent
+    /// otherwise).
+    public var alternative: Alternative? = nil
+
+    /// Model loads and GPU-hours of a step under the runner it does not use.
+    public struct Alternative: Sendable, Codable, Hashable {
+        /// The step's runner and the other one (`resident`, `cli`).
+        public var runner: String
+        public var alternative: String
+        /// Model loads and GPU-hours under the other runner.
+        public var modelLoads: Int
+        public var gpuHours: Double
+
+        enum CodingKeys: String, CodingKey {
+            case runner, alternative
+            case modelLoads = "model_loads"
+            case gpuHours = "gpu_hours"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, uses, model, from, device, items, tasks
@@ -215,6 +270,7 @@ public struct StepPlan: Sendable, Codable, Hashable {
         case vramFit = "vram_fit"
         case secondsPerItem = "seconds_per_item"
         case loadSeconds = "load_seconds"
+        case alternative = "alternative_runner"
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import WorkflowSpec
 
@@ -147,7 +148,7 @@ public struct ItemExpander {
                     }
                 }
                 for prompt in prompts {
-                    items.append(factory.item(seed: seed, prompt: prompt, inputs: [input.id], using: out))
+                    items.append(factory.item(seed: seed, prompt: prompt, inputs: [input.id], lineage: input.lineageOrigin, using: out))
                 }
             }
         }
@@ -186,9 +187,10 @@ public struct ItemExpander {
                 }
                 continue
             }
+            let lineage = clip.lineageOrigin
             for index in indices {
                 items.append(factory.item(prompt: clip.prompt.map { ResolvedPrompt(text: $0, negative: nil, ref: "clip", vars: nil) },
-                                          inputs: [clip.id], frameIndex: index, using: out))
+                                          inputs: [clip.id], frameIndex: index, lineage: lineage, using: out))
             }
         }
         return items
@@ -208,7 +210,7 @@ public struct ItemExpander {
             for input in inputs {
                 let promptList: [ResolvedPrompt?] = prompts.isEmpty ? [nil] : prompts.map(Optional.some)
                 for prompt in promptList {
-                    items.append(factory.item(seed: seed, prompt: prompt, inputs: input.map { [$0.id] } ?? [], using: out))
+                    items.append(factory.item(seed: seed, prompt: prompt, inputs: input.map { [$0.id] } ?? [], lineage: input?.lineageOrigin, using: out))
                 }
             }
         }
@@ -249,8 +251,9 @@ public struct ItemExpander {
             let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
             let upstream = upstream
             return factory.make(count: upstream.count) { index, out in
-                let image = upstream[upstream.startIndex + index].id
-                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], using: out)
+                let input = upstream[upstream.startIndex + index]
+                let image = input.id
+                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], lineage: input.lineageOrigin, using: out)
             }
         default:
             return oneItemPerInput()
@@ -262,7 +265,8 @@ public struct ItemExpander {
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
         let upstream = upstream
         return factory.make(count: upstream.count) { index, out in
-            factory.item(inputs: [upstream[upstream.startIndex + index].id], using: out)
+            let input = upstream[upstream.startIndex + index]
+            return factory.item(inputs: [input.id], lineage: input.lineageOrigin, using: out)
         }
     }
 }
@@ -305,8 +309,9 @@ struct ItemFactory: Sendable {
         }
     }
 
+    /// `lineage`: the first input's lineage origin for a derived item (see ``PlannedItem/lineage``).
     func item(seed: Int? = nil, prompt: ResolvedPrompt? = nil, inputs: [String] = [], frameIndex: Int? = nil,
-              using out: CanonicalJSONWriter) -> PlannedItem {
+              lineage: PlannedItem.LineageOrigin? = nil, using out: CanonicalJSONWriter) -> PlannedItem {
         let id: String
         if let encoder {
             id = encoder.id(inputs: varies.inputs && !inputs.isEmpty ? inputs : nil,
@@ -318,7 +323,8 @@ struct ItemFactory: Sendable {
                                  frameIndex: frameIndex).id
         }
         return PlannedItem(id: id, step: step, kind: kind, seed: seed, prompt: prompt?.text, negative: prompt?.negative,
-                           promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape)
+                           promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape,
+                           lineage: lineage)
     }
 
     /// `count` items made by `body(index, writer)`, in index order; large steps are split

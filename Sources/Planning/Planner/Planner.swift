@@ -1,8 +1,12 @@
+import Basics
 import Foundation
 import WorkflowSpec
 
 /// Settings a plan depends on besides the manifest.
 public struct PlanOptions: Sendable {
+    /// The default ``maxItems``.
+    public static let defaultMaxItems = PlanBounds.defaultMaxItems
+
     /// `--gpu`: plan for this catalog GPU instead of `hardware.gpu`.
     public var gpu: String?
     /// `--gpus`: GPUs used at once instead of `hardware.count`.
@@ -12,9 +16,14 @@ public struct PlanOptions: Sendable {
     public var catalog: Catalog
     /// Measured timings from the checkpoint store, keyed by `MeasuredTiming.key`.
     public var measured: [String: MeasuredTiming]
+    /// `--max-items`: the most items the plan may hold (default 10 million); past it the
+    /// plan is a located error that names the product, before anything is allocated.
+    public var maxItems: Int
 
     public init(gpu: String? = nil, gpuCount: Int? = nil, cpuSlots: Int = 2,
-                catalog: Catalog = .builtIn, measured: [String: MeasuredTiming] = [:]) {
+                catalog: Catalog = .builtIn, measured: [String: MeasuredTiming] = [:],
+                maxItems: Int = PlanOptions.defaultMaxItems) {
+        self.maxItems = maxItems
         self.gpu = gpu
         self.gpuCount = gpuCount
         self.cpuSlots = cpuSlots
@@ -63,8 +72,25 @@ public struct Planner: Sendable {
         var taskOfItem: [Int] = []  // index in allItems -> index of its task in allTasks
         var duplicate: PlannedItem?
         // A raw-mode label step is planned as two steps (see `Step.plannedStages`).
+        for set in workflow.prompts {
+            let count = PlanBounds.prompts(set)
+            guard count.exceeds(options.maxItems) else { continue }
+            bag.error("prompt '\(set.id)' has \(count.product) = \(count.readable) prompts, more than the limit of \(options.maxItems) items",
+                      hint: "use 'sample: {count: N}' or fewer values; plan with --max-items N to raise the limit",
+                      at: workflow.location(of: "prompts.\(set.id)"))
+            return Result(plan: nil, diagnostics: bag.diagnostics)
+        }
         for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
             step.planning.checkPlan(step, workflow: workflow, diagnostics: &bag)
+            let upstreamCount = step.from.compactMap { stepItems[$0]?.count }.reduce(0, +)
+            let bound = step.planning.itemCountBound(step, workflow: workflow, upstream: upstreamCount)
+            let (total, overflow) = allItems.count.addingReportingOverflow(bound.value ?? .max)
+            if bound.value == nil || overflow || total > options.maxItems {
+                bag.error("step '\(step.id)' would make \(bound.readable) items (\(bound.product)), more than the limit of \(options.maxItems) items in a plan",
+                          hint: "use fewer seeds, values or inputs (or 'sample:'); plan with --max-items N to raise the limit",
+                          at: workflow.location(of: "steps.\(workflow.manifestStepID(step.id))"))
+                return Result(plan: nil, diagnostics: bag.diagnostics)
+            }
             var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
                                         upstreamSteps: step.from.compactMap { workflow.step($0) })
             let items = expander.expand()
@@ -87,8 +113,10 @@ public struct Planner: Sendable {
             let grouped = TaskGrouper.group(step: step, items: items,
                                             producer: { itemIndex.find($0, in: allItems).map { taskOfItem[$0] } },
                                             taskID: { allTasks[$0].id },
-                                            perItem: perItem?.value ?? 0, load: load.value,
-                                            vram: fit.need, gpus: step.gpus ?? 1)
+                                            // A step without a per-item figure is left out
+                                            // of the estimate whole, loads included.
+                                            perItem: perItem?.value ?? 0, load: perItem == nil ? 0 : load.value,
+                                            vram: fit.need, gpus: step.gpus ?? 1, gpuSlots: hardware.count)
             // Which task makes each item; then the ids in plan order (the first repeated
             // id is the one reported).
             taskOfItem += repeatElement(-1, count: items.count)
@@ -109,7 +137,9 @@ public struct Planner: Sendable {
                 modelLoads: isGPU && step.planning.loadsModel ? tasks.count : 0,
                 gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
                 vramNeededGB: fit.need, vramFit: fit.fit,
-                secondsPerItem: perItem, loadSeconds: step.device == .gpu ? load : nil))
+                secondsPerItem: perItem, loadSeconds: step.device == .gpu && perItem != nil ? load : nil,
+                alternative: Self.alternative(step, items: items, perItem: perItem?.value ?? 0,
+                                              load: perItem == nil ? 0 : load.value, gpuSlots: hardware.count)))
         }
         // Steps in file order for display; tasks stay in topological order.
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
@@ -126,10 +156,26 @@ public struct Planner: Sendable {
                                 modelLoads: stepPlans.reduce(0) { $0 + $1.modelLoads },
                                 gpuHours: gpuHours, wallHours: wall / 3600,
                                 cost: hardware.pricePerGPUHour.map { $0 * gpuHours })
+        if !(gpuHours.isFinite && wall.isFinite && (totals.cost?.isFinite ?? true)) {
+            bag.error("the estimate overflows (GPU-hours \(gpuHours), wall hours \(wall / 3600), cost \(totals.cost.map { "\($0)" } ?? "-"))",
+                      hint: "check the manifest's catalog timings and hardware.price_per_gpu_hour for absurd values",
+                      at: workflow.location(of: "catalog"))
+        }
         let plan = Plan(workflow: workflow.name, manifestSHA256: workflow.sourceHash,
                         catalogVersion: options.catalog.version, hardware: hardware, steps: stepPlans,
                         items: allItems, tasks: allTasks, totals: totals, diagnostics: bag.diagnostics)
         return Result(plan: bag.hasErrors ? nil : plan, diagnostics: bag.diagnostics)
+    }
+
+    /// The loads and GPU-hours of the step under its other runner, when it has one: the
+    /// same items grouped the other way (``PlanningTool/alternativeRunner(_:)``).
+    static func alternative(_ step: Step, items: [PlannedItem], perItem: Double, load: Double, gpuSlots: Int) -> StepPlan.Alternative? {
+        guard step.device == .gpu, step.planning.loadsModel, let other = step.planning.alternativeRunner(step) else { return nil }
+        let grouped = TaskGrouper.group(step: other.step, items: items, producer: { _ in nil }, taskID: { _ in "" },
+                                        perItem: perItem, load: load, vram: nil, gpus: other.step.gpus ?? 1, gpuSlots: gpuSlots)
+        let busy = grouped.tasks.reduce(0) { $0 + $1.seconds * Double(other.step.gpus ?? 1) }
+        return StepPlan.Alternative(runner: other.runner, alternative: other.alternative,
+                                    modelLoads: grouped.tasks.count, gpuHours: busy / 3600)
     }
 
     /// Fills in every task's invocation (``PlannedTask/invocation``): what `plan --format
@@ -195,7 +241,9 @@ public struct Planner: Sendable {
 
     func checkVRAM(_ step: Step, hardware: PlannedHardware, workflow: Workflow, _ bag: inout DiagnosticBag) -> (need: Double?, fit: StepPlan.VRAMFit) {
         guard step.device == .gpu else { return (nil, .notApplicable) }
-        let need = step.planning.vramNeed(step, catalog: options.catalog)
+        // The manifest's `catalog.models` overrides what the tool and the catalog say.
+        let override = workflow.catalog.models.last { $0.uses == step.uses && ($0.model == nil || $0.model == step.model) }
+        let need = override?.vramGB ?? step.planning.vramNeed(step, catalog: options.catalog)
         guard let available = hardware.vramGB else {
             bag.error("step '\(step.id)' runs on a GPU but the workflow declares none",
                       hint: "add 'hardware: { gpu: h100-sxm }' (see 'synthset plan --help' for GPU ids) or pass --gpu",

@@ -1,3 +1,4 @@
+import Basics
 import WorkflowSpec
 
 /// A prompt ready for a tool: the text after substitution and its negative prompt.
@@ -15,10 +16,14 @@ public struct ResolvedPrompt: Sendable, Hashable, Codable {
 /// Matrix order: combinations are enumerated like an odometer over the vars sorted by
 /// name, the last changing fastest. Name order, not file order, so that reordering the
 /// keys of `vars:` (a YAML mapping) changes neither the prompts nor a sample.
-/// Sampling (`sample: {count, seed}`) draws `count` distinct combination indices with a
-/// partial Fisher–Yates shuffle driven by SplitMix64 seeded with `seed`
-/// (`index = i + next() % (n - i)`), then keeps them in matrix order. It uses only 64-bit integer arithmetic, so the same seed picks the
-/// same subset on every machine. Adding a var value changes `n` and so the subset.
+/// Sampling (`sample: {count, seed}`) ranks every combination by a 64-bit hash of the
+/// sample seed and the combination's own values (`name=value` in name order, never its
+/// position), keeps the `count` lowest ranks, and lists them in matrix order. A
+/// combination's rank does not depend on the other values, so adding a value to a var
+/// replaces only the kept combinations that new ones outrank (12 of 36 -> 12 of 48:
+/// about 3 replaced), and removing one keeps every kept combination that survives. Only
+/// 64-bit integer arithmetic (FNV-1a and the SplitMix64 finalizer), so every machine
+/// picks the same subset.
 public enum PromptExpander {
     public static func expand(_ set: PromptSet) -> [ResolvedPrompt] {
         switch set.source {
@@ -29,9 +34,14 @@ public enum PromptExpander {
             }
         case .template(let template, let declared, let sample):
             let vars = declared.sorted { $0.name < $1.name }
-            let total = vars.reduce(1) { $0 * $1.values.count }
+            // Saturating: the planner refuses matrices past its item limit before this
+            // runs, but a sample of a huge matrix is fine and must not trap.
+            let total = vars.reduce(1) { product, variable in
+                let (next, overflow) = product.multipliedReportingOverflow(by: variable.values.count)
+                return overflow ? Int.max : next
+            }
             guard total > 0 else { return [] }
-            let indices = sample.map { sampleIndices(count: min($0.count, total), from: total, seed: $0.seed) }
+            let indices = sample.map { sampleIndices(count: min($0.count, total), vars: vars.map { ($0.name, $0.values) }, seed: $0.seed) }
                 ?? Array(0..<total)
             return indices.map { index in
                 var remainder = index
@@ -46,35 +56,47 @@ public enum PromptExpander {
         }
     }
 
-    /// `count` distinct indices in `0..<n`, ascending; O(count) time and memory.
-    public static func sampleIndices(count: Int, from n: Int, seed: UInt64) -> [Int] {
-        var generator = SplitMix64(seed: seed)
-        var swapped: [Int: Int] = [:]
-        var chosen: [Int] = []
-        chosen.reserveCapacity(count)
-        for i in 0..<count {
-            let j = i + Int(generator.next() % UInt64(n - i))
-            let atJ = swapped[j] ?? j
-            let atI = swapped[i] ?? i
-            swapped[j] = atI
-            chosen.append(atJ)
+    /// The matrix indices (ascending) of the `count` combinations of `vars` (sorted by
+    /// name; the last changes fastest) with the lowest rank for `seed`. O(n log count)
+    /// time for n combinations, O(count) memory beyond one hash per value.
+    public static func sampleIndices(count: Int, vars: [(name: String, values: [String])], seed: UInt64) -> [Int] {
+        let total = vars.reduce(1) { $0 * $1.values.count }
+        guard count > 0, total > 0 else { return [] }
+        // One hash per (var, value); a combination's rank mixes them in name order.
+        let valueHashes = vars.map { variable in variable.values.map { fnv1a(variable.name + "\u{1F}" + $0) } }
+        let start = SplitMix64.mix(seed ^ 0x5EED_5A3F_1E00_0000)
+        // The `count` lowest (rank, index) pairs, the highest of them on top.
+        var heap = Heap<(rank: UInt64, index: Int)> { ($0.rank, $0.index) > ($1.rank, $1.index) }
+        var kept = 0
+        var digits = [Int](repeating: 0, count: vars.count)
+        for index in 0..<total {
+            var remainder = index
+            for position in vars.indices.reversed() {
+                digits[position] = remainder % vars[position].values.count
+                remainder /= vars[position].values.count
+            }
+            var rank = start
+            for position in vars.indices { rank = SplitMix64.mix(rank ^ valueHashes[position][digits[position]]) }
+            if kept < count {
+                heap.push((rank, index))
+                kept += 1
+            } else if let top = heap.peek, (top.rank, top.index) > (rank, index) {
+                _ = heap.pop()
+                heap.push((rank, index))
+            }
         }
+        var chosen: [Int] = []
+        while let entry = heap.pop() { chosen.append(entry.index) }
         return chosen.sorted()
     }
-}
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny, well-mixed 64-bit generator whose
-/// output depends only on its seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    /// 64-bit FNV-1a over the UTF-8 bytes.
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
     }
 }

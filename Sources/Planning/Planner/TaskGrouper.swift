@@ -1,3 +1,4 @@
+import Basics
 import Crypto
 import WorkflowSpec
 
@@ -13,10 +14,11 @@ package enum TaskGrouper {
     /// `producer` gives the index of the task that makes an upstream item, `taskID` a
     /// task's id from its index.
     static func group(step: Step, items: [PlannedItem], producer: (String) -> Int?, taskID: (Int) -> String,
-                      perItem: Double, load: Double, vram: Double?, gpus: Int) -> Grouped {
+                      perItem: Double, load: Double, vram: Double?, gpus: Int, gpuSlots: Int) -> Grouped {
         let groups = step.planning.groupItems(items, of: step)
         // Tools with a fixed grouping take no `max_batch`; the others' groups are split by it.
-        let chunked = step.tool.defaultMaxBatch == nil ? groups : groups.flatMap { chunk($0, size: step.effectiveMaxBatch) }
+        let limit = step.planning.batchLimit(step, items: items.count, gpuSlots: gpuSlots)
+        let chunked = limit.map { size in groups.flatMap { chunk($0, size: size) } } ?? groups
         let members = chunked.filter { !$0.isEmpty }
         let isGPU = step.device == .gpu
         let tasks = members.map { batch in

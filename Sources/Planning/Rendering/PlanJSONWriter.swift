@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import WorkflowSpec
 
@@ -94,6 +95,7 @@ enum PlanJSONWriter {
             out.key("id"); out.string(item.id)
             out.key("inputs"); out.array(item.inputs) { out.string($0) }
             out.key("kind"); out.string(item.kind.rawValue)
+            out.key("lineage"); out.string(item.lineage)
             if let negative = item.negative { out.key("negative"); out.string(negative) }
             out.key("path"); out.string(item.path)
             if let prompt = item.prompt { out.key("prompt"); out.string(prompt) }

@@ -79,6 +79,12 @@ public enum PlanRenderer {
         var summary = "GPU-hours \(number(t.gpuHours)), wall-clock \(duration(t.wallHours * 3600)) with \(slots)\(hw.cpuSlots) CPU slot\(hw.cpuSlots == 1 ? "" : "s")"
         if let cost = t.cost { summary += String(format: ", about $%.2f", cost) }
         lines.append(summary)
+        for step in plan.steps {
+            guard let other = step.alternative else { continue }
+            func loads(_ n: Int) -> String { "\(n) load\(n == 1 ? "" : "s")" }
+            lines.append("step '\(step.id)': \(other.runner): \(loads(step.modelLoads)), \(number(step.gpuHours, decimals: 1)) GPU-h; "
+                         + "\(other.alternative): \(loads(other.modelLoads)), \(number(other.gpuHours, decimals: 1)) GPU-h")
+        }
         lines.append("figures: plain = NVIDIA's published table, ~ derived, ? assumed, m measured (earlier runs or a benchmark), * set in the manifest")
         return lines.joined(separator: "\n") + "\n"
     }

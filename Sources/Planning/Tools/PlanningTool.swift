@@ -9,6 +9,11 @@ public protocol PlanningTool: ToolDefinition {
     /// seed otherwise.
     func expandItems(_ expander: inout ItemExpander) -> [PlannedItem]
 
+    /// An upper bound on how many items ``expandItems(_:)`` makes, computed with overflow
+    /// checks before anything is allocated (the planner refuses a plan past its limit).
+    /// The default, seeds × inputs × prompts, bounds every expansion but frames'.
+    func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount
+
     /// Adds what the tool's own settings contribute to the signature every item of the
     /// step shares. The default puts each generic key (``Step/settings``) that changes
     /// the output into `params`.
@@ -17,6 +22,16 @@ public protocol PlanningTool: ToolDefinition {
     /// The step's items grouped into invocations (indices into `items`), before
     /// `max_batch` splits them. The default: one group.
     func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]]
+
+    /// The most items one invocation of the step takes when it has `items` items and the
+    /// plan `gpuSlots` GPUs; nil when groups are never split. The default: `max_batch`
+    /// (or the tool's default) for tools that take one, else nil.
+    func batchLimit(_ step: Step, items: Int, gpuSlots: Int) -> Int?
+
+    /// For a tool with more than one way to run a step: the names of the step's runner
+    /// and of the other one, and the step as the other runner would run it, so the plan
+    /// can show both figures. The default: nil (one way).
+    func alternativeRunner(_ step: Step) -> RunnerAlternative?
 
     /// Seconds per item and per model load from the catalog; measured runs and the
     /// manifest's `catalog.timings` are consulted before these. Defaults: the catalog's
@@ -43,6 +58,21 @@ public protocol PlanningTool: ToolDefinition {
     func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation
 }
 
+/// The other runner of a step (``PlanningTool/alternativeRunner(_:)``).
+public struct RunnerAlternative {
+    /// The step's runner and the other one, by name (`resident`, `cli`).
+    public var runner: String
+    public var alternative: String
+    /// The step as the other runner would plan it.
+    public var step: Step
+
+    public init(runner: String, alternative: String, step: Step) {
+        self.runner = runner
+        self.alternative = alternative
+        self.step = step
+    }
+}
+
 /// What an invocation is built from: the workflow, the (planned) step, and the
 /// workspace paths of the items a task reads.
 public struct InvocationContext {
@@ -67,6 +97,10 @@ extension PlanningTool {
         return expander.onePerSeed()
     }
 
+    public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount {
+        PlanBounds.items(step, workflow: workflow, upstream: upstream)
+    }
+
     public func addSignatureMembers(of step: Step, to signature: inout ItemSignature, params: inout [String: OptionValue]) {
         for key in keys where key.affectsOutput {
             if let value = step.settings[key.name] { params[key.name] = value }
@@ -77,12 +111,18 @@ extension PlanningTool {
         defaultMaxBatch == nil ? items.indices.map { [$0] } : [Array(items.indices)]
     }
 
+    public func batchLimit(_ step: Step, items: Int, gpuSlots: Int) -> Int? {
+        defaultMaxBatch == nil ? nil : step.effectiveMaxBatch
+    }
+
+    public func alternativeRunner(_ step: Step) -> RunnerAlternative? { nil }
+
     public func catalogSecondsPerItem(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
         resolver.otherTiming(uses: uses.rawValue, model: step.model)
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        resolver.catalogLoad(uses: uses.rawValue, model: step.model)
+        resolver.catalogLoad(uses: uses.rawValue, model: step.model, gpu: gpu)
     }
 
     public func clipFrames(_ step: Step) -> (count: Int, fps: Double)? { nil }

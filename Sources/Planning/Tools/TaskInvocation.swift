@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import WorkflowSpec
 
@@ -185,6 +186,67 @@ public indirect enum InvocationContent: Sendable, Codable, Hashable {
             self.key = key
             self.value = value
         }
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Plain JSON: scalars, arrays and objects as themselves, a path as its
+    /// ``InvocationPath`` object (`{"scratch": "batch.json"}`).
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .string(let text):
+            var container = encoder.singleValueContainer()
+            try container.encode(text)
+        case .int(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .number(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .bool(let value):
+            var container = encoder.singleValueContainer()
+            try container.encode(value)
+        case .array(let values):
+            var container = encoder.unkeyedContainer()
+            for value in values { try container.encode(value) }
+        case .object(let members):
+            var container = encoder.container(keyedBy: Key.self)
+            for member in members { try container.encode(member.value, forKey: Key(member.key)) }
+        case .path(let path):
+            try path.encode(to: encoder)
+        }
+    }
+
+    /// Reads what ``encode(to:)`` writes; an object with the one key `scratch`,
+    /// `workspace` or `absolute` is a path.
+    public init(from decoder: any Decoder) throws {
+        if let container = try? decoder.container(keyedBy: Key.self) {
+            let keys = container.allKeys.map(\.stringValue)
+            if keys.count == 1, ["scratch", "workspace", "absolute"].contains(keys[0]),
+               let path = try? InvocationPath(from: decoder) {
+                self = .path(path)
+                return
+            }
+            self = .object(try container.allKeys.map { Member($0.stringValue, try container.decode(InvocationContent.self, forKey: $0)) })
+            return
+        }
+        if var container = try? decoder.unkeyedContainer() {
+            var values: [InvocationContent] = []
+            while !container.isAtEnd { values.append(try container.decode(InvocationContent.self)) }
+            self = .array(values)
+            return
+        }
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Int.self) { self = .int(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else { self = .string(try container.decode(String.self)) }
     }
 
     /// An object from members in order.

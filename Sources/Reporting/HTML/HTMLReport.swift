@@ -207,20 +207,26 @@ public struct HTMLReport: Sendable {
         return html + "</section>"
     }
 
+    /// A complete step's estimate error as a signed percentage, else a dash.
+    static func estimateError(_ step: QualityReport.StepProgress) -> String {
+        guard step.estimatedHours > 0, step.attempts > 0, step.pending == 0, step.failed == 0 else { return "–" }
+        return String(format: "%+.0f%%", (step.measuredHours - step.estimatedHours) / step.estimatedHours * 100)
+    }
+
     func planSection() -> String {
         var html = "<section id=\"plan\"><h2>Plan vs actual</h2>"
-        html += "<p>Estimated hours are the plan's for the whole step (GPU-hours on a GPU, busy hours on a CPU); measured hours add up every attempt of every run, failed ones included.</p>"
-        html += "<table class=\"numbers\"><thead><tr><th>step</th><th>uses</th><th>device</th><th>planned</th><th>done</th><th>failed</th><th>pending</th><th>estimated</th><th>measured</th><th>attempts</th></tr></thead><tbody>"
+        html += "<p>Estimated hours are the plan's for the whole step (GPU-hours on a GPU, busy hours on a CPU); measured hours add up every attempt of every run, failed ones included; the error, (measured - estimated) / estimated, is shown once a step is complete.</p>"
+        html += "<table class=\"numbers\"><thead><tr><th>step</th><th>uses</th><th>device</th><th>planned</th><th>done</th><th>failed</th><th>pending</th><th>estimated</th><th>measured</th><th>error</th><th>attempts</th></tr></thead><tbody>"
         for step in report.steps {
             html += "<tr\(step.failed > 0 ? " class=\"has-failures\"" : "")><th>\(HTML.escape(step.step))</th><td class=\"text\">\(HTML.escape(step.uses))</td><td class=\"text\">\(step.device)</td>"
             html += "<td>\(HTML.number(step.planned))</td><td>\(HTML.number(step.done))</td><td>\(HTML.number(step.failed))</td><td>\(HTML.number(step.pending))</td>"
-            html += "<td>\(step.estimatedHours > 0 ? HTML.hours(step.estimatedHours) : "–")</td><td>\(step.attempts > 0 ? HTML.hours(step.measuredHours) : "–")</td><td>\(HTML.number(step.attempts))</td></tr>"
+            html += "<td>\(step.estimatedHours > 0 ? HTML.hours(step.estimatedHours) : "–")</td><td>\(step.attempts > 0 ? HTML.hours(step.measuredHours) : "–")</td><td>\(Self.estimateError(step))</td><td>\(HTML.number(step.attempts))</td></tr>"
         }
         let gpu = report.steps.filter { $0.device == "gpu" }
         let estimated = gpu.reduce(0) { $0 + $1.estimatedHours }, measured = gpu.reduce(0) { $0 + $1.measuredHours }
-        html += "</tbody><tfoot><tr><th colspan=\"7\">GPU total</th><td>\(HTML.hours(estimated))</td><td>\(HTML.hours(measured))</td><td></td></tr>"
+        html += "</tbody><tfoot><tr><th colspan=\"7\">GPU total</th><td>\(HTML.hours(estimated))</td><td>\(HTML.hours(measured))</td><td></td><td></td></tr>"
         if let price = report.pricePerGPUHour {
-            html += "<tr><th colspan=\"7\">at $\(HTML.number(price, decimals: 2)) per GPU-hour</th><td>$\(HTML.number(estimated * price, decimals: 2))</td><td>$\(HTML.number(measured * price, decimals: 2))</td><td></td></tr>"
+            html += "<tr><th colspan=\"7\">at $\(HTML.number(price, decimals: 2)) per GPU-hour</th><td>$\(HTML.number(estimated * price, decimals: 2))</td><td>$\(HTML.number(measured * price, decimals: 2))</td><td></td><td></td></tr>"
         }
         html += "</tfoot></table>"
         let charted = report.steps.filter { $0.estimatedHours > 0 || $0.measuredHours > 0 }

@@ -12,7 +12,9 @@ struct Diff: AsyncParsableCommand {
             'synthset diff HEAD~1:workflows/x.yaml workflows/x.yaml'); prompt files the old \
             recipe names are read at the same revision. Both sides are planned with the same \
             options. A changed item is one in the same slot (step, seed, prompt, input) with \
-            a new id; the reason names the signature fields that differ. Exit 0 whether or \
+            a new id; the reason names the signature fields that differ. Beside the net \
+            change of GPU-hours, 'work' prices the items the change makes (added and \
+            changed), which is what the next run costs. Exit 0 whether or \
             not anything differs; 2 when a side cannot be read or planned.
             """)
 
@@ -34,10 +36,14 @@ struct Diff: AsyncParsableCommand {
     @Flag(help: "Print the diff as JSON.")
     var json = false
 
+    func validate() throws {
+        if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
+    }
+
     func run() async throws {
         let options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount)
-        let oldPlan = try plan(old, options: options)
-        let newPlan = try plan(new, options: options)
+        let oldPlan = try await plan(old, options: options)
+        let newPlan = try await plan(new, options: options)
         let diff = PlanDiff.compare(old: oldPlan, new: newPlan)
         if json {
             Console.out(JSONOutput.line(diff))
@@ -48,21 +54,19 @@ struct Diff: AsyncParsableCommand {
 
     // MARK: - Reading a side
 
-    func plan(_ side: String, options: PlanOptions) throws -> Plan {
+    func plan(_ side: String, options: PlanOptions) async throws -> Plan {
         let loaded: WorkflowLoader.Result
         if let (rev, path) = Self.revision(side) {
-            loaded = try Self.loadAtRevision(rev: rev, path: path)
+            loaded = try await Self.loadAtRevision(rev: rev, path: path)
         } else {
             loaded = WorkflowLoader().load(file: side)
         }
         guard let workflow = loaded.workflow else {
-            DiagnosticPrinter().print(loaded.diagnostics)
-            throw Exit.invalidInput
+            throw CommandError.diagnostics(loaded.diagnostics)
         }
         let planned = Planner(options: options).plan(workflow)
         guard let plan = planned.plan else {
-            DiagnosticPrinter().print(loaded.diagnostics + planned.diagnostics)
-            throw Exit.invalidInput
+            throw CommandError.diagnostics(loaded.diagnostics + planned.diagnostics)
         }
         return plan
     }
@@ -78,19 +82,19 @@ struct Diff: AsyncParsableCommand {
 
     /// Reads the recipe and the prompt files it names at `rev` into a temporary folder
     /// and loads it from there.
-    static func loadAtRevision(rev: String, path: String) throws -> WorkflowLoader.Result {
+    static func loadAtRevision(rev: String, path: String) async throws -> WorkflowLoader.Result {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         let name = url.lastPathComponent
-        guard let text = gitShow(rev: rev, path: name, in: directory) else {
-            Console.error("error: cannot read \(path) at \(rev) with 'git show \(rev):./\(name)' in \(directory.path)\n")
-            throw Exit.invalidInput
+        guard let text = await gitShow(rev: rev, path: name, in: directory) else {
+            throw CommandError.user("cannot read \(path) at \(rev) with 'git show \(rev):./\(name)' in \(directory.path); "
+                                    + "check that the revision exists and names the file relative to the repository")
         }
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("synthset-diff-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: temporary) }
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         for relative in promptFiles(in: text) {
-            guard let content = gitShowData(rev: rev, path: relative, in: directory) else { continue }
+            guard let content = await gitShowData(rev: rev, path: relative, in: directory) else { continue }
             let target = temporary.appendingPathComponent(relative)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try content.write(to: target)
@@ -112,23 +116,16 @@ struct Diff: AsyncParsableCommand {
         return files
     }
 
-    static func gitShow(rev: String, path: String, in directory: URL) -> String? {
-        gitShowData(rev: rev, path: path, in: directory).map { String(decoding: $0, as: UTF8.self) }
+    static func gitShow(rev: String, path: String, in directory: URL) async -> String? {
+        await gitShowData(rev: rev, path: path, in: directory).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func gitShowData(rev: String, path: String, in directory: URL) -> Data? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "show", "\(rev):./\(path)"]
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? data : nil
+    /// `git show REV:./path` in `directory`, or nil when git fails (no such revision or file).
+    static func gitShowData(rev: String, path: String, in directory: URL) async -> Data? {
+        guard let shown = try? await ProcessRunner.capture("git", arguments: ["show", "\(rev):./\(path)"],
+                                                         workingDirectory: directory, limit: 64 << 20),
+              shown.succeeded else { return nil }
+        return Data(shown.output)
     }
 
     // MARK: - Table
@@ -139,12 +136,12 @@ struct Diff: AsyncParsableCommand {
 
     static func table(_ diff: PlanDiff, old: String, new: String, limit: Int) -> String {
         var text = "diff \(old) -> \(new)\n\n"
-        let header = ["step", "uses", "added", "removed", "changed", "unchanged", "GPU-h old", "GPU-h new", "delta"]
+        let header = ["step", "uses", "added", "removed", "changed", "unchanged", "GPU-h old", "GPU-h new", "delta", "work GPU-h"]
         var rows = [header]
         for step in diff.steps {
             rows.append([step.step, step.uses, String(step.added.count), String(step.removed.count), String(step.changed.count),
                          String(step.unchanged), String(format: "%.2f", step.oldGPUHours), String(format: "%.2f", step.newGPUHours),
-                         signed(step.newGPUHours - step.oldGPUHours)])
+                         signed(step.newGPUHours - step.oldGPUHours), String(format: "%.2f", step.workGPUHours)])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
@@ -157,7 +154,11 @@ struct Diff: AsyncParsableCommand {
         if let oldCost = diff.oldCost, let newCost = diff.newCost, let delta = diff.costDelta {
             text += String(format: ", dollars $%.2f -> $%.2f (", oldCost, newCost) + (delta >= 0 ? "+$" : "-$") + String(format: "%.2f)", abs(delta))
         }
-        text += "\n"
+        text += String(format: "\nwork: %d item%@ in %d invocation%@, %.2f GPU-hours", diff.work.items, diff.work.items == 1 ? "" : "s",
+                       diff.work.invocations, diff.work.invocations == 1 ? "" : "s", diff.work.gpuHours)
+        if let cost = diff.work.cost { text += String(format: ", $%.2f", cost) }
+        text += " (the added and changed items, made from scratch)\n"
+        text += diff.summary + "\n"
         if diff.isEmpty { return text + "no item differs\n" }
         for step in diff.steps {
             if !step.added.isEmpty {

@@ -32,16 +32,22 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: "Workspace whose measured timings to use (default .synthset/<name> beside the workflow).")
     var workspace: String?
 
+    @OptionGroup var limits: MaxItemsOption
+
+    @Flag(help: "List, per step, where each figure (seconds per item, load seconds) comes from.")
+    var explain = false
+
     func validate() throws {
-        if let gpus, gpus < 1 { throw ValidationError("--gpus must be at least 1") }
+        if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
     }
 
     func run() async throws {
-        var options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount)
+        var options = PlanOptions(gpu: gpu, gpuCount: gpus, cpuSlots: ProcessInfo.processInfo.activeProcessorCount,
+                                  maxItems: limits.maxItems)
         options.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)
-        guard var plan = outcome.plan, let loaded = outcome.workflow else { throw Exit.invalidInput }
+        guard var plan = outcome.plan, let loaded = outcome.workflow else { throw CommandError.invalidInput }
         if format == .json {
             // JSON shows what each task will run (synthset-plan/1, docs/plan-format.md).
             Planner.attachInvocations(to: &plan, workflow: loaded)
@@ -51,10 +57,41 @@ struct PlanCommand: AsyncParsableCommand {
         }
         if format == .table {
             Console.out(Self.estimateNotes(plan, error: WorkflowService.lastEstimateError(file: workflow, workspace: workspace)))
+            if let loaded = outcome.workflow {
+                Console.out(Self.remainingWork(plan, workspace: WorkflowService.workspace(for: loaded, override: workspace)))
+            }
+            if explain { Console.out(Self.explanation(plan)) }
         }
         // The process ends next: leave the plan to the OS instead of freeing a million
         // items one by one (a tenth of the run on large plans).
         _ = Unmanaged.passRetained(KeptUntilExit(plan))
+    }
+
+    /// In a workspace where some items are done: the work still to do (what `run` would do).
+    static func remainingWork(_ plan: Plan, workspace: Workspace) -> String {
+        guard let done = try? workspace.doneItemsIfAny(of: plan), !done.isEmpty else { return "" }
+        let toDo = Set(plan.items.lazy.map(\.id).filter { !done.contains($0) })
+        let work = plan.work(items: toDo)
+        if work.items == 0 { return "in \(workspace.root.path): every item is done; nothing left to run\n" }
+        return "in \(workspace.root.path): \(done.count) of \(plan.items.count) items done; still to do: " + WorkTable.line(work) + "\n"
+            + WorkTable.render(work, plan: plan)
+    }
+
+    /// Per step, each figure with its basis and source (`plan --explain`).
+    static func explanation(_ plan: Plan) -> String {
+        var text = "\nwhere the figures come from:\n"
+        for step in plan.steps {
+            text += "  \(step.id) (\(step.uses.rawValue)\(step.model.map { " \($0)" } ?? "")):\n"
+            if let perItem = step.secondsPerItem {
+                text += "    s/item \(Self.number(perItem.value, decimals: perItem.value < 1 ? 3 : 2)) [\(perItem.basis.rawValue)] \(perItem.source)\n"
+            } else {
+                text += "    s/item: no figure; the step is left out of the estimate (loads included)\n"
+            }
+            if let load = step.loadSeconds {
+                text += "    load s \(Self.number(load.value, decimals: 1)) [\(load.basis.rawValue)] \(load.source)\n"
+            }
+        }
+        return text
     }
 
     /// Which figures were measured in the workspace (with sample counts), and how far the
@@ -71,7 +108,7 @@ struct PlanCommand: AsyncParsableCommand {
                 guard let figure else { continue }
                 // Store-measured figures carry a sample count; the catalog's benchmarks do not.
                 if figure.basis == .measured, let samples = figure.samples, samples > 0 {
-                    measured.append("\(step.id) \(name) \(Self.number(figure.value, decimals: figure.value < 1 ? 3 : 2)) (median of \(samples) task\(samples == 1 ? "" : "s"))")
+                    measured.append("\(step.id) \(name) \(Self.number(figure.value, decimals: figure.value < 1 ? 3 : 2)) (\(samples) task\(samples == 1 ? "" : "s"))")
                 } else {
                     catalog.append("\(step.id) \(name)")
                 }

@@ -58,7 +58,7 @@ struct Prompts: AsyncParsableCommand {
             loader.allowMissingPinnedPrompts = true
             let loaded = loader.load(file: workflow)
             DiagnosticPrinter().print(loaded.diagnostics.filter { $0.severity == .error })
-            guard let parsed = loaded.workflow else { throw Exit.invalidInput }
+            guard let parsed = loaded.workflow else { throw CommandError.invalidInput }
             var options = PromptRefresher.Options()
             options.count = count
             options.append = append
@@ -78,10 +78,10 @@ struct Prompts: AsyncParsableCommand {
                 text += "\(outcome.set): \(kept)\(outcome.added.count) new prompt\(outcome.added.count == 1 ? "" : "s") from \(outcome.requests) request\(outcome.requests == 1 ? "" : "s")\(dropped); \(outcome.prompts.count) \(verb) \(outcome.path)\n"
                 Console.out(text)
             }
-            if !report.diagnostics.isEmpty { throw Exit.invalidInput }
+            if !report.diagnostics.isEmpty { throw CommandError.invalidInput }
             if let failure = report.failure {
                 Console.error("error: prompt set '\(report.failedSet ?? "?")': \(failure)\n")
-                throw Exit.failedItems
+                throw CommandError.failedItems
             }
         }
 

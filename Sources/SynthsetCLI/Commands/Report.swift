@@ -44,14 +44,13 @@ struct Report: AsyncParsableCommand {
         let started = Date()
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: PlanOptions())
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let target = WorkflowService.workspace(for: loaded, override: workspace)
         let page = output.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }
             ?? target.root.appendingPathComponent("report.html")
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: page.path, isDirectory: &isFolder), isFolder.boolValue {
-            Console.error("error: \(page.path) is a folder; name the page to write, e.g. -o \(page.appendingPathComponent("report.html").path)\n")
-            throw Exit.invalidInput
+            throw CommandError.user("\(page.path) is a folder; name the page to write, e.g. -o \(page.appendingPathComponent("report.html").path)")
         }
         // Where the page goes must be a folder we can write, before any work is done.
         let folder = page.deletingLastPathComponent()
@@ -59,8 +58,7 @@ struct Report: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             guard access(folder.path, W_OK) == 0 else { throw CocoaError(.fileWriteNoPermission) }
         } catch {
-            Console.error("error: cannot write the report in \(folder.path): \((error as NSError).localizedDescription); choose a writable place with -o FILE.html\n")
-            throw Exit.invalidInput
+            throw CommandError.user("cannot write the report in \(folder.path): \(FileErrorReason.of(error)); choose a writable place with -o FILE.html")
         }
         var builder = ReportBuilder(workflow: loaded, plan: plan, workspace: target, page: page)
         let meter = ReportProgress(enabled: !json && Console.stderrIsTTY)

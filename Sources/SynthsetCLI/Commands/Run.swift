@@ -34,8 +34,17 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Retries per task after the first attempt (a step's retries: overrides).")
     var retries: Int = 2
 
-    @Option(parsing: .upToNextOption, help: "Run only these steps.")
+    @Option(parsing: .upToNextOption, help: "Run only these steps; their inputs must be made already.")
     var only: [String] = []
+
+    @Option(parsing: .upToNextOption, help: "Redo these steps and everything that depends on them, even where done.")
+    var forcerun: [String] = []
+
+    @Option(help: "Make what this step needs and the step itself, then stop.")
+    var until: String?
+
+    @Flag(help: "Show the work still to do (items, invocations, GPU-hours, dollars) and write nothing.")
+    var dryRun = false
 
     @Option(help: "Seconds a stopped tool gets between SIGTERM and SIGKILL.")
     var grace: Double = 10
@@ -49,31 +58,33 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Write one JSON event per line on stdout instead of progress.")
     var json = false
 
+    @OptionGroup var limits: MaxItemsOption
+
     func validate() throws {
-        if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if retries < 0 { throw ValidationError("--retries cannot be negative") }
-        if grace < 0 { throw ValidationError("--grace cannot be negative") }
+        try NumericOption.check("--jobs", jobs, in: 1...NumericOption.maxJobs)
+        try NumericOption.check("--retries", retries, in: 0...1000)
+        try NumericOption.check("--grace", grace, in: 0...NumericOption.maxGrace)
+        if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
     }
 
     func run() async throws {
-        var planOptions = PlanOptions(gpuCount: gpus, cpuSlots: jobs)
+        var planOptions = PlanOptions(gpuCount: gpus, cpuSlots: jobs, maxItems: limits.maxItems)
         planOptions.measured = WorkflowService.measuredTimings(file: workflow, workspace: workspace)
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: planOptions)
         DiagnosticPrinter().print(outcome.diagnostics)
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let lockURL = LockFile.url(forRecipe: workflow)
         var frozenLock: LockFile?
         if frozen {
             let lock: LockFile
             do { lock = try LockFile.read(from: lockURL) } catch {
-                Console.error("error: --frozen needs the lock file: \(error)\n")
-                throw Exit.invalidInput
+                throw CommandError.user("--frozen needs the lock file: \(error); run once without --frozen to write it")
             }
             let differences = Reproduction.planDifferences(lock: lock, workflow: loaded, plan: plan)
             if !differences.isEmpty {
                 Console.error("error: --frozen: the plan of \(workflow) no longer matches \(lockURL.lastPathComponent):\n"
                               + differences.map { "  \($0)\n" }.joined())
-                throw Exit.failedItems
+                throw CommandError.failedItems
             }
             if lock.recipeSHA256 != loaded.sourceHash {
                 Console.error("note: \(workflow) changed since the lock was written, but plans the same items\n")
@@ -83,41 +94,72 @@ struct Run: AsyncParsableCommand {
         var options = RunOptions(workspace: WorkflowService.workspace(for: loaded, override: workspace), jobs: jobs,
                                  keepGoing: keepGoing, retries: retries, only: Set(only),
                                  gracePeriod: .milliseconds(Int(grace * 1000)))
+        options.forcerun = Set(forcerun)
+        options.until = until
+        if dryRun {
+            try dryRun(workflow: loaded, plan: plan, options: options)
+            return
+        }
         // Undocumented knob for tests that exercise retries without waiting seconds.
         if let backoff = ProcessInfo.processInfo.environment["SYNTHSET_RETRY_BACKOFF"].flatMap(Double.init) {
             options.retryBackoff = backoff
         }
         let executor = Executor(workflow: loaded, plan: plan, options: options)
         let reporter = ProgressReporter(mode: json ? .json : (Console.stderrIsTTY ? .tty : .plain), plan: plan)
-        let summary: RunSummary
-        do {
-            summary = try await SignalHandling.runCancellingOnSignal {
-                try await executor.run(events: reporter.handle)
-            }
-        } catch let error as RunError {
-            if case .preflight(let diagnostics) = error { DiagnosticPrinter().print(diagnostics) } else { Console.error("error: \(error)\n") }
-            throw Exit.invalidInput
-        } catch let error as WorkspaceLockError {
-            Console.error("error: \(error)\n")
-            throw Exit.invalidInput
+        // A preflight problem, a held lock or an unusable workspace ends the run here;
+        // ErrorMapping says how.
+        let summary = try await SignalHandling.runCancellingOnSignal {
+            try await executor.run(events: reporter.handle)
         }
         reporter.finish(summary)
-        if summary.interrupted { throw Exit.interrupted }
-        if !summary.failed.isEmpty { throw Exit.failedItems }
-        try finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
+        if summary.interrupted { throw CommandError.interrupted }
+        if !summary.failed.isEmpty { throw CommandError.failedItems }
+        try await finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
+    }
+
+    /// What the run would do, from the store as it is; opens an existing store read-only
+    /// in effect (no run is recorded, no lock taken) and creates nothing.
+    func dryRun(workflow loaded: Workflow, plan: Plan, options: RunOptions) throws {
+        let done: Set<String>
+        do { done = try options.workspace.doneItemsIfAny(of: plan) } catch {
+            Console.error("error: cannot read the workspace \(options.workspace.root.path): \(error)\n")
+            throw CommandError.invalidInput
+        }
+        let (scope, errors) = RunScope.make(plan: plan, workflow: loaded, options: options, done: done)
+        if !errors.isEmpty {
+            DiagnosticPrinter().print(errors)
+            throw CommandError.invalidInput
+        }
+        let work = plan.work(items: scope.toDo)
+        if json {
+            Console.out(JSONOutput.line(work))
+            return
+        }
+        var text = "dry run of \(workflow) in \(options.workspace.root.path): \(done.count) of \(plan.items.count) items done\n"
+        if work.items == 0 {
+            text += "nothing to do\n"
+        } else {
+            text += "\n" + WorkTable.render(work, plan: plan) + "\nwould make " + WorkTable.line(work) + "; nothing was written\n"
+        }
+        Console.out(text)
     }
 
     /// Writes the lock after a complete run, or, with --frozen, checks the outputs against it.
-    func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) throws {
+    func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) async throws {
+        let tools = await ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version)
         guard let store = try? CheckpointStore(path: workspace.store),
-              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store,
-                                                   tools: ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version))
+              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store, tools: tools)
         else { return }  // a partial run (--only, blocked items) writes no lock
         if let frozen {
-            let differences = Reproduction.outputDifferences(locked: frozen, produced: produced)
+            // Re-hash the files on disk as `verify` does: the store's hashes say what was
+            // committed, not whether the file was changed since.
+            let onDisk = Verifier(lock: frozen, workspace: workspace).verify().findings.map { finding in
+                "\(finding.problem.rawValue) \(finding.path) (\(finding.step) item \(finding.item.prefix(12)))"
+            }
+            let differences = Reproduction.outputDifferences(locked: frozen, produced: produced) + onDisk
             if !differences.isEmpty {
                 Console.error("error: --frozen: outputs differ from \(lockURL.lastPathComponent):\n" + differences.map { "  \($0)\n" }.joined())
-                throw Exit.failedItems
+                throw CommandError.failedItems
             }
             return
         }

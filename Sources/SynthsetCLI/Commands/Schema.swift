@@ -24,8 +24,7 @@ struct Schema: AsyncParsableCommand {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
         } catch {
-            Console.error("error: cannot write \(output): \(error.localizedDescription); choose a writable path with -o\n")
-            throw Exit.invalidInput
+            throw CommandError.user("cannot write \(output): \(FileErrorReason.of(error)); choose a writable path with -o")
         }
     }
 }

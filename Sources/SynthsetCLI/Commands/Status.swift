@@ -5,7 +5,11 @@ import Planning
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show done, pending, failed and running items per step, from the checkpoint store.")
+        abstract: "Show done, pending, failed and running items per step, from the checkpoint store.",
+        discussion: """
+            Reads the store without writing to it, so it is safe beside a running run. A run \
+            whose process is gone is shown as interrupted. Exit 1 when items failed.
+            """)
 
     @Argument(help: "The workflow file.")
     var workflow: String
@@ -19,10 +23,13 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: PlanOptions())
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let report = try WorkspaceInspector(plan: plan, workspace: WorkflowService.workspace(for: loaded, override: workspace)).report()
+        // Exit 1 when items failed, as `run` does, so scripts can check a workspace.
+        let failed = report.steps.contains { $0.failed > 0 }
         if json {
             Console.out(JSONOutput.line(report))
+            if failed { throw CommandError.failedItems }
             return
         }
         var text = "workspace \(report.workspace)\n"
@@ -46,6 +53,7 @@ struct Status: AsyncParsableCommand {
             }
         }
         Console.out(text)
+        if failed { throw CommandError.failedItems }
     }
 }
 
@@ -75,22 +83,16 @@ struct Clean: AsyncParsableCommand {
     func run() async throws {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: PlanOptions())
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
-        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw Exit.invalidInput }
+        guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
         let target = WorkflowService.workspace(for: loaded, override: workspace)
-        do {
-            if all {
-                let (lock, _) = try WorkspaceLock.acquire(directory: target.root, command: "synthset clean --all")
-                lock.release()
-                Console.out("\(dryRun ? "would remove" : "removed") \(target.root.path)\n")
-                if !dryRun { try FileManager.default.removeItem(at: target.root) }
-                return
-            }
-            let removed = try WorkspaceInspector(plan: plan, workspace: target).removeOrphans(dryRun: dryRun)
-            for path in removed { Console.out("\(dryRun ? "would remove" : "removed") \(path)\n") }
-            Console.out("\(removed.count) orphaned output\(removed.count == 1 ? "" : "s")\n")
-        } catch let error as WorkspaceLockError {
-            Console.error("error: \(error)\n")
-            throw Exit.invalidInput
+        if all {
+            // Holds the workspace's lock until the folder is gone (renamed aside, then deleted).
+            if !dryRun { try WorkspaceInspector.removeWorkspace(target) }
+            Console.out("\(dryRun ? "would remove" : "removed") \(target.root.path)\n")
+            return
         }
+        let removed = try WorkspaceInspector(plan: plan, workspace: target).removeOrphans(dryRun: dryRun)
+        for path in removed { Console.out("\(dryRun ? "would remove" : "removed") \(path)\n") }
+        Console.out("\(removed.count) orphaned output\(removed.count == 1 ? "" : "s")\n")
     }
 }

@@ -30,6 +30,6 @@ struct Validate: AsyncParsableCommand {
             }
         }
         if json { Console.out(JSONOutput.encode(["ok": .bool(!failed)], diagnostics: all)) }
-        if failed { throw Exit.invalidInput }
+        if failed { throw CommandError.invalidInput }
     }
 }

@@ -25,12 +25,11 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let loaded = WorkflowLoader().load(file: workflow)
         DiagnosticPrinter().print(loaded.diagnostics.filter { $0.severity == .error })
-        guard let parsed = loaded.workflow else { throw Exit.invalidInput }
+        guard let parsed = loaded.workflow else { throw CommandError.invalidInput }
         let lockURL = LockFile.url(forRecipe: workflow)
         let lock: LockFile
         do { lock = try LockFile.read(from: lockURL) } catch {
-            Console.error("error: \(error)\n")
-            throw Exit.invalidInput
+            throw CommandError.user("\(error); a complete run writes it (synthset run \(workflow))")
         }
         let target = WorkflowService.workspace(for: parsed, override: workspace)
         let report = Verifier(lock: lock, workspace: target).verify()
@@ -53,6 +52,6 @@ struct Verify: AsyncParsableCommand {
                 : "\(missing) missing, \(changed) changed of \(report.checked) item\(report.checked == 1 ? "" : "s") in \(lockURL.lastPathComponent)\n"
             Console.out(text)
         }
-        if !report.ok { throw Exit.failedItems }
+        if !report.ok { throw CommandError.failedItems }
     }
 }

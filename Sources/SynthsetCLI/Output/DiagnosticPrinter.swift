@@ -7,13 +7,19 @@ struct DiagnosticPrinter {
     var showSnippets = true
 
     func print(_ diagnostics: [Diagnostic]) {
+        if !diagnostics.isEmpty { Console.error(render(diagnostics)) }
+    }
+
+    /// The text ``print(_:)`` writes: each diagnostic on its line, then its snippet.
+    func render(_ diagnostics: [Diagnostic]) -> String {
+        var text = ""
         for diagnostic in diagnostics {
-            var text = diagnostic.description + "\n"
+            text += diagnostic.description + "\n"
             if showSnippets, let snippet = diagnostic.snippet, !snippet.isEmpty {
                 text += snippet.hasSuffix("\n") ? snippet : snippet + "\n"
             }
-            Console.error(text)
         }
+        return text
     }
 }
 
@@ -27,6 +33,5 @@ enum Console {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
     static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
 }

@@ -54,19 +54,6 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible, 
     }
 }
 
-/// Thrown when input is invalid: every problem found, not just the first.
-public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
-    public var diagnostics: [Diagnostic]
-
-    public init(_ diagnostics: [Diagnostic]) {
-        self.diagnostics = diagnostics
-    }
-
-    public var description: String {
-        diagnostics.map(\.description).joined(separator: "\n")
-    }
-}
-
 /// Collects diagnostics while a pass keeps going, so one run reports every problem.
 public struct DiagnosticBag: Sendable {
     public private(set) var diagnostics: [Diagnostic] = []
@@ -91,10 +78,5 @@ public struct DiagnosticBag: Sendable {
 
     public mutating func warning(_ message: String, hint: String? = nil, at location: SourceLocation?) {
         diagnostics.append(Diagnostic(.warning, message, hint: hint, at: location))
-    }
-
-    /// Throws the collected errors, if any.
-    public func throwIfErrors() throws {
-        if hasErrors { throw DiagnosticsError(diagnostics) }
     }
 }

@@ -61,9 +61,27 @@ package final class NodeReader {
             case .bool: return "a boolean '\(scalar.string)'"
             case .int: return "an integer '\(scalar.string)'"
             case .float: return "a number '\(scalar.string)'"
-            default: return "the text '\(scalar.string)'"
+            default: return "the text '\(shortened(scalar.string))'"
             }
         }
+    }
+
+    /// What kind of node this is, without any of its text: for files that are not the
+    /// manifest (a prompt file may be a link to anything), whose content is never echoed.
+    package static func describeKind(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case .scalar: return node.tagName == .null ? "nothing (null)" : "a single value (plain text)"
+        }
+    }
+
+    /// The first line of `text`, at most 60 characters: a message quotes a value, never
+    /// pages of it.
+    static func shortened(_ text: String) -> String {
+        let line = text.prefix { $0 != "\n" && $0 != "\r" }
+        return line.count > 60 || line.count < text.count ? String(line.prefix(60)) + "…" : String(line)
     }
 
     private func typeError(_ path: String, expected: String, node: Node, hint: String? = nil) {

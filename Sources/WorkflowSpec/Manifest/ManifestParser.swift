@@ -1,5 +1,6 @@
+import Basics
 import Foundation
-import Scenes
+import SceneFormats
 import Yams
 
 /// Walks a composed manifest node tree into a `Workflow`, recording every problem in the
@@ -130,7 +131,7 @@ final class ManifestParser {
 
     func parseCatalog(_ node: Node) -> CatalogOverrides {
         var overrides = CatalogOverrides()
-        guard let fields = reader.fields(node, "catalog", allowed: ["gpus", "timings"]) else { return overrides }
+        guard let fields = reader.fields(node, "catalog", allowed: ["gpus", "timings", "models"]) else { return overrides }
         if let gpus = fields["gpus"] {
             for entry in reader.entries(gpus, "catalog.gpus") ?? [] {
                 let path = "catalog.gpus.\(entry.key)"
@@ -159,6 +160,16 @@ final class ManifestParser {
                     loadSeconds: timing["load_seconds"].flatMap { nonNegative($0, timing.path("load_seconds")) }))
             }
         }
+        if let models = fields["models"] {
+            for (index, item) in (reader.sequence(models, "catalog.models") ?? []).enumerated() {
+                let path = "catalog.models[\(index)]"
+                guard let model = reader.fields(item, path, allowed: ["uses", "model", "vram_gb"], required: ["uses", "vram_gb"]),
+                      let usesNode = model["uses"], let uses = parseUses(usesNode, model.path("uses"))?.uses,
+                      let vramNode = model["vram_gb"], let vram = positive(vramNode, model.path("vram_gb")) else { continue }
+                overrides.models.append(.init(
+                    uses: uses, model: model["model"].flatMap { reader.string($0, model.path("model"), allowNonText: true) }, vramGB: vram))
+            }
+        }
         return overrides
     }
 
@@ -183,6 +194,11 @@ final class ManifestParser {
         guard let value = reader.string(node, path) else { return nil }
         if value.hasPrefix("/") || value.hasPrefix("~") || !value.contains("/") { return value }
         return relativePath(value, node, path)
+    }
+
+    /// Whether `path` is `base` or inside it (both absolute, standardized).
+    static func isInside(_ path: String, _ base: String) -> Bool {
+        path == base || path.hasPrefix(base.hasSuffix("/") ? base : base + "/")
     }
 
     /// SHA-256 of a file a tool runs (a script, a program), when `value` is a path to a
@@ -214,9 +230,18 @@ final class ManifestParser {
         }
         let resolved = directory.appendingPathComponent(value).standardizedFileURL.path
         let base = directory.standardizedFileURL.path
-        guard resolved == base || resolved.hasPrefix(base.hasSuffix("/") ? base : base + "/") else {
+        guard Self.isInside(resolved, base) else {
             reader.error("\(path): '\(value)' escapes the manifest's folder",
                          hint: "paths must stay inside \(base); move the file there or use a path without '..'",
+                         at: node)
+            return nil
+        }
+        // Links followed: a link inside the folder to a file outside it escapes too.
+        let real = directory.appendingPathComponent(value).resolvingSymlinksInPath().path
+        let realBase = directory.resolvingSymlinksInPath().path
+        guard Self.isInside(real, realBase) else {
+            reader.error("\(path): '\(value)' is a link to a file outside the manifest's folder",
+                         hint: "copy the file into \(base) instead of linking to it",
                          at: node)
             return nil
         }
@@ -334,7 +359,10 @@ final class ManifestParser {
         var sample: Sample?
         if let sampleNode = fields["sample"],
            let sampleFields = reader.fields(sampleNode, fields.path("sample"), allowed: ["count", "seed"], required: ["count"]) {
-            let combinations = vars.reduce(1) { $0 * max($1.values.count, 0) }
+            let combinations = vars.reduce(1) { product, variable in  // saturating: never traps
+                let (next, overflow) = product.multipliedReportingOverflow(by: max(variable.values.count, 0))
+                return overflow ? Int.max : next
+            }
             var count = 0
             if let node = sampleFields["count"], let value = reader.int(node, sampleFields.path("count")) {
                 count = value

@@ -81,7 +81,7 @@ struct PromptFileReader {
             fileReader.error("prompt file must be JSON", hint: "write a JSON list: [\"a prompt\", ...]", at: root)
         }
         guard let list, case .sequence(let items) = list else {
-            let found = list.map(NodeReader.describe) ?? "nothing"
+            let found = list.map(NodeReader.describeKind) ?? "nothing"
             fileReader.error("prompt file must be a JSON list, found \(found)",
                              hint: "write [\"a prompt\", ...] or [{\"prompt\": \"...\"}, ...], or a pinned file {\"prompts\": [...]}", at: list ?? root)
             reader.append(contentsOf: fileReader)

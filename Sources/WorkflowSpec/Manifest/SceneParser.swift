@@ -1,4 +1,4 @@
-import Scenes
+import SceneFormats
 import Yams
 
 /// Reads the `procedural/scenes` fields (`size`, `objects`, `background`, `camera`).

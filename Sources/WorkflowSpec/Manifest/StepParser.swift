@@ -1,5 +1,5 @@
 import Foundation
-import Scenes
+import SceneFormats
 import Yams
 
 /// Reads the fields of one step. The set of keys was already checked against the tool's
@@ -278,6 +278,17 @@ public struct StepParser {
     package static let commandPlaceholders = ["input", "inputs", "output", "output_dir", "seed", "prompt_file",
                                       "negative_file", "item_id", "batch_file", "index", "workspace"]
 
+    /// The folder placeholder (`output_dir`, `output`, `workspace`) an argument climbs
+    /// out of with a `..` component after it, e.g. `{output_dir}/../../x`; nil when none.
+    static func escapingPlaceholder(_ argument: String) -> String? {
+        for name in ["output_dir", "output", "workspace"] {
+            guard let range = argument.range(of: "{\(name)}") else { continue }
+            let rest = argument[range.upperBound...]
+            if rest.split(whereSeparator: { $0 == "/" || $0 == "\\" }).contains(where: { $0 == ".." }) { return name }
+        }
+        return nil
+    }
+
     package func parseCommand(_ step: Step) -> CommandSpec? {
         guard let programNode = node("program") else {
             reader.error("step '\(id)' (command) has no 'program'", hint: "add 'program: my-tool' (a name in PATH or a path)", at: fields.node)
@@ -295,6 +306,10 @@ public struct StepParser {
                         reader.error("argument \(index) uses unknown placeholder {\(name)}",
                                      hint: "available: \(Self.commandPlaceholders.map { "{\($0)}" }.joined(separator: ", "))", at: item)
                     }
+                }
+                if let escape = Self.escapingPlaceholder(argument) {
+                    reader.error("argument \(index) leaves {\(escape)} with '..': a tool must write inside the folder synthset gives it",
+                                 hint: "write to {output} or below {output_dir}, without '..'", at: item)
                 }
                 arguments.append(argument)
             }
@@ -335,6 +350,9 @@ public struct StepParser {
 struct SeedParser {
     let reader: NodeReader
     static let maximum = Int(UInt32.max)
+    /// The most seeds one step may list: the planner's default item limit, checked here
+    /// because seeds are materialized while the manifest is read.
+    static let maximumCount = 10_000_000
 
     func parse(_ node: Node, _ path: String) -> [Int]? {
         switch node {
@@ -355,12 +373,16 @@ struct SeedParser {
                   let start = seedValue(fromNode, fields.path("from")),
                   let count = reader.int(countNode, fields.path("count")) else { return nil }
             if count < 1 { reader.error("seed count must be at least 1, found \(count)", hint: "the range would be empty", at: countNode); return nil }
-            if start + count - 1 > Self.maximum { reader.error("seed range ends past \(Self.maximum)", hint: "use smaller seeds", at: node); return nil }
+            if count > Self.maximum - start + 1 { reader.error("seed range ends past \(Self.maximum)", hint: "use smaller seeds", at: node); return nil }
+            if count > Self.maximumCount { tooMany(count, node); return nil }
             return Array(start..<(start + count))
         case .scalar(let scalar):
             if node.tagName == .int { return seedValue(node, path).map { [$0] } }
             if node.tagName == .str, let match = scalar.string.wholeMatch(of: /\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*/) {
-                guard let low = Int(match.1), let high = Int(match.2) else { return nil }
+                guard let low = Int(match.1), let high = Int(match.2) else {
+                    reader.error("seed range '\(scalar.string)' has a seed past \(Self.maximum)", hint: "seeds go up to \(Self.maximum)", at: node)
+                    return nil
+                }
                 if low < 0 || high < 0 {
                     reader.error("seeds must not be negative, found '\(scalar.string)'", hint: "Cosmos seeds are 0 or more", at: node)
                     return nil
@@ -370,6 +392,7 @@ struct SeedParser {
                     return nil
                 }
                 if high > Self.maximum { reader.error("seed \(high) is too large", hint: "seeds go up to \(Self.maximum)", at: node); return nil }
+                if high - low + 1 > Self.maximumCount { tooMany(high - low + 1, node); return nil }
                 return Array(low...high)
             }
             if node.tagName == .float {
@@ -383,6 +406,11 @@ struct SeedParser {
             reader.error("\(path): aliases are not supported here", hint: "write the seeds out", at: node)
             return nil
         }
+    }
+
+    func tooMany(_ count: Int, _ node: Node) {
+        reader.error("seed range has \(count) seeds, more than the \(Self.maximumCount) one step may have",
+                     hint: "use a shorter range; a step's items are its seeds times its prompts and inputs", at: node)
     }
 
     func seedValue(_ node: Node, _ path: String) -> Int? {

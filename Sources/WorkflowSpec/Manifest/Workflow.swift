@@ -1,5 +1,5 @@
 import Foundation
-import Scenes
+import SceneFormats
 
 /// A validated manifest (version 1): the typed form of a workflow YAML file.
 public struct Workflow: Sendable, Hashable {
@@ -335,10 +335,20 @@ public struct UploadSpec: Sendable, Hashable {
 public struct CatalogOverrides: Sendable, Hashable {
     public var gpus: [String: GPUOverride]
     public var timings: [TimingOverride]
+    /// `catalog.models`: VRAM needs that replace the catalog's (or fill a gap in it).
+    public var models: [ModelOverride]
 
-    public init(gpus: [String: GPUOverride] = [:], timings: [TimingOverride] = []) {
+    public init(gpus: [String: GPUOverride] = [:], timings: [TimingOverride] = [], models: [ModelOverride] = []) {
         self.gpus = gpus
         self.timings = timings
+        self.models = models
+    }
+
+    public struct ModelOverride: Sendable, Hashable {
+        public var uses: ToolKind
+        /// Nil: every model of the tool.
+        public var model: String?
+        public var vramGB: Double
     }
 
     public struct GPUOverride: Sendable, Hashable {

@@ -1,6 +1,6 @@
-import Crypto
+import Basics
 import Foundation
-import Scenes
+import SceneFormats
 import Yams
 
 /// Loads and validates a manifest, reporting every problem at once with its location.
@@ -72,9 +72,7 @@ public struct WorkflowLoader: Sendable {
         return Result(workflow: reader.bag.hasErrors ? nil : workflow, diagnostics: diagnostics)
     }
 
-    package static func sha256(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
+    package static func sha256(_ data: Data) -> String { ContentHash.sha256(data) }
 
     /// Turns a Yams error into a located diagnostic, keeping Yams' caret snippet.
     package static func diagnostic(for error: YamlError, file: String, text: String) -> Diagnostic {

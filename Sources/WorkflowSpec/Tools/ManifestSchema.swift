@@ -80,7 +80,9 @@ public enum ManifestSchema {
     }
 
     static func sharedDefinitions(usesEnum: JSONValue) -> JSONValue {
-        [
+        // `model:` of a catalog override (timings, models): a name like 2B, or a number.
+        let onlyForModel: JSONValue = ["description": "Only for this model.", "type": ["string", "number"]]
+        return [
             "identifier": [
                 "type": "string",
                 "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
@@ -365,10 +367,7 @@ public enum ManifestSchema {
                             "type": "object",
                             "properties": [
                                 "uses": ["description": "The tool these figures are for.", "enum": usesEnum],
-                                "model": [
-                                    "description": "Only for this model.",
-                                    "type": ["string", "number"],
-                                ],
+                                "model": onlyForModel,
                                 "gpu": [
                                     "description": "Only on this GPU.",
                                     "type": "string",
@@ -401,6 +400,24 @@ public enum ManifestSchema {
                                     "required": ["load_seconds"],
                                 ],
                             ],
+                            "additionalProperties": false,
+                        ],
+                    ],
+                    "models": [
+                        "description": "VRAM needs that replace the catalog's (or fill a gap in it), matched by uses (and model when given).",
+                        "type": "array",
+                        "items": [
+                            "type": "object",
+                            "properties": [
+                                "uses": ["description": "The tool this need is for.", "enum": usesEnum],
+                                "model": onlyForModel,
+                                "vram_gb": [
+                                    "description": "GB of VRAM one invocation needs per GPU.",
+                                    "type": "number",
+                                    "exclusiveMinimum": 0,
+                                ],
+                            ],
+                            "required": ["uses", "vram_gb"],
                             "additionalProperties": false,
                         ],
                     ],

@@ -34,7 +34,9 @@ public struct CommandAdapter: ToolAdapter {
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
         let program = invocation.step.command?.program ?? "the program"
         return try await PlannedProcess().runAndCollect(invocation, produced: produced) { output, outcome in
-            "\(program) \(outcome.status) without writing \(output.file.lastPathComponent)"
+            outcome.succeeded
+                ? "\(program) \(outcome.status) without writing \(output.file.lastPathComponent)"
+                : "\(program) ended with \(outcome.status); nothing it wrote is kept — see log"
         }
     }
 }

@@ -20,7 +20,7 @@ public struct CommandTool: RunnableTool {
 
     public func outputExtension(_ step: Step) -> String { step.command?.outputExtension ?? "bin" }
 
-    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String] {
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         guard let program = step.command?.program else { return [:] }
         return ["command.\(step.id)": program]
     }

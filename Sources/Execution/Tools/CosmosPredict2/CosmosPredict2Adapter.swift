@@ -7,7 +7,7 @@ import WorkflowSpec
 /// seed and negative prompt, reference/cosmos-predict2.md §1). The tool skips
 /// guardrail-blocked items and still exits 0, so every expected file is checked; each one
 /// found is handed over with its `<stem>.txt` prompt sidecar as soon as it is complete,
-/// the rest fail with the reason.
+/// the rest fail with the reason (for the resident worker, the reason it answered).
 public struct CosmosPredict2Adapter: ToolAdapter {
     public static let family = "cosmos-predict2"
     /// Input extensions the tool and its prompt refiner both accept (case-sensitive).
@@ -57,11 +57,18 @@ public struct CosmosPredict2Adapter: ToolAdapter {
         return diagnostics
     }
 
-    /// Runs the planned `examples/<script>.py` and collects each image or clip with its
+    /// Runs the planned `examples/<script>.py` (or, for `runner: resident`, synthset's
+    /// worker, given its per-item limit) and collects each image or clip with its
     /// prompt sidecar as it appears; keeps the run's config dump beside the log.
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
+        var invocation = invocation
+        let answers = ResidentAnswers(invocation)
+        if answers != nil, invocation.planned.environment["SYNTHSET_ITEM_TIMEOUT"] == nil,
+           let limit = CosmosResidentWorker.itemTimeout(invocation.task) {
+            invocation.planned.environment["SYNTHSET_ITEM_TIMEOUT"] = String(limit)
+        }
         let outcome = try await PlannedProcess(collector: collector).runAndCollect(invocation, produced: produced) { output, outcome in
-            Self.missingReason(output.file.lastPathComponent, outcome: outcome)
+            answers?.reason(for: output.file, outcome: outcome) ?? Self.missingReason(output.file.lastPathComponent, outcome: outcome)
         }
         // The config YAML is written to <save_path stem>.yaml: keep it beside the log.
         if let index = invocation.planned.arguments.firstIndex(of: "--save_path"), index + 1 < invocation.planned.arguments.count {
@@ -74,6 +81,35 @@ public struct CosmosPredict2Adapter: ToolAdapter {
             }
         }
         return outcome
+    }
+
+    /// What a resident worker answered (``CosmosResidentWorker``), read after it ended:
+    /// an item's own error, or the worker's refusal of the checkout.
+    struct ResidentAnswers {
+        let file: URL
+
+        /// Nil unless the invocation ran the resident worker.
+        init?(_ invocation: Invocation) {
+            guard invocation.planned.files.contains(where: { $0.path == CosmosResidentWorker.fileName }) else { return nil }
+            let file = invocation.scratch.appendingPathComponent(CosmosResidentWorker.answersFile)
+            // Answers of an earlier attempt in the same scratch folder are not this one's.
+            try? FileManager.default.removeItem(at: file)
+            self.file = file
+        }
+
+        func reason(for output: URL, outcome: ProcessOutcome) -> String? {
+            guard let data = FileManager.default.contents(atPath: file.path) else { return nil }
+            var fatal: String?
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
+                if let message = object["fatal"] as? String { fatal = message }
+                if object["output"] as? String == output.path, object["ok"] as? Bool == false, let error = object["error"] as? String {
+                    return error
+                }
+            }
+            if let fatal { return fatal }
+            return outcome.succeeded ? nil : "the resident worker ended with \(outcome.status) before answering for \(output.lastPathComponent) — see log"
+        }
     }
 
     static func missingReason(_ name: String, outcome: ProcessOutcome) -> String {

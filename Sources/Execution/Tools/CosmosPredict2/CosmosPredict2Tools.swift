@@ -28,6 +28,26 @@ public struct CosmosPredict2Tool: RunnableTool {
     public var defaultFPS: Int? { frameRates.isEmpty ? nil : 16 }
     public var runner: any ToolAdapter { CosmosPredict2Adapter() }
 
+    public var keys: [KeySpec] {
+        [KeySpec("runner", .choice(Runner.allCases.map(\.rawValue)),
+                 help: "'cli': one run of examples/<script>.py per seed and negative prompt, each loading the model; "
+                     + "'resident': synthset's worker imports the example module, loads the model once per GPU and takes every item, "
+                     + "whatever its seed and negative prompt (text2image and video2world).",
+                 defaultValue: .string(Runner.cli.rawValue), affectsOutput: false)]
+    }
+
+    /// How a step's items reach the model (the `runner:` key): the same seeded call
+    /// either way, so item ids do not depend on it.
+    public enum Runner: String, CaseIterable, Sendable {
+        case cli, resident
+    }
+
+    /// The step's runner, `cli` unless the step says `runner: resident`.
+    public static func runner(of step: Step) -> Runner {
+        if case .string(let name)? = step.settings["runner"], let runner = Runner(rawValue: name) { return runner }
+        return .cli
+    }
+
     public static let text2image = CosmosPredict2Tool(
         uses: .text2image, summary: "Cosmos-Predict2 text to image: one JPEG per prompt and seed.",
         script: "text2image", output: .image, models: ["0.6B", "2B", "14B"], requiresInput: false, acceptedInputs: [],
@@ -62,10 +82,31 @@ public struct CosmosPredict2Tool: RunnableTool {
         requiresInput ? expander.fromInputs() : expander.fromPrompts()
     }
 
-    /// One `--seed` and one `--negative_prompt` per invocation: every batch item is
-    /// re-seeded with the same seed (cosmos-predict2.md).
+    /// CLI: one `--seed` and one `--negative_prompt` per invocation, every batch item
+    /// re-seeded with the same seed (cosmos-predict2.md). Resident: one group, the worker
+    /// takes each item's own seed and negative prompt.
     public func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]] {
-        TaskGrouper.orderedGroups(items) { TaskGrouper.SeedAndNegative(seed: $0.seed ?? 0, negative: $0.negative ?? "") }
+        if Self.runner(of: step) == .resident { return [Array(items.indices)] }
+        return TaskGrouper.orderedGroups(items) { TaskGrouper.SeedAndNegative(seed: $0.seed ?? 0, negative: $0.negative ?? "") }
+    }
+
+    /// Resident: one worker (one load) per GPU slot, the items shared evenly between
+    /// them, unless the step sets `max_batch` (then one load per `max_batch` items).
+    public func batchLimit(_ step: Step, items: Int, gpuSlots: Int) -> Int? {
+        guard Self.runner(of: step) == .resident else { return step.effectiveMaxBatch }
+        if let maxBatch = step.maxBatch { return maxBatch }
+        let workers = max(1, gpuSlots / max(1, multiGPU ? step.gpus ?? 1 : 1))
+        return max(1, (items + workers - 1) / workers)
+    }
+
+    public func alternativeRunner(_ step: Step) -> RunnerAlternative? {
+        let current = Self.runner(of: step), other: Runner = current == .cli ? .resident : .cli
+        // Only a resident step shows the CLI's figures; a CLI step is the default, and
+        // text2world has no resident worker.
+        guard current == .resident else { return nil }
+        var alternative = step
+        alternative.settings["runner"] = .string(other.rawValue)
+        return RunnerAlternative(runner: current.rawValue, alternative: other.rawValue, step: alternative)
     }
 
     public func catalogSecondsPerItem(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
@@ -82,8 +123,8 @@ public struct CosmosPredict2Tool: RunnableTool {
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        if uses == .text2world { return resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, prefix: "video2world's load: ") }
-        return resolver.catalogLoad(uses: uses.rawValue, model: step.model)
+        if uses == .text2world { return resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, gpu: gpu, prefix: "video2world's load: ") }
+        return resolver.catalogLoad(uses: uses.rawValue, model: step.model, gpu: gpu)
     }
 
     public func clipFrames(_ step: Step) -> (count: Int, fps: Double)? {
@@ -92,6 +133,40 @@ public struct CosmosPredict2Tool: RunnableTool {
 
     public func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag) {
         if requiresInput { CosmosOptions.checkInputExtensions(step, workflow: workflow, &diagnostics) }
+        if Self.runner(of: step) == .resident && !CosmosResidentWorker.modules.keys.contains(script) {
+            diagnostics.error("step '\(step.id)' (\(uses.rawValue)) cannot use 'runner: resident': examples/\(script).py has no setup_pipeline/process_single_generation to call (cosmos-predict2 661da47)",
+                              hint: "use 'runner: cli', or a text2image step followed by a video2world step, which both take 'runner: resident'",
+                              at: workflow.location(of: "steps.\(step.id).runner"))
+        }
+    }
+
+    /// The planned run: ``cliInvocation(for:context:)`` or, for `runner: resident`,
+    /// ``CosmosResidentWorker/invocation(for:tool:context:)``.
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        if Self.runner(of: context.step) == .resident { return CosmosResidentWorker.invocation(for: items, tool: self, context: context) }
+        return cliInvocation(for: items, context: context)
+    }
+
+    /// The item files a task writes, each with its prompt sidecar (with the refined
+    /// prompt), which the tool writes after the output.
+    func outputs(for items: [PlannedItem]) -> [InvocationOutput] {
+        items.map { item in
+            InvocationOutput(item: item.id, file: .scratch(item.scratchName),
+                             companions: [.init(file: .scratch("\(item.stem).txt"), destination: item.companionPath("txt"))])
+        }
+    }
+
+    /// The options every run of the step passes, whatever the item: model, resolution
+    /// and frame rate, option flags and `--num_gpus`.
+    func staticArguments(_ step: Step, workflow: Workflow, gpus: Int) -> [InvocationArgument] {
+        var arguments = InvocationBuilder.text(["--model_size", step.model ?? defaultModel ?? "2B"])
+        if !resolutions.isEmpty {
+            let video = TimingResolver.videoSettings(step)
+            arguments += InvocationBuilder.text(["--resolution", String(video.resolution), "--fps", String(video.fps)])
+        }
+        arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow))
+        if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
+        return arguments
     }
 
     /// One run of `examples/<script>.py` with the task's seed and negative prompt (its
@@ -102,7 +177,7 @@ public struct CosmosPredict2Tool: RunnableTool {
     ///     <python> -m examples.text2image --model_size 2B --seed 3 [--negative_prompt N]
     ///         --batch_input_json <scratch>/batch.json --save_path <scratch>/run.jpg [option flags]
     ///     <python> -m torch.distributed.run --nproc_per_node=N examples/video2world.py ... --num_gpus N
-    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+    func cliInvocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
         let step = context.step, workflow = context.workflow
         let family = CosmosPredict2Adapter.family
         let gpus = multiGPU ? step.gpus ?? 1 : 1  // text2image has no --num_gpus
@@ -121,7 +196,6 @@ public struct CosmosPredict2Tool: RunnableTool {
         if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
 
         var entries: [InvocationContent] = []
-        var outputs: [InvocationOutput] = []
         for item in items {
             let file = InvocationPath.scratch(item.scratchName)
             if output == .image {
@@ -133,14 +207,11 @@ public struct CosmosPredict2Tool: RunnableTool {
             } else {
                 entries.append(.object(["prompt": .string(item.prompt ?? ""), "output_video": .path(file)]))
             }
-            // The prompt sidecar (with the refined prompt) is written after the output.
-            outputs.append(InvocationOutput(item: item.id, file: file,
-                                            companions: [.init(file: .scratch("\(item.stem).txt"), destination: item.companionPath("txt"))]))
         }
         return TaskInvocation(program: program, arguments: arguments, environment: InvocationBuilder.environment(family, workflow: workflow, gpus: gpus),
                               workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
                               files: [InvocationFile(path: "batch.json", format: .json, content: .array(entries))],
-                              outputs: outputs)
+                              outputs: outputs(for: items))
     }
 }
 
@@ -186,7 +257,7 @@ public struct CosmosBestOfNTool: RunnableTool {
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, prefix: "video2world's load: ")
+        resolver.catalogLoad(uses: ToolKind.video2world.rawValue, model: step.model, gpu: gpu, prefix: "video2world's load: ")
     }
 
     public func clipFrames(_ step: Step) -> (count: Int, fps: Double)? { CosmosOptions.clipFrames(step) }

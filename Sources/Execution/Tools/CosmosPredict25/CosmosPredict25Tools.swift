@@ -54,7 +54,7 @@ public struct CosmosPredict25Tool: RunnableTool {
     }
 
     public func catalogLoadSeconds(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
-        resolver.catalogLoad(uses: ToolKind.predict25Text2World.rawValue, model: requiresInput ? nil : step.model)
+        resolver.catalogLoad(uses: ToolKind.predict25Text2World.rawValue, model: requiresInput ? nil : step.model, gpu: gpu)
     }
 
     /// One run of `examples/inference.py` on a JSONL file whose samples carry their own

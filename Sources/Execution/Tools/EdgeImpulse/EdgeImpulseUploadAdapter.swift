@@ -81,8 +81,10 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
         let log = UploadLog(file: invocation.logFile, secret: key)
         let session = HTTPTransport.session(timeout: 300)
         defer { session.finishTasksAndInvalidate() }
-        let transport = HTTPTransport(maxAttempts: maxAttempts, backoff: backoff, credentialHeaders: ["x-api-key"],
+        var transport = HTTPTransport(maxAttempts: maxAttempts, backoff: backoff, credentialHeaders: ["x-api-key"],
                                       log: { log.write($0) })
+        // The key goes only to the configured origin: a redirect elsewhere fails the upload.
+        transport.crossOriginRedirects = .refuse
         let client = Client(session: session, key: key, transport: transport, log: log)
 
         var failures: [String: String] = [:]
@@ -161,9 +163,12 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
             let done = try store.uploadedItemIDs(target: target)
             var pending: [PendingFile] = []
             var queued = Set<String>()
-            for name in images {
+            // Hashing every image of a split takes a while: not on the concurrency pool.
+            let digests = try await BlockingWork.run {
+                try images.map { try OutputCommitter.sha256(of: folder.appendingPathComponent($0)) }
+            }
+            for (name, digest) in zip(images, digests) {
                 let url = folder.appendingPathComponent(name)
-                let digest = try OutputCommitter.sha256(of: url)
                 if done.contains(digest.sha256) || !queued.insert(digest.sha256).inserted {
                     summary.alreadyUploaded += 1
                     continue
@@ -389,7 +394,8 @@ enum Multipart {
     }
 }
 
-/// Appends lines to the task's log, with any occurrence of the key masked.
+/// Appends lines to the task's log, with any occurrence of the key (in any of its
+/// escaped forms, see ``SecretMask/forms(of:)``) masked.
 struct UploadLog: Sendable {
     let file: URL
     let mask: SecretMask

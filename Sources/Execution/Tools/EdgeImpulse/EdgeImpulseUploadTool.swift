@@ -15,7 +15,7 @@ public struct EdgeImpulseUploadTool: RunnableTool {
     public var runner: any ToolAdapter { EdgeImpulseUploadAdapter() }
 
     /// A web service: nothing installed to record.
-    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String] { [:] }
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] { [:] }
 
     public var keys: [KeySpec] {
         let splits: JSONValue = ["enum": ["train", "test", "validation"]]

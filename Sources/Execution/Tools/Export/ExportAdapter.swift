@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import WorkflowSpec
 
@@ -42,7 +43,8 @@ public struct ExportAdapter: ToolAdapter {
             do {
                 let sources = try Self.sources(for: item, invocation: invocation, planned: planned)
                 try? FileManager.default.removeItem(at: folder)
-                let report = try exporter.export(sources, to: folder)
+                // Thousands of files linked or copied and written: not on the concurrency pool.
+                let report = try await BlockingWork.run { try exporter.export(sources, to: folder) }
                 Self.log(invocation.logFile, report: report, item: item)
             } catch {
                 failures[item.id] = "export failed: \(error)"
@@ -96,7 +98,8 @@ public struct ExportAdapter: ToolAdapter {
             if imageCounts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
             let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
                                                   extension: pair.image.pathExtension)
-            return try DatasetSource.load(id: image.id, fileName: fileName, image: pair.image, labels: pair.labels)
+            // The split follows the image's lineage (its root generation), not its id.
+            return try DatasetSource.load(id: image.lineage, fileName: fileName, image: pair.image, labels: pair.labels)
         }
     }
 

@@ -41,7 +41,12 @@ public struct ExportTool: RunnableTool {
     public func addSignatureMembers(of step: Step, to signature: inout ItemSignature, params: inout [String: OptionValue]) {
         signature.formats = step.export?.formats.map(\.rawValue)
         signature.split = step.export?.split
+        // Splits follow lineage since issue 14; naming the rule re-exports datasets made
+        // under the id rule once instead of keeping their old splits.
+        params["split_by"] = .string("lineage")
     }
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.oneOverAllInputs() }
+
+    public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount { .exact(1, "1 dataset") }
 }

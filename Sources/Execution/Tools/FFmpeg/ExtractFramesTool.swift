@@ -16,9 +16,9 @@ public struct ExtractFramesTool: RunnableTool {
     }
     public var runner: any ToolAdapter { FFmpegFramesAdapter() }
 
-    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) -> [String: String] {
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         let program = workflow.tools[FFmpegFramesAdapter.family]?.program ?? "ffmpeg"
-        return ["ffmpeg": ToolVersions.firstLine(ToolVersions.run(program, ["-version"])) ?? "unknown"]
+        return ["ffmpeg": ToolVersions.firstLine(await ToolVersions.run(program, ["-version"])) ?? "unknown"]
     }
 
     public var keys: [KeySpec] {
@@ -38,6 +38,10 @@ public struct ExtractFramesTool: RunnableTool {
     }
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.frames() }
+
+    public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount {
+        PlanBounds.frames(step, workflow: workflow, upstream: upstream)
+    }
 
     /// One ffmpeg run per clip.
     public func groupItems(_ items: [PlannedItem], of step: Step) -> [[Int]] {

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import WorkflowSpec
 

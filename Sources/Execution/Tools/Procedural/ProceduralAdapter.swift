@@ -1,5 +1,6 @@
 import Foundation
 import Planning
+import SceneFormats
 import Scenes
 import WorkflowSpec
 

@@ -1,4 +1,5 @@
 import Planning
+import SceneFormats
 import Scenes
 import WorkflowSpec
 

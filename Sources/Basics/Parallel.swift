@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 
-enum Parallel {
+/// Work spread over every core.
+package enum Parallel {
     /// `transform` of every index in `0..<count`, on every core, in index order. Indices
     /// are dealt out round-robin over a few chunks per core, so slow items spread evenly.
-    static func map<T: Sendable>(_ count: Int, _ transform: @Sendable (Int) -> T) -> [T] {
+    package static func map<T: Sendable>(_ count: Int, _ transform: @Sendable (Int) -> T) -> [T] {
         guard count > 0 else { return [] }
         let chunks = min(count, ProcessInfo.processInfo.activeProcessorCount * 8)
         let parts = Mutex([[T]](repeating: [], count: chunks))

@@ -1,0 +1,122 @@
+import Foundation
+import Planning
+import WorkflowSpec
+
+/// Which of a plan's items a run is to make: everything not done, narrowed by `--only`
+/// and `--until`, widened by `--forcerun`. Both `run` and `run --dry-run` use it, so the
+/// dry run shows exactly what the run would do.
+public struct RunScope: Sendable {
+    /// Manifest step ids the run may run; nil: every step.
+    public var steps: Set<String>?
+    /// Items to make again although they are done (`--forcerun` steps and everything
+    /// downstream of them).
+    public var forced: Set<String>
+    /// Items not done, or forced, in the steps in scope.
+    public var toDo: Set<String>
+
+    /// Steps `id` reads from, transitively, and `id` itself (manifest ids).
+    static func needs(_ id: String, in workflow: Workflow) -> Set<String> {
+        var seen: Set<String> = []
+        var stack = [id]
+        while let next = stack.popLast() {
+            guard seen.insert(next).inserted else { continue }
+            stack += workflow.step(next)?.from ?? []
+        }
+        return seen
+    }
+
+    /// Steps that read from any of `ids`, transitively, and `ids` themselves.
+    static func dependents(of ids: Set<String>, in workflow: Workflow) -> Set<String> {
+        var result = ids
+        var changed = true
+        while changed {
+            changed = false
+            for step in workflow.steps where !result.contains(step.id) && step.from.contains(where: result.contains) {
+                result.insert(step.id)
+                changed = true
+            }
+        }
+        return result
+    }
+
+    /// The scope of a run. Errors name unknown steps, and `--only` steps whose inputs are
+    /// neither done nor made by the run (with the step that makes them and how to fix it).
+    public static func make(plan: Plan, workflow: Workflow, options: RunOptions, done: Set<String>) -> (scope: RunScope, errors: [Diagnostic]) {
+        var errors: [Diagnostic] = []
+        let known = workflow.steps.map(\.id)
+        for (flag, names) in [("--only", options.only.sorted()), ("--forcerun", options.forcerun.sorted()),
+                              ("--until", options.until.map { [$0] } ?? [])] {
+            let unknown = names.filter { workflow.step($0) == nil }
+            if !unknown.isEmpty {
+                errors.append(Diagnostic(.error, "unknown step\(unknown.count == 1 ? "" : "s") in \(flag): \(unknown.joined(separator: ", "))",
+                                         hint: "steps are: \(known.joined(separator: ", "))"))
+            }
+        }
+        var steps: Set<String>?
+        if !options.only.isEmpty { steps = options.only }
+        if let until = options.until, workflow.step(until) != nil {
+            let needed = needs(until, in: workflow)
+            steps = steps.map { $0.intersection(needed) } ?? needed
+        }
+        let forcedSteps = dependents(of: options.forcerun.filter { workflow.step($0) != nil }, in: workflow)
+        var forced: Set<String> = []
+        var toDo: Set<String> = []
+        for item in plan.items {
+            let step = workflow.manifestStepID(item.step)
+            guard steps?.contains(step) ?? true else { continue }
+            let isForced = forcedSteps.contains(step)
+            if isForced { forced.insert(item.id) }
+            if isForced || !done.contains(item.id) { toDo.insert(item.id) }
+        }
+        let scope = RunScope(steps: steps, forced: forced, toDo: toDo)
+        // `--only` runs no producer outside its steps: inputs must be done already.
+        if !options.only.isEmpty, errors.isEmpty {
+            let byID = plan.itemsByID()
+            var missing: [String: [String: Int]] = [:]  // step -> producing step -> missing inputs
+            for item in plan.items where toDo.contains(item.id) {
+                for input in item.inputs where !toDo.contains(input) && (!done.contains(input) || forced.contains(input)) {
+                    guard let producer = byID[input] else { continue }
+                    missing[workflow.manifestStepID(item.step), default: [:]][workflow.manifestStepID(producer.step), default: 0] += 1
+                }
+            }
+            for (step, producers) in missing.sorted(by: { $0.key < $1.key }) {
+                let text = producers.sorted { $0.key < $1.key }.map { "\($0.value) from step '\($0.key)'" }.joined(separator: ", ")
+                errors.append(Diagnostic(.error, "--only \(step): its inputs are not made yet (\(text))",
+                                         hint: "run those steps first, add them to --only, or use --until \(step) to make what it needs",
+                                         at: workflow.location(of: "steps.\(step)")))
+            }
+        }
+        return (scope, errors)
+    }
+}
+
+extension Workspace {
+    /// The plan's items recorded as done whose output is still there with the recorded
+    /// size (a dataset folder counts as there), and whose companions and folder files
+    /// are too: what a run would not redo.
+    public func doneItems(of plan: Plan, store: CheckpointStore) throws -> Set<String> {
+        var done: Set<String> = []
+        // One query for every done output and one stat(2) per file: at 100,000 items,
+        // decoding whole records and FileManager's attribute dictionaries (which look up
+        // owner and group names) were most of a no-op re-run. Hashing is `verify`'s job.
+        let recorded = try store.doneOutputs()
+        let files = try store.recordedFileSizes()
+        let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        func size(_ path: String) -> Int64? { FileStatus(path: base + path)?.size }
+        for item in plan.items {
+            guard let record = recorded[item.id] else { continue }
+            let status = FileStatus(path: base + record.path)
+            let mainOK = item.kind == .dataset ? status?.isDirectory == true : status?.size == record.bytes
+            // Companions and a folder's files count too: a missing or resized one means
+            // the item is produced again (a later step would read it).
+            if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }
+        }
+        return done
+    }
+
+    /// ``doneItems(of:store:)`` without creating anything: empty when there is no store.
+    public func doneItemsIfAny(of plan: Plan) throws -> Set<String> {
+        guard FileManager.default.fileExists(atPath: store.path) else { return [] }
+        return try doneItems(of: plan, store: try CheckpointStore(path: store))
+    }
+}

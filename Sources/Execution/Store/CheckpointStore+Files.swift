@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+
+/// A tool's process group as a run recorded it (see ``ToolProcessContext``).
+public struct ToolProcessRecord: Sendable, Equatable {
+    public var pgid: Int32
+    public var runID: Int64
+    public var host: String
+    /// The run's marker, found in the environment of every process the tool started.
+    public var marker: String
+    public var startedAt: Date
+}
+
+extension CheckpointStore {
+    /// Records a launched tool's process group.
+    public func recordToolProcess(pgid: Int32, runID: Int64, marker: String) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO tool_processes (pgid, run_id, host, marker, started_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [pgid, runID, ProcessProbe.hostName(), marker, Date().timeIntervalSince1970])
+        }
+    }
+
+    /// Forgets a tool's process group once it is gone.
+    public func removeToolProcess(pgid: Int32, runID: Int64) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM tool_processes WHERE pgid = ? AND run_id = ?", arguments: [pgid, runID])
+        }
+    }
+
+    /// Every recorded tool process group, oldest first.
+    public func toolProcesses() throws -> [ToolProcessRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT pgid, run_id, host, marker, started_at FROM tool_processes ORDER BY started_at")
+                .map { row in
+                    ToolProcessRecord(pgid: row["pgid"], runID: row["run_id"], host: row["host"], marker: row["marker"],
+                                      startedAt: Date(timeIntervalSince1970: row["started_at"]))
+                }
+        }
+    }
+}
+
+/// One file of an item besides its main file: a companion (a ground-truth sidecar) or a
+/// file inside a folder output (a dataset), with the size and hash it was committed with.
+public struct ItemFile: Sendable, Equatable {
+    /// Workspace-relative path.
+    public var path: String
+    public var bytes: Int64
+    public var sha256: String
+
+    public init(path: String, bytes: Int64, sha256: String) {
+        self.path = path
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}
+
+extension CheckpointStore {
+    /// Records an item and replaces its recorded files, in one transaction.
+    public func recordItem(_ item: ItemRecord, files: [ItemFile]) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM item_files WHERE item_id = ?", arguments: [item.id])
+            for file in files {
+                try db.execute(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)",
+                               arguments: [item.id, file.path, file.bytes, file.sha256])
+            }
+            try item.insert(db, onConflict: .replace)
+        }
+    }
+
+    /// The recorded files of the given items, by item id (items without any are absent).
+    public func itemFiles(ids: some Collection<String>) throws -> [String: [ItemFile]] {
+        var result: [String: [ItemFile]] = [:]
+        try database.read { db in
+            for chunk in Array(ids).chunked(Self.inListChunk) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: "SELECT item_id, path, bytes, sha256 FROM item_files WHERE item_id IN (\(marks)) ORDER BY path",
+                                            arguments: StatementArguments(Array(chunk)))
+                for row in rows {
+                    result[row["item_id"], default: []].append(ItemFile(path: row["path"], bytes: row["bytes"], sha256: row["sha256"]))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Path and size of every recorded file, by item id: one scan of the table, for the
+    /// resume check (which needs no hashes), cheaper than looking items up in chunks.
+    public func recordedFileSizes() throws -> [String: [(path: String, bytes: Int64)]] {
+        try database.read { db in
+            var result: [String: [(path: String, bytes: Int64)]] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT item_id, path, bytes FROM item_files")
+            while let row = try rows.next() {
+                result[row[0], default: []].append((row[1], row[2]))
+            }
+            return result
+        }
+    }
+}

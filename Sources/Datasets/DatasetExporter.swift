@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import SceneFormats
 import Scenes
@@ -138,7 +139,7 @@ public struct DatasetExporter: Sendable {
             if made.insert(parent.path).inserted {
                 try files.createDirectory(at: parent, withIntermediateDirectories: true)
             }
-            try data.write(to: url)
+            try UnsyncedFile.write(data, to: url)
         }
         func placeImages(_ images: [LabeledImage], in relativeFolder: String) throws {
             let target = folder.appendingPathComponent(relativeFolder)

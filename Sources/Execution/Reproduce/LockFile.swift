@@ -146,8 +146,12 @@ public struct LockFile: Sendable, Equatable {
 
     /// Writes the lock atomically: a temporary file beside it, then rename.
     public func write(to url: URL) throws {
+        let bytes = Data(text.utf8)
+        // A re-run with nothing to do writes the same lock: leave the file (and its
+        // mtime) alone instead of writing and syncing megabytes at 100,000 items.
+        if let existing = try? Data(contentsOf: url), existing == bytes { return }
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        try Data(text.utf8).write(to: temporary)
+        try bytes.write(to: temporary)
         if Foundation.rename(temporary.path, url.path) != 0 {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)

@@ -189,7 +189,7 @@ public struct DatasetExporter: Sendable {
         let files = FileManager.default
         if files.fileExists(atPath: target.path) { try files.removeItem(at: target) }
         #if os(Linux)
-        if FileClone.clone(source.path, to: target.path) { return }
+        if FileClone.cloneOrCopy(source.path, to: target.path) { return }
         #endif
         try files.copyItem(at: source, to: target)  // APFS clones here by itself
     }

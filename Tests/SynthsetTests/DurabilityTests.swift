@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import Execution
+import WorkspaceStore
 
 /// Finished items are made durable in groups: files first (one file-system sync), then
 /// the store transaction, then the report.

@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import Synchronization
+import WorkspaceStore
 
 /// Group commit of finished items: outputs already in place wait here for one
 /// durability barrier and one store transaction per group, then are reported.

@@ -52,8 +52,8 @@ struct PlannedProcess: Sendable {
             environment["PYTHONPATH"] = path + ":" + inherited
         }
         let arguments = planned.arguments.map { $0.resolved(scratch: scratch, workspace: workspace) }
-        ToolSupport.log("synthset: running \(invocation.items.count) item(s): \(ToolSupport.commandLine([program] + arguments))",
-                        to: invocation.logFile)
+        ToolSupport.log("synthset: running \(invocation.items.count) item(s): \(ToolSupport.commandLine([program] + arguments))"
+                        + (planned.standardInput.map { " < \($0.lines.count) line(s)" } ?? ""), to: invocation.logFile)
         return ProcessSpec(executable: program, arguments: arguments, environment: environment,
                            workingDirectory: planned.workingDirectory.map { resolve($0, invocation) } ?? scratch,
                            logFile: invocation.logFile)
@@ -61,8 +61,25 @@ struct PlannedProcess: Sendable {
 
     /// Prepares and runs the process, collecting the planned outputs.
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> BatchCollector.Result {
-        let spec = try Self.prepare(invocation)
-        return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+        var spec = try Self.prepare(invocation)
+        guard let input = invocation.planned.standardInput else {
+            return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+        }
+        // The planned input is fed while the program runs, and closed (so it stops after
+        // the item in hand) as soon as the run is interrupted.
+        let feeder = try InputFeeder(input, scratch: invocation.scratch, workspace: invocation.workspace.root)
+        spec.standardInput = feeder.readEnd
+        let feeding = Task { await feeder.feed() }
+        defer {
+            feeding.cancel()
+            feeder.close()
+        }
+        return try await withTaskCancellationHandler {
+            try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+        } onCancel: {
+            feeding.cancel()
+            feeder.close()
+        }
     }
 
     /// Runs the process, hands over the outputs found, and fails the rest with `reason`.
@@ -106,8 +123,14 @@ enum InvocationBuilder {
     /// A tool's `tools.<family>.env`; for multi-GPU runs the checkout goes first on
     /// PYTHONPATH, since `examples/x.py` run as a file puts examples/ there instead.
     static func environment(_ family: String, workflow: Workflow, gpus: Int) -> [String: String] {
+        environment(family, workflow: workflow, checkoutOnPath: gpus > 1)
+    }
+
+    /// A tool's `tools.<family>.env`, with the checkout first on PYTHONPATH when
+    /// `checkoutOnPath` (a script outside the checkout that imports its packages).
+    static func environment(_ family: String, workflow: Workflow, checkoutOnPath: Bool) -> [String: String] {
         var environment = workflow.tools[family]?.environment ?? [:]
-        if gpus > 1, let root = ToolSupport.root(family, workflow: workflow) {
+        if checkoutOnPath, let root = ToolSupport.root(family, workflow: workflow) {
             environment["PYTHONPATH"] = [root.path, environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
         }
         return environment

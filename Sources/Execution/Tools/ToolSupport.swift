@@ -31,14 +31,6 @@ enum ToolSupport {
         program(workflow.tools[family]?.python ?? "python3", workflow: workflow)
     }
 
-    /// `torchrun` for multi-GPU launches: the one beside the interpreter when the
-    /// interpreter is a path (a virtual environment), else `torchrun` from `PATH`.
-    static func torchrun(python: String) -> String {
-        guard python.contains("/") else { return "torchrun" }
-        let sibling = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("torchrun").path
-        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : "torchrun"
-    }
-
     /// The absolute path of an executable (a path, or a name found in `PATH`), nil if none.
     static func findExecutable(_ program: String, environment: [String: String] = [:]) -> String? {
         let spec = ProcessSpec(executable: program, environment: environment,
@@ -130,7 +122,7 @@ struct BatchCollector: Sendable {
     }
 
     /// Whether the process ended, and the poll's current nap, which its end cuts short.
-    final class ProcessWatch: Sendable {
+    final class Flag: Sendable {
         let state = Mutex<(finished: Bool, nap: Task<Void, Never>?)>((false, nil))
 
         var finished: Bool { state.withLock { $0.finished } }
@@ -159,29 +151,26 @@ struct BatchCollector: Sendable {
              produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
         var handed = Set<String>()
         var lastSizes: [String: Int] = [:]
-        let watch = ProcessWatch()
+        let finished = Flag()
         let process = Task {
-            defer { watch.finish() }
+            defer { finished.finish() }
             return try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
         }
-        let outcome = try await withTaskCancellationHandler {
-            while !watch.finished && !Task.isCancelled {
-                await watch.nap(pollInterval)
-                if Task.isCancelled || watch.finished { break }
-                for output in expected where !handed.contains(output.item.id) {
-                    guard let marker = output.companions.first?.file, ToolSupport.exists(marker),
-                          let size = ToolSupport.fileSize(output.file), size > 0 else { continue }
-                    if lastSizes[output.item.id] == size {
-                        handed.insert(output.item.id)
-                        await produced(Self.handOver(output))
-                    } else {
-                        lastSizes[output.item.id] = size
-                    }
+        let outcome: ProcessOutcome
+        do {
+            outcome = try await watch(process, finished: finished, expected: expected, handed: &handed, lastSizes: &lastSizes, produced: produced)
+        } catch is CancellationError {
+            // Stopped (Ctrl-C): what the tool finished before it ended, sidecar and all,
+            // is still committed, outside the cancelled task (its checks start programs).
+            for output in expected where !handed.contains(output.item.id) {
+                guard let marker = output.companions.first?.file, ToolSupport.exists(marker),
+                      let size = ToolSupport.fileSize(output.file), size > 0 else { continue }
+                handed.insert(output.item.id)
+                await withoutActuallyEscaping(produced) { produced in
+                    await Task { await produced(Self.handOver(output)) }.value
                 }
             }
-            return try await process.value
-        } onCancel: {
-            process.cancel()
+            throw CancellationError()
         }
         // After a clean exit every written file is complete; after a crash only those
         // whose sidecar (written after the output) exists are trusted.
@@ -198,6 +187,31 @@ struct BatchCollector: Sendable {
         return Result(outcome: outcome, handedOver: handed)
     }
 
+    /// Polls for complete outputs while the process runs; its outcome.
+    private func watch(_ process: Task<ProcessOutcome, any Error>, finished: Flag, expected: [ExpectedOutput],
+                       handed: inout Set<String>, lastSizes: inout [String: Int],
+                       produced: @Sendable (ProducedOutput) async -> Void) async throws -> ProcessOutcome {
+        try await withTaskCancellationHandler {
+            while !finished.finished && !Task.isCancelled {
+                await finished.nap(pollInterval)
+                if Task.isCancelled || finished.finished { break }
+                for output in expected where !handed.contains(output.item.id) {
+                    guard let marker = output.companions.first?.file, ToolSupport.exists(marker),
+                          let size = ToolSupport.fileSize(output.file), size > 0 else { continue }
+                    if lastSizes[output.item.id] == size {
+                        handed.insert(output.item.id)
+                        await produced(Self.handOver(output))
+                    } else {
+                        lastSizes[output.item.id] = size
+                    }
+                }
+            }
+            return try await process.value
+        } onCancel: {
+            process.cancel()
+        }
+    }
+
     static func handOver(_ output: ExpectedOutput) -> ProducedOutput {
         ProducedOutput(itemID: output.item.id, file: output.file,
                        companions: output.companions.filter { ToolSupport.exists($0.file) })
@@ -205,11 +219,6 @@ struct BatchCollector: Sendable {
 }
 
 extension PlannedItem {
-    /// The item's workspace path with another extension (`outputs/s/abc.txt`).
-    public func companionPath(_ ext: String) -> String {
-        (path as NSString).deletingPathExtension + "." + ext
-    }
-
     /// The item's file name in scratch space (`<id16>.jpg`).
     var scratchName: String { URL(fileURLWithPath: path).lastPathComponent }
     var stem: String { (scratchName as NSString).deletingPathExtension }

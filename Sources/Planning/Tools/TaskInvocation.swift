@@ -26,10 +26,17 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
     public var outputs: [InvocationOutput]
     /// The in-process tool that runs the task, for tools built into synthset.
     public var builtin: String?
+    /// Lines fed to the program's standard input while it runs (nil: no input).
+    public var standardInput: InvocationInput?
+    /// What a built-in tool is given (its settings and inputs), decided in planning.
+    public var parameters: InvocationContent?
 
     public init(program: String? = nil, arguments: [InvocationArgument] = [], environment: [String: String] = [:],
                 workingDirectory: InvocationPath? = nil, files: [InvocationFile] = [], links: [InvocationLink] = [],
-                outputs: [InvocationOutput] = [], builtin: String? = nil) {
+                outputs: [InvocationOutput] = [], builtin: String? = nil, standardInput: InvocationInput? = nil,
+                parameters: InvocationContent? = nil) {
+        self.standardInput = standardInput
+        self.parameters = parameters
         self.program = program
         self.arguments = arguments
         self.environment = environment
@@ -40,9 +47,16 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
         self.builtin = builtin
     }
 
-    /// An in-process tool's invocation: its name; its items go to their planned paths.
-    public static func builtin(_ name: String) -> TaskInvocation {
-        TaskInvocation(builtin: name)
+    /// An in-process tool's invocation: its name and what it is given; its items go to
+    /// their planned paths.
+    public static func builtin(_ name: String, parameters: InvocationContent? = nil) -> TaskInvocation {
+        TaskInvocation(builtin: name, parameters: parameters)
+    }
+
+    /// A built-in tool's ``parameters`` as the type its planning encoded them from.
+    public func decodedParameters<T: Decodable>(_ type: T.Type) throws -> T {
+        guard let parameters else { throw InvocationParametersMissing(tool: builtin ?? program ?? "the tool") }
+        return try parameters.decode(type)
     }
 
     /// The whole command line: program first.
@@ -54,6 +68,39 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case program, arguments, environment, files, links, outputs, builtin
         case workingDirectory = "working_directory"
+        case standardInput = "stdin"
+        case parameters
+    }
+}
+
+/// A built-in tool's invocation without the parameters it needs: a plan from another
+/// synthset, or a bug in its definition.
+public struct InvocationParametersMissing: Error, CustomStringConvertible {
+    public var tool: String
+    public var description: String { "the plan gives \(tool) no parameters; re-plan with this synthset (if it persists, please report it as a bug)" }
+}
+
+/// What a long-lived program reads on its standard input: one JSON line per item,
+/// written while it runs. With `answers`, a line is written only when fewer than
+/// `ahead` earlier lines are still unanswered there (one answer line per item), so the
+/// program never holds more than it is working on plus `ahead`; when the run is
+/// interrupted, the input is closed instead, and the program stops after the item in
+/// hand. Without `answers` every line is written at once and the input closed.
+public struct InvocationInput: Sendable, Codable, Hashable {
+    public var lines: [InvocationContent]
+    /// The file the program appends one line to per line it has finished.
+    public var answers: InvocationPath?
+    public var ahead: Int
+
+    public init(lines: [InvocationContent], answers: InvocationPath? = nil, ahead: Int = 1) {
+        self.lines = lines
+        self.answers = answers
+        self.ahead = ahead
+    }
+
+    /// Each line's bytes, with paths resolved, newline-terminated.
+    public func rendered(scratch: URL, workspace: URL) -> [Data] {
+        lines.map { Data(($0.json(scratch: scratch, workspace: workspace) + "\n").utf8) }
     }
 }
 
@@ -247,6 +294,16 @@ public indirect enum InvocationContent: Sendable, Codable, Hashable {
         else if let value = try? container.decode(Int.self) { self = .int(value) }
         else if let value = try? container.decode(Double.self) { self = .number(value) }
         else { self = .string(try container.decode(String.self)) }
+    }
+
+    /// The JSON `value` encodes to (a path stays a path: ``InvocationPath`` encodes as one).
+    public init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(InvocationContent.self, from: JSONEncoder().encode(value))
+    }
+
+    /// The content read back as `type` (what ``init(encoding:)`` was given).
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: JSONEncoder().encode(self))
     }
 
     /// An object from members in order.

@@ -71,6 +71,9 @@ public struct ToolLocation: Sendable, Hashable {
     /// The git commit checked out at `root`, when it can be read from the checkout's
     /// `.git` without running git; part of the ids of the tool's items.
     public var checkout: String?
+    /// Defaults for the family's steps (``KeySpec/familyWide`` keys such as `runner`),
+    /// applied by the loader to each step that does not set the key itself.
+    public var stepDefaults: [String: OptionValue] = [:]
 
     public init(root: String? = nil, python: String? = nil, environment: [String: String] = [:], program: String? = nil) {
         self.root = root
@@ -231,7 +234,7 @@ public struct FrameSampling: Sendable, Hashable {
 }
 
 /// `grounded-sam2/label`: classes and thresholds.
-public struct Labeling: Sendable, Hashable {
+public struct Labeling: Sendable, Hashable, Codable {
     public enum Mode: String, Sendable, Hashable, Codable {
         /// synthset's own labeler writes every candidate; thresholds apply in Swift.
         case raw

@@ -32,8 +32,8 @@ public struct CosmosPredict2Tool: RunnableTool {
         [KeySpec("runner", .choice(Runner.allCases.map(\.rawValue)),
                  help: "'cli': one run of examples/<script>.py per seed and negative prompt, each loading the model; "
                      + "'resident': synthset's worker imports the example module, loads the model once per GPU and takes every item, "
-                     + "whatever its seed and negative prompt (text2image and video2world).",
-                 defaultValue: .string(Runner.cli.rawValue), affectsOutput: false)]
+                     + "whatever its seed and negative prompt. Also settable for every step under tools.cosmos-predict2.",
+                 defaultValue: .string(Runner.cli.rawValue), affectsOutput: false).settableForTheFamily()]
     }
 
     /// How a step's items reach the model (the `runner:` key): the same seeded call
@@ -101,8 +101,7 @@ public struct CosmosPredict2Tool: RunnableTool {
 
     public func alternativeRunner(_ step: Step) -> RunnerAlternative? {
         let current = Self.runner(of: step), other: Runner = current == .cli ? .resident : .cli
-        // Only a resident step shows the CLI's figures; a CLI step is the default, and
-        // text2world has no resident worker.
+        // Only a resident step shows the CLI's figures; a CLI step is the default.
         guard current == .resident else { return nil }
         var alternative = step
         alternative.settings["runner"] = .string(other.rawValue)
@@ -133,11 +132,6 @@ public struct CosmosPredict2Tool: RunnableTool {
 
     public func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag) {
         if requiresInput { CosmosOptions.checkInputExtensions(step, workflow: workflow, &diagnostics) }
-        if Self.runner(of: step) == .resident && !CosmosResidentWorker.modules.keys.contains(script) {
-            diagnostics.error("step '\(step.id)' (\(uses.rawValue)) cannot use 'runner: resident': examples/\(script).py has no setup_pipeline/process_single_generation to call (cosmos-predict2 661da47)",
-                              hint: "use 'runner: cli', or a text2image step followed by a video2world step, which both take 'runner: resident'",
-                              at: workflow.location(of: "steps.\(step.id).runner"))
-        }
     }
 
     /// The planned run: ``cliInvocation(for:context:)`` or, for `runner: resident`,
@@ -235,14 +229,31 @@ public struct CosmosBestOfNTool: RunnableTool {
     public var frameRates: [Int] { [10, 16] }
     public var defaultFPS: Int? { 16 }
     public var multiGPU: Bool { true }
+    /// Exactly the flags `parse_args()` of examples/video2world_bestofn.py defines
+    /// (cosmos-predict2 661da47): video2world's but `--batch_input_json`, `--natten`,
+    /// `--use_cuda_graphs` and `--benchmark` (argparse would exit 2 on them), plus the
+    /// rejection-sampling and GR00T ones.
     public var options: [OptionSpec] {
-        CosmosOptions.guardrail(affectsOutput: true) + CosmosOptions.common + CosmosOptions.video + [
+        CosmosOptions.guardrail(affectsOutput: true) + CosmosOptions.common.filter { $0.name != "use_cuda_graphs" }
+            + CosmosOptions.video.filter { $0.name != "natten" } + [
             .init("num_conditional_frames", .integerChoice([1, 5]), affectsOutput: true),
             .init("num_generations", .integerRange(1...64), affectsOutput: true, help: "Clips generated per item; the critic keeps the best."),
             .init("num_critic_trials", .integerRange(1...64), affectsOutput: true),
             .init("checkpoint_dir", .path, affectsOutput: true),
-            .init("prompt_prefix", .string, affectsOutput: true),
+            .init("gr00t_variant", .choice(["gr1", "droid"]), affectsOutput: true, help: "Generate with the GR00T Dreams pipeline of this variant."),
+            .init("prompt_prefix", .string, affectsOutput: true, help: "Prefix the GR00T pipeline puts before the prompt (only with gr00t_variant)."),
         ]
+    }
+
+    /// `--prompt_prefix` reaches the GR00T pipeline only (`functools.partial(
+    /// process_single_generation_gr00t, prompt_prefix=...)`); without `gr00t_variant` it
+    /// would change item ids and nothing else.
+    public func parseKeys(_ parser: StepParser, into step: inout Step) {
+        parser.parseGenericKeys(keys, into: &step)
+        if step.options["prompt_prefix"] != nil && step.options["gr00t_variant"] == nil {
+            parser.optionError("prompt_prefix", "option 'prompt_prefix' does nothing without 'gr00t_variant': video2world_bestofn.py hands it only to the GR00T pipeline",
+                               hint: "add 'gr00t_variant: gr1' (or droid), or remove prompt_prefix and write the prefix into the prompt")
+        }
     }
     public var runner: any ToolAdapter { CosmosBestOfNAdapter() }
 
@@ -283,14 +294,42 @@ public struct CosmosBestOfNTool: RunnableTool {
         arguments += ["--input_path", item.inputs.first.flatMap(context.inputPath).map { .path(.workspace($0)) } ?? "",
                       "--prompt", .text(item.prompt ?? "")]
         if let negative = item.negative { arguments += InvocationBuilder.text(["--negative_prompt", negative]) }
-        arguments += InvocationBuilder.text(["--num_generations", String(CosmosBestOfNAdapter.generations(step)),
-                                             "--num_critic_trials", String(CosmosBestOfNAdapter.trials(step)),
-                                             "--seed", String(item.seed ?? 0)])
+        let parameters = BestOfNParameters(seed: item.seed ?? 0, generations: Self.generations(step), criticTrials: Self.trials(step))
+        arguments += InvocationBuilder.text(["--num_generations", String(parameters.generations),
+                                             "--num_critic_trials", String(parameters.criticTrials),
+                                             "--seed", String(parameters.seed)])
         arguments += ["--save_path", .path(.scratch(item.stem))]
         arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow, excluding: ["num_generations", "num_critic_trials"]))
         if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
         return TaskInvocation(program: program, arguments: arguments, environment: InvocationBuilder.environment(family, workflow: workflow, gpus: gpus),
-                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow))
+                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
+                              parameters: try? InvocationContent(encoding: parameters))
+    }
+
+    /// Generations per input: `options.num_generations`, else the script's default, 2.
+    static func generations(_ step: Step) -> Int {
+        if case .int(let count)? = step.options["num_generations"] { return count }
+        return 2
+    }
+
+    /// Critic trials per generation: `options.num_critic_trials`, else the script's default, 5.
+    static func trials(_ step: Step) -> Int {
+        if case .int(let count)? = step.options["num_critic_trials"] { return count }
+        return 5
+    }
+}
+
+/// What the best-of-N runner needs to find the generations the script writes (seeds
+/// `seed ..< seed + generations`) and to report how they were scored.
+struct BestOfNParameters: Codable {
+    var seed: Int
+    var generations: Int
+    var criticTrials: Int
+
+    enum CodingKeys: String, CodingKey {
+        case seed
+        case generations = "num_generations"
+        case criticTrials = "num_critic_trials"
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import SceneFormats
 import Scenes
@@ -130,10 +131,15 @@ public struct DatasetExporter: Sendable {
         let files = FileManager.default
         try files.createDirectory(at: folder, withIntermediateDirectories: true)
 
+        // Each folder is made once, not once per file written into it.
+        var made = Set<String>()
         func write(_ data: Data, _ relative: String) throws {
             let url = folder.appendingPathComponent(relative)
-            try files.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: url)
+            let parent = url.deletingLastPathComponent()
+            if made.insert(parent.path).inserted {
+                try files.createDirectory(at: parent, withIntermediateDirectories: true)
+            }
+            try UnsyncedFile.write(data, to: url)
         }
         func placeImages(_ images: [LabeledImage], in relativeFolder: String) throws {
             let target = folder.appendingPathComponent(relativeFolder)
@@ -185,7 +191,7 @@ public struct DatasetExporter: Sendable {
         let files = FileManager.default
         if files.fileExists(atPath: target.path) { try files.removeItem(at: target) }
         #if os(Linux)
-        if FileClone.clone(source.path, to: target.path) { return }
+        if FileClone.cloneOrCopy(source.path, to: target.path) { return }
         #endif
         try files.copyItem(at: source, to: target)  // APFS clones here by itself
     }

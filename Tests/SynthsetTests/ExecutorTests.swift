@@ -281,4 +281,32 @@ struct ExecutorTests {
         let after = TestSupport.files(under: outputs)
         for (path, data) in before where path.hasSuffix(".jpg") { #expect(after[path] == data) }
     }
+
+    @Test("A re-run checks every output: one removed or changed in size is made again, the rest are not")
+    func resumeChecksEveryOutput() async throws {
+        let dir = try TestSupport.temporaryDirectory("recheck")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.proceduralWorkflow(name: "recheck", seeds: "0..11", size: (64, 48), batch: 5).write(
+            to: dir.appendingPathComponent("recheck.yaml"), atomically: true, encoding: .utf8)
+        let first = try await TestSupport.run(["run", "recheck.yaml", "--json"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        let outputs = dir.appendingPathComponent(".synthset/recheck/outputs/scenes")
+        let images = try FileManager.default.contentsOfDirectory(atPath: outputs.path).filter { $0.hasSuffix(".jpg") }.sorted()
+        #expect(images.count == 12)
+        let noop = try await TestSupport.run(["run", "recheck.yaml", "--json"], in: dir)
+        #expect(TestSupport.events(noop.stdout).filter { $0["event"] as? String == "item_done" }.isEmpty)
+
+        let removed = outputs.appendingPathComponent(images[0])
+        let truncated = outputs.appendingPathComponent(images[1])
+        let original = try Data(contentsOf: truncated)
+        try FileManager.default.removeItem(at: removed)
+        try original.prefix(original.count - 1).write(to: truncated)
+        let again = try await TestSupport.run(["run", "recheck.yaml", "--json"], in: dir)
+        #expect(again.status == 0, "\(again.stderr)")
+        let remade = TestSupport.events(again.stdout).filter { $0["event"] as? String == "item_done" }
+            .compactMap { ($0["data"] as? [String: Any])?["path"] as? String }
+            .map { URL(fileURLWithPath: $0).lastPathComponent }
+        #expect(remade.sorted() == Array(images.prefix(2)).sorted())
+        #expect(try Data(contentsOf: truncated) == original)
+    }
 }

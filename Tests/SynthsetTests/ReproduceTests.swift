@@ -63,10 +63,14 @@ import Testing
         // The fingerprint is the hash of the sorted export item hashes.
         let exportHash = try #require(itemLines(a, step: "dataset").first?[3])
         #expect(fingerprint.split(separator: " ")[1] == sha256Hex(exportHash + "\n"))
-        // A second run with nothing to do rewrites the same lock.
+        // A second run with nothing to do leaves the same lock in place, untouched (the
+        // same file, not a new one renamed over it).
+        let lockPath = first.appendingPathComponent("repro.yaml.lock").path
+        let inode = try FileManager.default.attributesOfItem(atPath: lockPath)[.systemFileNumber] as? Int
         let again = try await TestSupport.run(["run", "repro.yaml"], in: first)
         #expect(again.status == 0, "\(again.output)")
         #expect(try lock(first) == a)
+        #expect(try FileManager.default.attributesOfItem(atPath: lockPath)[.systemFileNumber] as? Int == inode)
     }
 
     @Test func verifyNamesAChangedAndAMissingItem() async throws {

@@ -101,6 +101,18 @@ func deadPID() throws -> Int32 {
         #expect(try store.allItems().count == 536)
     }
 
+    @Test func doneOutputsListsDoneItemsWithTheirPathAndSize() throws {
+        let store = try CheckpointStore.inMemory()
+        try store.recordItems((0..<1_500).map { item(String(format: "d%05d", $0)) })
+        try store.recordItem(item("f1", status: .failed))
+        try store.recordItem(item("r1", status: .running))
+        let done = try store.doneOutputs()
+        #expect(done.count == 1_500)
+        #expect(done["d00042"] == DoneOutput(path: "render/d00042.png", bytes: 1234, sha256: "abd00042"))
+        #expect(done["f1"] == nil)
+        #expect(done["r1"] == nil)
+    }
+
     @Test func reopenedStoreSeesItemsWrittenByAnotherProcess() throws {
         let dir = try TestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -132,6 +132,12 @@ struct Scheduler {
     var failed: [String: RunSummary.FailedItem] = [:]
     var blocked: Set<String> = []
     var states: [TaskState] = []
+    /// The state whose task makes each pending item.
+    var stateOfItem: [String: Int] = [:]
+    /// States before this index are all finished: the scheduling pass starts here.
+    var firstOpen = 0
+    /// Whether some task needs no CPU or GPU slot (it can start while all are busy).
+    var hasUnslottedTasks = false
     var alreadyDone = 0
     var produced = 0
     var cpuFree: Int
@@ -171,7 +177,10 @@ struct Scheduler {
         alreadyDone = self.done.count
         for task in executor.plan.tasks {
             let remaining = task.items.filter { scope.toDo.contains($0) }
-            if !remaining.isEmpty { states.append(TaskState(task: task, remaining: remaining)) }
+            guard !remaining.isEmpty else { continue }
+            for id in remaining { stateOfItem[id] = states.count }
+            if task.device != .cpu && task.device != .gpu { hasUnslottedTasks = true }
+            states.append(TaskState(task: task, remaining: remaining))
         }
     }
 
@@ -218,7 +227,17 @@ struct Scheduler {
     }
 
     func producible(_ id: String) -> Bool {
-        states.contains { !$0.finished && $0.remaining.contains(id) }
+        guard let index = stateOfItem[id] else { return false }
+        return !states[index].finished && states[index].remaining.contains(id)
+    }
+
+    /// Whether a task of this kind could get a slot now.
+    func slotFree(for task: PlannedTask) -> Bool {
+        switch task.device {
+        case .cpu: cpuFree > 0
+        case .gpu: gpuPool.canAcquire(count: task.gpus)
+        case .network: true
+        }
     }
 
     mutating func run(events: @escaping @Sendable (RunEvent) -> Void) async -> RunSummary {
@@ -234,11 +253,17 @@ struct Scheduler {
                 }
                 var nextWake: Date?
                 if !stopScheduling {
-                    for index in states.indices where !states[index].finished && !states[index].running {
+                    while firstOpen < states.count && states[firstOpen].finished { firstOpen += 1 }
+                    // One pass over the open tasks, cut short once every slot is taken: a
+                    // pass per finished task over all of them made a 1M-item run quadratic.
+                    for index in firstOpen..<states.count where !states[index].finished && !states[index].running {
+                        if !hasUnslottedTasks && cpuFree == 0 && !gpuPool.hasIdle { break }
                         if let notBefore = states[index].notBefore, notBefore > Date() {
                             nextWake = min(nextWake ?? notBefore, notBefore)
                             continue
                         }
+                        // A task that cannot get a slot now is looked at again when one frees.
+                        if !slotFree(for: states[index].task) { continue }
                         let ready = runnable(index)
                         if ready.isEmpty { continue }
                         // Wait for more inputs when a batch would otherwise start half-empty.
@@ -324,6 +349,14 @@ struct GPUPool {
 
     init(count: Int) {
         busy = Array(repeating: false, count: count)
+    }
+
+    /// Whether any GPU is idle.
+    var hasIdle: Bool { busy.contains(false) }
+
+    /// Whether `count` GPUs (at most all of them) are idle.
+    func canAcquire(count: Int) -> Bool {
+        busy.lazy.filter { !$0 }.count >= min(max(1, count), busy.count)
     }
 
     /// The lowest-numbered idle GPUs, `count` of them, or nil when not enough are idle.

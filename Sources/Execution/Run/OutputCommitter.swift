@@ -53,8 +53,7 @@ struct OutputCommitter: Sendable {
         for companion in output.companions where WholeFile.entry(companion.file) != .file {
             throw OutputRejected(description: "\(companion.file.lastPathComponent) (beside \(name)) is missing or not a regular file")
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size > 0 else { throw OutputRejected(description: "\(name) is empty") }
+        guard (FileStatus(path: path)?.size ?? 0) > 0 else { throw OutputRejected(description: "\(name) is empty") }
         let head = MediaProbe.head(output.file)
         switch kind == .file ? Self.kind(byExtension: output.file.pathExtension) : kind {
         case .image:
@@ -129,9 +128,7 @@ struct OutputCommitter: Sendable {
     /// SHA-256 of a file read in 1 MiB chunks, or of a folder (sorted relative paths and
     /// their files' hashes).
     static func sha256(of url: URL) throws -> (sha256: String, bytes: Int64) {
-        var isDirectory: ObjCBool = false
-        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        if isDirectory.boolValue { return folderDigest(try folderListing(url)) }
+        if FileStatus(path: url.path)?.isDirectory == true { return folderDigest(try folderListing(url)) }
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         var hasher = SHA256()
@@ -140,7 +137,7 @@ struct OutputCommitter: Sendable {
             hasher.update(data: chunk)
             total += Int64(chunk.count)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+        return (ContentHash.hex(hasher.finalize()), total)
     }
 
     /// Every file inside a folder (sorted relative paths), with its hash and size.
@@ -148,10 +145,9 @@ struct OutputCommitter: Sendable {
         let names = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
         var files: [ItemFile] = []
         for name in names {
+            // One stat per entry: an export folder holds a few files per image.
             let child = url.appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: child.path, isDirectory: &isDirectory)
-            if isDirectory.boolValue { continue }
+            if FileStatus(path: child.path)?.isDirectory == true { continue }
             let (hash, bytes) = try sha256(of: child)
             files.append(ItemFile(path: name, bytes: bytes, sha256: hash))
         }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import Synchronization
@@ -34,7 +35,7 @@ struct TaskRunner: Sendable {
         do {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            try UnsyncedFile.write(Data(), to: logFile)
             try store.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
                                              model: task.model, gpu: gpuName, attempt: attempt, startedAt: started,
                                              itemCount: batch.count, logPath: logPath))
@@ -60,6 +61,18 @@ struct TaskRunner: Sendable {
         let perItemStart = Mutex(started)
         let committer = self.committer, store = self.store, runID = self.runID, items = self.items
         let expectedFrames = step.tool.output == .video ? Planner.expectedFrames(of: step) : nil
+        // Finished items are committed in groups, each after one file-system sync, and
+        // reported once committed (DoneRecorder explains why that is crash safe).
+        let recorder = DoneRecorder(store: store, workspaceRoot: workspace.root.path) { group, error in
+            if let error {
+                tally.state.withLock { state in
+                    for entry in group { state.failures[entry.record.id] = "cannot record the finished item: \(error)" }
+                }
+                return
+            }
+            tally.state.withLock { state in state.done += group.map(\.record.id) }
+            for entry in group { events(.itemDone(step: entry.record.step, itemID: entry.record.id, path: entry.record.path)) }
+        }
         var outcome = InvocationOutcome()
         var thrown: String?
         do {
@@ -72,14 +85,12 @@ struct TaskRunner: Sendable {
                     // Hashing a clip or a dataset folder takes seconds: not on the concurrency pool.
                     let (sha256, bytes, files) = try await BlockingWork.run { try committer.commit(output, to: item.path) }
                     let now = Date()
-                    try store.recordItem(ItemRecord(
+                    recorder.add(DoneRecorder.Entry(record: ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,
                         attempts: attempt, startedAt: itemStarted, finishedAt: now,
                         duration: now.timeIntervalSince(itemStarted), gpu: gpuName.map { "\($0):\(gpus.map(String.init).joined(separator: ","))" },
                         logPath: logPath, error: nil, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model),
-                        files: files)
-                    tally.state.withLock { $0.done.append(item.id) }
-                    events(.itemDone(step: item.step, itemID: item.id, path: item.path))
+                        files: files))
                 } catch {
                     tally.state.withLock { $0.failures[item.id] = "\(error)" }
                 }
@@ -89,6 +100,8 @@ struct TaskRunner: Sendable {
         } catch {
             thrown = "\(error)"
         }
+        // Outputs already in place are committed even when the run is interrupted.
+        await recorder.drain()
         if Task.isCancelled { result.interrupted = true }
         let (doneIDs, refused) = tally.state.withLock { ($0.done, $0.failures) }
         result.done = doneIDs

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import WorkflowSpec
@@ -32,7 +33,7 @@ struct PlannedProcess: Sendable {
         for file in planned.files {
             let url = scratch.appendingPathComponent(file.path)
             try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try file.rendered(scratch: scratch, workspace: workspace).write(to: url)
+            try UnsyncedFile.write(file.rendered(scratch: scratch, workspace: workspace), to: url)
         }
         for link in planned.links {
             let url = scratch.appendingPathComponent(link.at)

@@ -121,8 +121,30 @@ struct BatchCollector: Sendable {
         var handedOver: Set<String>
     }
 
+    /// Whether the process ended, and the poll's current nap, which its end cuts short.
     final class Flag: Sendable {
-        let state = Mutex(false)
+        let state = Mutex<(finished: Bool, nap: Task<Void, Never>?)>((false, nil))
+
+        var finished: Bool { state.withLock { $0.finished } }
+
+        func finish() {
+            state.withLock { state -> Task<Void, Never>? in
+                state.finished = true
+                return state.nap
+            }?.cancel()
+        }
+
+        /// Sleeps for `duration`, or less when the process ends first. A whole poll
+        /// interval after every exit was most of a short `command` item's time.
+        func nap(_ duration: Duration) async {
+            let nap = Task { _ = try? await Task.sleep(for: duration) }
+            let finished = state.withLock { state in
+                state.nap = nap
+                return state.finished
+            }
+            if finished { nap.cancel() }
+            await withTaskCancellationHandler { await nap.value } onCancel: { nap.cancel() }
+        }
     }
 
     func run(_ spec: ProcessSpec, expected: [ExpectedOutput], gracePeriod: Duration,
@@ -131,7 +153,7 @@ struct BatchCollector: Sendable {
         var lastSizes: [String: Int] = [:]
         let finished = Flag()
         let process = Task {
-            defer { finished.state.withLock { $0 = true } }
+            defer { finished.finish() }
             return try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
         }
         let outcome: ProcessOutcome
@@ -170,9 +192,9 @@ struct BatchCollector: Sendable {
                        handed: inout Set<String>, lastSizes: inout [String: Int],
                        produced: @Sendable (ProducedOutput) async -> Void) async throws -> ProcessOutcome {
         try await withTaskCancellationHandler {
-            while !finished.state.withLock({ $0 }) && !Task.isCancelled {
-                try? await Task.sleep(for: pollInterval)
-                if Task.isCancelled || finished.state.withLock({ $0 }) { break }
+            while !finished.finished && !Task.isCancelled {
+                await finished.nap(pollInterval)
+                if Task.isCancelled || finished.finished { break }
                 for output in expected where !handed.contains(output.item.id) {
                     guard let marker = output.companions.first?.file, ToolSupport.exists(marker),
                           let size = ToolSupport.fileSize(output.file), size > 0 else { continue }

@@ -58,13 +58,21 @@ public struct ItemFile: Sendable, Equatable {
 extension CheckpointStore {
     /// Records an item and replaces its recorded files, in one transaction.
     public func recordItem(_ item: ItemRecord, files: [ItemFile]) throws {
+        try recordItems(withFiles: [(item, files)])
+    }
+
+    /// Records items and replaces their recorded files, all in one transaction (a group
+    /// commit: one WAL write for many finished items).
+    public func recordItems(withFiles entries: [(item: ItemRecord, files: [ItemFile])]) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM item_files WHERE item_id = ?", arguments: [item.id])
-            for file in files {
-                try db.execute(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)",
-                               arguments: [item.id, file.path, file.bytes, file.sha256])
+            for (item, files) in entries {
+                try db.execute(sql: "DELETE FROM item_files WHERE item_id = ?", arguments: [item.id])
+                for file in files {
+                    try db.execute(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)",
+                                   arguments: [item.id, file.path, file.bytes, file.sha256])
+                }
+                try item.insert(db, onConflict: .replace)
             }
-            try item.insert(db, onConflict: .replace)
         }
     }
 

@@ -94,6 +94,10 @@ public final class CheckpointStore: Sendable {
         }
         var config = Self.configuration()
         config.journalMode = .wal
+        // What the type's durability note promises: a commit is in the WAL when the call
+        // returns (safe against a kill), without an fsync per transaction. SQLite's
+        // default, FULL, syncs the WAL on every commit: one disk flush per finished item.
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path.path, configuration: config)
@@ -438,6 +442,22 @@ public final class CheckpointStore: Sendable {
                 for item in try ItemRecord.filter(chunk.contains(Column(ItemRecord.CodingKeys.id))).fetchAll(db) {
                     result[item.id] = item
                 }
+            }
+            return result
+        }
+    }
+
+    /// Where each item recorded as done lives, its size and hash, keyed by id: what a
+    /// resume checks against the file system and a lock file records. One query over
+    /// four columns; at 100,000 items far cheaper than ``items(ids:)`` (no record
+    /// decoding, no id lists).
+    public func doneOutputs() throws -> [String: DoneOutput] {
+        try database.read { db in
+            var result: [String: DoneOutput] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT id, path, bytes, sha256 FROM items WHERE status = 'done' AND bytes IS NOT NULL")
+            while let row = try rows.next() {
+                result[row[0]] = DoneOutput(path: row[1], bytes: row[2], sha256: row[3])
             }
             return result
         }

@@ -188,6 +188,23 @@ public struct TaskRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     }
 }
 
+/// A done item's output as the store recorded it (see ``CheckpointStore/doneOutputs()``).
+public struct DoneOutput: Sendable, Equatable {
+    /// The workspace-relative path of the output.
+    public var path: String
+    /// Its size when it was committed.
+    public var bytes: Int64
+    /// Its SHA-256 when it was committed.
+    public var sha256: String?
+
+    /// Creates a done output.
+    public init(path: String, bytes: Int64, sha256: String?) {
+        self.path = path
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}
+
 /// One row of the `items` table: one output item, keyed by its content-hash id.
 public struct ItemRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     /// Table name.

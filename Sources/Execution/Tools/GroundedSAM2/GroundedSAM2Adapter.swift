@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Planning
@@ -167,8 +168,8 @@ public struct LabelPostprocessAdapter: ToolAdapter {
                          produced: @Sendable (ProducedOutput) async -> Void) async throws {
         let file = scratch.appendingPathComponent(item.scratchName)
         let stats = scratch.appendingPathComponent("\(item.stem).stats.json")
-        try result.labels.encoded().write(to: file)
-        try result.stats.encoded().write(to: stats)
+        try UnsyncedFile.write(result.labels.encoded(), to: file)
+        try UnsyncedFile.write(result.stats.encoded(), to: stats)
         await produced(ProducedOutput(itemID: item.id, file: file, companions: [(stats, item.companionPath("stats.json"))]))
     }
 }

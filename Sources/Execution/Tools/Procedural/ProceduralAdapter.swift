@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import SceneFormats
@@ -26,8 +27,8 @@ public struct ProceduralAdapter: ToolAdapter {
             let image = invocation.scratch.appendingPathComponent(finalName)
             let truth = image.deletingPathExtension().appendingPathExtension("json")
             do {
-                try Data(scene.jpeg).write(to: image)
-                try scene.truth.encoded().write(to: truth)
+                try UnsyncedFile.write(Data(scene.jpeg), to: image)
+                try UnsyncedFile.write(scene.truth.encoded(), to: truth)
             } catch {
                 failures[item.id] = "cannot write to scratch space: \(error.localizedDescription)"
                 continue

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Does per-item cost grow with the run? Runs the procedural workflow with N images
+# (default 1,000,000) at a small size (SIZE=WxH, default 64x48) with 2 jobs, sampling the
+# run's resident memory every 5 s, then prints images/s for each tenth of the items in
+# the order the store recorded them finished (`finished_at` in state.db; the first tenth
+# is timed from the first finished item, so start-up and planning are left out) and the
+# peak memory seen during that tenth. Long: run it in the background with its output
+# to a file. KEEP=DIR keeps the workspace there (for export.sh or a later look).
+#   [SIZE=WxH] Benchmarks/throughput.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count="${1:-1000000}"
+. Benchmarks/common.sh
+bench_setup
+bench_size 64x48
+scenes_recipe long $count "$dir/long.yaml"
+cd "$dir"
+start=$(date +%s.%N)
+"$bin" run long.yaml --jobs 2 > run.log 2>&1 &
+pid=$!
+: > rss
+while kill -0 "$pid" 2>/dev/null; do
+  kb=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  [ -n "$kb" ] && echo "$(date +%s.%N) $kb" >> rss
+  sleep 5
+done
+wait "$pid" || { echo "the run failed:" >&2; tail -20 run.log >&2; exit 1; }
+end=$(date +%s.%N)
+db=.synthset/long/state.db
+sqlite3 "$db" "SELECT finished_at FROM items WHERE status = 'done' ORDER BY finished_at" > finished
+done_items=$(wc -l < finished)
+[ "$done_items" = "$count" ] || { echo "the store has $done_items of $count items done" >&2; exit 1; }
+echo "procedural run: $count images (${width}x${height}), --jobs 2, $(awk "BEGIN {printf \"%.0f\", $end - $start}") s wall, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "tenth  items/s  peak RSS MB"
+awk -v n="$count" -v start="$start" 'NR == FNR {t[NR] = $1; k[NR] = $2; m = NR; next}
+  {f[FNR] = $1}
+  END {
+    first = 1; prev = f[1]; lo = 1e18; hi = 0
+    for (d = 1; d <= 10; d++) {
+      last = int(n * d / 10); end = f[last]
+      peak = 0
+      for (i = 1; i <= m; i++) if (t[i] >= prev && t[i] <= end && k[i] > peak) peak = k[i]
+      rate = (last - first) / (end - prev)
+      if (rate < lo) lo = rate; if (rate > hi) hi = rate
+      if (d == 1) r1 = rate; if (d == 10) r10 = rate
+      printf "%5d  %7.0f  %11.0f\n", d, rate, peak / 1024
+      first = last; prev = end
+    }
+    printf "last tenth / first tenth: %.2f; slowest / fastest tenth: %.2f (goal: within 10%%)\n", r10 / r1, lo / hi
+  }' rss finished
+echo "peak RSS over the run: $(sort -k2 -n rss | tail -1 | awk '{printf "%.0f", $2 / 1024}') MB"
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; mv long.yaml .synthset "$KEEP"/; fi

@@ -1,0 +1,66 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Files written without a disk flush each, made durable together by one
+/// ``syncFileSystem(containing:)``.
+///
+/// `Data.write(to:)` on Linux calls `fsync(2)` after every file, atomic or not: about
+/// 2 ms each here, so an export of 100,000 images (400,000 files) spent 13 minutes
+/// waiting for the disk. Outputs are written into scratch space, renamed into place,
+/// and only then recorded done; the executor syncs the file system once before the
+/// store transaction that marks a group of items done (see `DoneRecorder`), which is
+/// the one ordering crash safety needs: no done record can reach the disk before the
+/// files it vouches for.
+package enum UnsyncedFile {
+    /// A write that failed, with the path and the system's reason.
+    package struct WriteError: Error, CustomStringConvertible {
+        package var path: String
+        package var reason: String
+        package var description: String { "cannot write \(path): \(reason)" }
+    }
+
+    /// Writes `data` to `url` (created, or truncated when it exists), with no fsync.
+    package static func write(_ data: Data, to url: URL) throws {
+        let path = url.path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw WriteError(path: path, reason: String(cString: strerror(errno)))
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// Flushes everything written so far on the file system that holds `path` (file data,
+    /// new names, renames) to the disk: `syncfs(2)` on Linux, `sync(2)` elsewhere.
+    package static func syncFileSystem(containing path: String) throws {
+        #if os(Linux)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard linuxSyncfs(fd) == 0 else { throw WriteError(path: path, reason: "syncfs: " + String(cString: strerror(errno))) }
+        #else
+        sync()
+        #endif
+    }
+}
+
+#if os(Linux)
+/// `syncfs(2)` from glibc; Swift's Glibc module leaves out the GNU extensions.
+@_silgen_name("syncfs")
+private func linuxSyncfs(_ fd: Int32) -> Int32
+#endif

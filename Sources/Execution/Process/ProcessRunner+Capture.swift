@@ -35,11 +35,14 @@ extension ProcessRunner {
     ///   - workingDirectory: the child's working directory (default: this process's).
     ///   - includeStandardError: collect stderr with stdout (some programs print their
     ///     version there); otherwise stderr is discarded.
+    ///   - removedEnvironment: variables the program does not inherit (secrets that must
+    ///     not reach a cluster job through `sbatch`'s exported environment).
     /// - Throws: ``ProcessRunnerError`` when the program cannot be found or launched, or
     ///   prints more than `limit` bytes; `CancellationError` when the task was cancelled.
     public static func capture(
         _ executable: String, arguments: [String] = [], workingDirectory: URL? = nil,
-        includeStandardError: Bool = false, limit: Int = 1 << 20, gracePeriod: Duration = .seconds(2)
+        includeStandardError: Bool = false, limit: Int = 1 << 20, gracePeriod: Duration = .seconds(2),
+        removedEnvironment: Set<String> = []
     ) async throws -> CapturedOutput {
         try Task.checkCancellation()
         let directory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -48,17 +51,20 @@ extension ProcessRunner {
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
+        var removed: [Environment.Key: String?] = [:]
+        for name in removedEnvironment { if let key = Environment.Key(rawValue: name) { removed[key] = .some(nil) } }
+        let environment = Environment.inherit.updating(removed)
         let status: TerminationStatus
         let output: [UInt8]
         do {
             if includeStandardError {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: environment, workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .combinedWithOutput)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             } else {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: environment, workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .discarded)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             }

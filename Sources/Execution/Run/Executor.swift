@@ -261,7 +261,12 @@ struct Scheduler {
                 complete(result, stopScheduling: &stopScheduling)
             }
         }
-        // Whatever is left undone and not failed was blocked by failures or `--only`.
+        return summary(interrupted: interrupted)
+    }
+
+    /// What the run did; whatever is left undone and not failed was blocked by failures
+    /// or `--only` (or, when interrupted, is simply not done yet).
+    mutating func summary(interrupted: Bool) -> RunSummary {
         for state in states where !state.finished {
             for id in state.remaining where failed[id] == nil && !done.contains(id) { blocked.insert(id) }
         }

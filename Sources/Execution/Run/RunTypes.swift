@@ -97,6 +97,11 @@ public struct RunSummary: Sendable, Codable {
     public var interrupted: Bool
     public var seconds: Double
     public var workspace: String
+    /// Cluster runs: jobs still queued or running when the coordinator stopped (after
+    /// `--detach`, or an interrupt without `--cancel-on-interrupt`); a later run adopts them.
+    public var clusterJobsLeft: [String] = []
+    /// Cluster runs: the coordinator submitted what was ready and left (`--detach`).
+    public var detached = false
 
     public struct FailedItem: Sendable, Codable {
         public var step: String

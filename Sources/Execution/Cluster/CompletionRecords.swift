@@ -128,3 +128,28 @@ extension Workspace {
     var clusterJobs: URL { cluster.appendingPathComponent("jobs", isDirectory: true) }
     var clusterScratch: URL { cluster.appendingPathComponent("tmp", isDirectory: true) }
 }
+
+/// Submissions of earlier cluster runs seen from a local run: what their workers
+/// finished is ingested, ended ones are settled; those Slurm still runs are returned
+/// (the local run refuses to start beside them).
+enum ClusterLeftovers {
+    static func settleEnded(store: CheckpointStore, workspace: Workspace) async -> [String] {
+        guard let open = try? store.openClusterJobs(), !open.isEmpty else { return [] }
+        // Without squeue here nothing can be known: every one counts as still running.
+        guard let queue = try? await SlurmClient().queue() else { return open.map { $0.jobID ?? $0.jobName } }
+        var live: [String] = []
+        for job in open {
+            let records = CompletionRecords(folder: CompletionRecords.folder(in: workspace, task: job.taskID, attempt: job.attempt))
+            let statuses = job.jobID.map { [queue[$0]].compactMap { $0 } } ?? queue.values.filter { $0.name == job.jobName }
+            if statuses.contains(where: { !SlurmClient.isTerminal($0.state) }) {
+                live.append(job.jobID ?? job.jobName)
+                continue
+            }
+            let ingested = try? records.ingest(into: store, workspace: workspace)
+            records.settle(into: store, task: job.taskID, runID: job.runID, attempt: job.attempt, finished: ingested?.finished)
+            try? store.settleClusterJob(job.id!, state: job.jobID.flatMap { queue[$0]?.state } ?? "ENDED",
+                                        reason: "settled by a local run")
+        }
+        return live.sorted()
+    }
+}

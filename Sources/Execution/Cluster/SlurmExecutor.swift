@@ -76,6 +76,9 @@ public struct SlurmExecutor: Sendable {
         } catch {
             throw RunError.workspace(path: workspace.cluster.path, reason: ProcessProbe.reason(error, path: workspace.cluster))
         }
+        // The coordinator's own scratch (uploads run here) holds only unverified partial
+        // outputs; the workers' scratch is elsewhere (cluster/tmp), untouched while they run.
+        try? FileManager.default.removeItem(at: workspace.scratch)
         let runID = try store.beginRun(argv: options.argv, planHash: plan.hash, estimatedGPUSeconds: nil)
         var coordinator = try Coordinator(executor: self, store: store, runID: runID, script: script, events: events)
         let started = Date()
@@ -115,6 +118,8 @@ struct Coordinator {
     var attemptBase: [String: Int] = [:]
     /// Polls a job was missing from both `squeue` and accounting.
     var missing: [Int64: Int] = [:]
+    /// The last failure of `squeue`, reported once until it answers again.
+    var queueProblem: SlurmError?
     /// Items of a submission ingested while it still ran, by row id.
     var ingestedSoFar: [Int64: [String]] = [:]
     var taskIndex: [String: Int] = [:]
@@ -160,10 +165,15 @@ struct Coordinator {
         var submittedOnce = false
         while true {
             if Task.isCancelled { return await interrupted() }
-            try await poll(stopScheduling: &stopScheduling)
-            if !stopScheduling && !(executor.cluster.detach && submittedOnce) {
-                try await submitReady(stopScheduling: &stopScheduling)
-                submittedOnce = true
+            do {
+                try await poll(stopScheduling: &stopScheduling)
+                if !stopScheduling && !(executor.cluster.detach && submittedOnce) {
+                    try await submitReady(stopScheduling: &stopScheduling)
+                    submittedOnce = true
+                }
+            } catch {
+                if Task.isCancelled { return await interrupted() }
+                throw error
             }
             if executor.cluster.detach && submittedOnce {
                 var summary = scheduler.summary(interrupted: false)
@@ -188,7 +198,9 @@ struct Coordinator {
         let ids = inFlight.values.compactMap(\.jobID).sorted()
         var summary = scheduler.summary(interrupted: true)
         if executor.cluster.cancelOnInterrupt {
-            await client.cancel(ids)
+            // Not cancellable itself: this task is cancelled already, and scancel must run.
+            let client = self.client
+            await Task.detached { await client.cancel(ids) }.value
             for (_, job) in inFlight {
                 _ = try? records(job).ingest(into: store, workspace: workspace)
                 try? store.settleClusterJob(job.id!, state: "CANCELLED", reason: "cancelled: the coordinator was interrupted (--cancel-on-interrupt)")
@@ -207,7 +219,16 @@ struct Coordinator {
 
     mutating func poll(stopScheduling: inout Bool) async throws {
         guard !inFlight.isEmpty else { return }
-        let queue = try await client.queue()
+        let queue: [String: SlurmClient.JobStatus]
+        do {
+            queue = try await client.queue()
+            queueProblem = nil
+        } catch let error as SlurmError {
+            // slurmctld restarting, a network blip: say so once and look again next time.
+            if queueProblem == nil { events(.warning("\(error); trying again every \(Int(executor.cluster.pollSeconds)) s")) }
+            queueProblem = error
+            return
+        }
         // Submissions recorded but never answered by sbatch (a coordinator killed in
         // between): the job, if sbatch got that far, carries the recorded name.
         for (index, job) in inFlight where job.jobID == nil {
@@ -309,6 +330,7 @@ struct Coordinator {
             records(job).settle(into: store, task: task.id, runID: job.runID, attempt: job.attempt, finished: ingested.finished)
         }
         try? store.settleClusterJob(job.id!, state: state, reason: failures.isEmpty ? nil : (reason ?? failures.values.first))
+        removeScratch(of: job)
         inFlight[index] = nil
         let attempt = job.attempt - (attemptBase[task.id] ?? 0)
         for (id, error) in failures.sorted(by: { $0.key < $1.key }) { events(.itemFailed(step: task.step, itemID: id, error: error)) }
@@ -321,6 +343,17 @@ struct Coordinator {
         scheduler.complete(Scheduler.TaskResult(index: index, attempt: attempt, done: Array(ingested.done), failures: failures,
                                                 interrupted: false, gpus: [], vram: task.vramGB, logPath: logPath),
                            stopScheduling: &stopScheduling)
+    }
+
+    /// A killed worker leaves its scratch folder (`cluster/tmp/<slurm job>/<task>-a<n>`):
+    /// nothing in it is trusted, so it goes once the attempt is settled.
+    func removeScratch(of job: ClusterJobRecord) {
+        let fm = FileManager.default
+        for folder in (try? fm.contentsOfDirectory(atPath: workspace.clusterScratch.path)) ?? [] {
+            let parent = workspace.clusterScratch.appendingPathComponent(folder, isDirectory: true)
+            try? fm.removeItem(at: parent.appendingPathComponent("\(job.taskID)-a\(job.attempt)"))
+            if (try? fm.contentsOfDirectory(atPath: parent.path))?.isEmpty == true { try? fm.removeItem(at: parent) }
+        }
     }
 
     // MARK: Submitting

@@ -57,6 +57,8 @@ public struct Executor: Sendable {
         }
         let store = try CheckpointStore(path: workspace.store)
         try store.markAbandonedRuns()
+        let live = await ClusterLeftovers.settleEnded(store: store, workspace: workspace)
+        if !live.isEmpty { throw RunError.clusterJobsInFlight(workspace: workspace.root.path, jobs: live) }
         // Tools a killed run left behind still hold GPUs: end them before scheduling.
         for ended in OrphanedTools.end(store: store) { events(.warning(ended)) }
         let folders = plan.items.filter { $0.kind == .dataset }.map(\.path)

@@ -117,9 +117,15 @@ public enum RunError: Error, CustomStringConvertible, Sendable {
     /// The workspace cannot be created or written (a file in its place, a read-only
     /// file system, permissions).
     case workspace(path: String, reason: String)
+    /// A local run in a workspace whose Slurm jobs are still queued or running: they
+    /// would write the same outputs.
+    case clusterJobsInFlight(workspace: String, jobs: [String])
 
     public var description: String {
         switch self {
+        case .clusterJobsInFlight(let workspace, let jobs):
+            "\(jobs.count) Slurm job(s) of \(workspace) are still queued or running (\(jobs.prefix(8).joined(separator: ", "))\(jobs.count > 8 ? ", ..." : "")); "
+                + "pick them up with --executor slurm, or scancel them and run again"
         case .workspace(let path, let reason):
             "cannot use the workspace \(path): \(reason); pass --workspace with a writable folder, or fix its permissions"
         case .preflight(let diagnostics): diagnostics.map(\.description).joined(separator: "\n")

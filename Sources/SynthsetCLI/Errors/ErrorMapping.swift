@@ -17,7 +17,7 @@ enum ErrorMapping {
         case let error as RunError:
             switch error {
             case .preflight(let diagnostics): return .diagnostics(diagnostics)
-            case .workspace: return .workspace(error.description)
+            case .workspace, .clusterJobsInFlight: return .workspace(error.description)
             }
         case let error as WorkspaceError:
             return .workspace(error.description)

@@ -205,6 +205,38 @@ struct SlurmExecutorTests {
         #expect(strict.stderr.contains("./tool.sh ended with exit code 3"), "\(strict.stderr)")
     }
 
+    @Test func anAttemptThatLeftItemsMissingIsRetriedForThoseItemsAlone() async throws {
+        try SlurmTestCluster.require()
+        let directory = try TestSupport.temporaryDirectory("synthset-slurm-partial")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // One batch of three; the first attempt writes only the first output.
+        try TestSupport.script("""
+            #!/usr/bin/env python3
+            import json, os, sys
+            entries = json.load(open(sys.argv[1]))
+            flag = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tried")
+            first = not os.path.exists(flag)
+            open(flag, "a").close()
+            for entry in entries[:1] if first else entries:
+                open(entry["output"], "w").write(json.dumps({"seed": entry["seed"]}))
+            """, at: directory.appendingPathComponent("batch.py"))
+        let recipe = directory.appendingPathComponent("partial.yaml")
+        try """
+            version: 1
+            name: partial
+            executor: { kind: slurm, cpus_per_task: 1, mem_gb: 1 }
+            steps:
+              things: { uses: command, program: ./batch.py, args: ["{batch_file}"], per: batch, output: json, seeds: 0..2 }
+            """.write(to: recipe, atomically: true, encoding: .utf8)
+        let result = try await Self.run(["run", recipe.path, "--workspace", "ws", "--retries", "1"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let jobs = try Self.jobs(directory.appendingPathComponent("ws")).sorted { $0.attempt < $1.attempt }
+        #expect(jobs.map(\.attempt) == [1, 2])
+        #expect(jobs.map(\.items.count) == [3, 2], "the retry carries only the two missing items")
+        #expect(jobs.first?.state == "FAILED" && jobs.last?.state == "COMPLETED")
+        #expect(Set(jobs[1].items).isSubset(of: Set(jobs[0].items)))
+    }
+
     @Test func aCoordinatorKilledMidRunAndRestartedSubmitsNoTaskTwice() async throws {
         try SlurmTestCluster.require()
         let directory = try TestSupport.temporaryDirectory("synthset-slurm-kill")
@@ -241,6 +273,22 @@ struct SlurmExecutorTests {
         for job in before where job.jobID != nil {
             #expect(jobs.first { $0.id == job.id }?.jobID == job.jobID)
         }
+    }
+
+    /// The checks `doctor` runs for a cluster run, against the test cluster.
+    @Test func clusterChecksPassOnTheTestCluster() async throws {
+        try SlurmTestCluster.require()
+        let commands = await ClusterChecks.slurmCommands()
+        #expect(!commands.contains { $0.severity == .error }, "\(commands)")
+        // The test cluster keeps no accounting: said as a note.
+        #expect(commands.contains { $0.severity == .note && $0.message.contains("sacct") }, "\(commands)")
+        let directory = try TestSupport.temporaryDirectory("synthset-slurm-doctor")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let shared = await ClusterChecks.sharedFilesystem(workspace: Workspace(root: directory), settings: ExecutorSettings(kind: .slurm))
+        #expect(shared.isEmpty, "\(shared)")
+        let wrongPartition = await ClusterChecks.sharedFilesystem(workspace: Workspace(root: directory),
+                                                                  settings: ExecutorSettings(kind: .slurm, partition: "nosuchpartition"))
+        #expect(wrongPartition.first?.message.contains("the test job failed") == true, "\(wrongPartition)")
     }
 
     @Test func detachSubmitsAndExitsAndALaterRunPicksTheJobsUp() async throws {

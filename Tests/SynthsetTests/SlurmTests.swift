@@ -275,6 +275,60 @@ struct SlurmExecutorTests {
         }
     }
 
+    /// Waits until the store shows `count` submissions with a job id not yet settled.
+    static func waitForJobsInFlight(_ workspace: URL, count: Int) async throws -> [ClusterJobRecord] {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let store = try? CheckpointStore.openForReading(path: workspace.appendingPathComponent("state.db")),
+               let jobs = try? store.allClusterJobs().filter({ $0.jobID != nil && !$0.settled }), jobs.count >= count {
+                return jobs
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("no \(count) jobs in flight after 60 s")
+        return []
+    }
+
+    @Test func ctrlCLeavesJobsRunningAndCancelOnInterruptCancelsThem() async throws {
+        try SlurmTestCluster.require()
+        let directory = try TestSupport.temporaryDirectory("synthset-slurm-interrupt")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recipe = try Self.flakyRecipe(in: directory, name: "interrupted", seeds: "[0, 1]", sleep: 20, failFirst: false)
+        let workspace = directory.appendingPathComponent("ws")
+        let first = try TestSupport.launch(["run", recipe.path, "--workspace", workspace.path], in: directory, environment: Self.environment)
+        let submitted = try await Self.waitForJobsInFlight(workspace, count: 2)
+        kill(first.process.processIdentifier, SIGINT)
+        let interrupted = await first.result()
+        #expect(interrupted.status == 130, "\(interrupted.stderr)")
+        #expect(interrupted.stderr.contains("2 Slurm job(s) keep running"), "\(interrupted.stderr)")
+        let queue = try await SlurmClient().queue()
+        for job in submitted {
+            let state = try #require(queue[job.jobID!]?.state)
+            #expect(["PENDING", "RUNNING"].contains(state), "job \(job.jobID!) is \(state) after Ctrl-C")
+        }
+
+        let second = try TestSupport.launch(["run", recipe.path, "--workspace", workspace.path, "--cancel-on-interrupt"],
+                                            in: directory, environment: Self.environment)
+        // Once it has re-attached (its run is recorded and it polled), interrupt it too.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, !((try? String(contentsOf: second.stderr, encoding: .utf8)) ?? "").contains("re-attached") {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(second.process.processIdentifier, SIGINT)
+        let cancelled = await second.result()
+        #expect(cancelled.status == 130, "\(cancelled.stderr)")
+        let jobs = try Self.jobs(workspace)
+        #expect(jobs.count == 2 && jobs.allSatisfy { $0.settled && $0.state == "CANCELLED" }, "\(jobs.map { ($0.jobID, $0.state) })")
+        var states: [String] = []
+        for _ in 0..<50 {
+            let after = try await SlurmClient().queue()
+            states = submitted.compactMap { after[$0.jobID!]?.state }
+            if states.allSatisfy({ $0 == "CANCELLED" }) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(states == ["CANCELLED", "CANCELLED"], "\(states)")
+    }
+
     /// The checks `doctor` runs for a cluster run, against the test cluster.
     @Test func clusterChecksPassOnTheTestCluster() async throws {
         try SlurmTestCluster.require()

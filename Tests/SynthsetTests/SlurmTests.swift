@@ -303,7 +303,7 @@ struct SlurmExecutorTests {
         #expect(interrupted.stderr.contains("2 Slurm job(s) keep running"), "\(interrupted.stderr)")
         let queue = try await SlurmClient().queue()
         for job in submitted {
-            let state = try #require(queue[job.jobID!]?.state)
+            let state = try #require(SlurmClient.status(of: job.jobID!, in: queue)?.state)
             #expect(["PENDING", "RUNNING"].contains(state), "job \(job.jobID!) is \(state) after Ctrl-C")
         }
 
@@ -319,14 +319,16 @@ struct SlurmExecutorTests {
         #expect(cancelled.status == 130, "\(cancelled.stderr)")
         let jobs = try Self.jobs(workspace)
         #expect(jobs.count == 2 && jobs.allSatisfy { $0.settled && $0.state == "CANCELLED" }, "\(jobs.map { ($0.jobID, $0.state) })")
-        var states: [String] = []
+        var states: [String?] = []
+        var listed: [String] = []
         for _ in 0..<50 {
             let after = try await SlurmClient().queue()
-            states = submitted.compactMap { after[$0.jobID!]?.state }
-            if states.allSatisfy({ $0 == "CANCELLED" }) { break }
+            states = submitted.map { SlurmClient.status(of: $0.jobID!, in: after)?.state }
+            listed = after.values.filter { $0.name == submitted[0].jobName }.map { "\($0.id) \($0.state)" }
+            if states == ["CANCELLED", "CANCELLED"] { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        #expect(states == ["CANCELLED", "CANCELLED"], "\(states)")
+        #expect(states == ["CANCELLED", "CANCELLED"], "\(submitted.map(\.jobID)): \(states); squeue lists \(listed)")
     }
 
     /// The checks `doctor` runs for a cluster run, against the test cluster.
@@ -343,6 +345,40 @@ struct SlurmExecutorTests {
         let wrongPartition = await ClusterChecks.sharedFilesystem(workspace: Workspace(root: directory),
                                                                   settings: ExecutorSettings(kind: .slurm, partition: "nosuchpartition"))
         #expect(wrongPartition.first?.message.contains("the test job failed") == true, "\(wrongPartition)")
+    }
+
+    /// The narrowest window: Slurm accepted the job but the coordinator died before it
+    /// read the id. An `sbatch` shim on PATH submits for real, then SIGKILLs its parent.
+    @Test func aCoordinatorKilledBeforeSbatchAnsweredFindsItsJobByName() async throws {
+        try SlurmTestCluster.require()
+        let directory = try TestSupport.temporaryDirectory("synthset-slurm-window")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recipe = try Self.flakyRecipe(in: directory, name: "window", seeds: "[0, 1]", sleep: 1, failFirst: false)
+        let shims = directory.appendingPathComponent("shims", isDirectory: true)
+        try FileManager.default.createDirectory(at: shims, withIntermediateDirectories: true)
+        let real = try #require(ToolSupport.findExecutable("sbatch"))
+        try TestSupport.script("""
+            #!/bin/sh
+            out=$("\(real)" "$@"); rc=$?
+            kill -KILL $PPID
+            echo "$out"; exit $rc
+            """, at: shims.appendingPathComponent("sbatch"))
+        let workspace = directory.appendingPathComponent("ws")
+        var environment = Self.environment
+        environment["PATH"] = shims.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let killed = try await TestSupport.run(["run", recipe.path, "--workspace", workspace.path], in: directory, environment: environment)
+        #expect(killed.status == SIGKILL + 128 || killed.status == SIGKILL, "\(killed.status) \(killed.stderr)")
+        let before = try Self.jobs(workspace)
+        #expect(before.count == 2 && before.allSatisfy { $0.jobID == nil && $0.state == "SUBMITTING" }, "\(before.map { ($0.jobID, $0.state) })")
+
+        let again = try await Self.run(["run", recipe.path, "--workspace", workspace.path], in: directory)
+        #expect(again.status == 0, "\(again.stderr)")
+        let jobs = try Self.jobs(workspace)
+        #expect(jobs.count == 2 && jobs.allSatisfy { $0.state == "COMPLETED" && $0.jobID != nil }, "\(jobs.map { ($0.jobID, $0.state) })")
+        // One array reached Slurm under that name: the restart adopted it, it did not submit another.
+        let queue = try await SlurmClient().queue()
+        let arrays = Set(queue.values.filter { $0.name == before[0].jobName }.map { $0.id.split(separator: "_")[0] })
+        #expect(arrays.count == 1, "\(arrays)")
     }
 
     @Test func detachSubmitsAndExitsAndALaterRunPicksTheJobsUp() async throws {
@@ -433,6 +469,12 @@ struct ClusterPlanningTests {
                                                 "--detach", "--workspace", "/nonexistent/never"], in: FileManager.default.temporaryDirectory)
         #expect(result.status == 2)
         #expect(result.stderr.contains("--detach and --cancel-on-interrupt need --executor slurm"), "\(result.stderr)")
+    }
+
+    @Test func arrayElementsListedAsOneLineAreExpanded() {
+        #expect(SlurmClient.expand("12") == ["12"])
+        #expect(SlurmClient.expand("12_3") == ["12_3"])
+        #expect(SlurmClient.expand("12_[0-2,5%2]") == ["12_0", "12_1", "12_2", "12_5"])
     }
 
     @Test func workerTakesItsGPUsFromSlurm() {

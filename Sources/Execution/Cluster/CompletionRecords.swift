@@ -140,14 +140,14 @@ enum ClusterLeftovers {
         var live: [String] = []
         for job in open {
             let records = CompletionRecords(folder: CompletionRecords.folder(in: workspace, task: job.taskID, attempt: job.attempt))
-            let statuses = job.jobID.map { [queue[$0]].compactMap { $0 } } ?? queue.values.filter { $0.name == job.jobName }
+            let statuses = job.jobID.map { [SlurmClient.status(of: $0, in: queue)].compactMap { $0 } } ?? queue.values.filter { $0.name == job.jobName }
             if statuses.contains(where: { !SlurmClient.isTerminal($0.state) }) {
                 live.append(job.jobID ?? job.jobName)
                 continue
             }
             let ingested = try? records.ingest(into: store, workspace: workspace)
             records.settle(into: store, task: job.taskID, runID: job.runID, attempt: job.attempt, finished: ingested?.finished)
-            try? store.settleClusterJob(job.id!, state: job.jobID.flatMap { queue[$0]?.state } ?? "ENDED",
+            try? store.settleClusterJob(job.id!, state: job.jobID.flatMap { SlurmClient.status(of: $0, in: queue)?.state } ?? "ENDED",
                                         reason: "settled by a local run")
         }
         return live.sorted()

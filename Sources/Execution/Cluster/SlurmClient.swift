@@ -52,9 +52,37 @@ struct SlurmClient: Sendable {
         for line in result.text.split(separator: "\n") {
             let fields = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 4 else { continue }
-            jobs[fields[0]] = JobStatus(id: fields[0], state: fields[1], reason: fields[2], name: fields[3])
+            for id in Self.expand(fields[0]) {
+                jobs[id] = JobStatus(id: id, state: fields[1], reason: fields[2], name: fields[3])
+            }
         }
         return jobs
+    }
+
+    /// The status of a job or array element: an array cancelled before its elements
+    /// started is listed under its own id only (`59`, not `59_0`).
+    static func status(of id: String, in queue: [String: JobStatus]) -> JobStatus? {
+        if let status = queue[id] { return status }
+        guard let base = id.split(separator: "_").first, base.count < id.count, let array = queue[String(base)],
+              isTerminal(array.state) else { return nil }
+        return array
+    }
+
+    /// Array elements Slurm still lists as one line (`12_[0-3,7%2]`), one id each.
+    static func expand(_ id: String) -> [String] {
+        guard let open = id.firstIndex(of: "["), id.hasSuffix("]") else { return [id] }
+        let base = id[..<open]
+        let list = id[id.index(after: open)..<id.index(before: id.endIndex)].split(separator: "%")[0]
+        var ids: [String] = []
+        for part in list.split(separator: ",") {
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 2, bounds[0] <= bounds[1], bounds[1] - bounds[0] < 1_000_000 {
+                ids += (bounds[0]...bounds[1]).map { "\(base)\($0)" }
+            } else if bounds.count == 1 {
+                ids.append("\(base)\(bounds[0])")
+            }
+        }
+        return ids
     }
 
     /// States of jobs `squeue` no longer lists, from accounting; empty when the cluster

@@ -118,6 +118,9 @@ struct Coordinator {
     var attemptBase: [String: Int] = [:]
     /// Polls a job was missing from both `squeue` and accounting.
     var missing: [Int64: Int] = [:]
+    /// Submissions of earlier runs whose items are all done already (or no longer
+    /// planned): settled with what the queue says of them, never waited for.
+    var finishedElsewhere: [ClusterJobRecord] = []
     /// The last failure of `squeue`, reported once until it answers again.
     var queueProblem: SlurmError?
     /// Items of a submission ingested while it still ran, by row id.
@@ -145,7 +148,9 @@ struct Coordinator {
         // Adopt what a killed or detached coordinator left queued or running.
         for job in open {
             guard let index = taskIndex[job.taskID], !scheduler.states[index].finished else {
-                try? store.settleClusterJob(job.id!, state: job.state, reason: "no longer in the plan")
+                // Its items are done (ingested above) or no longer planned: nothing to wait
+                // for, only its end to record.
+                finishedElsewhere.append(job)
                 continue
             }
             inFlight[index] = job
@@ -179,10 +184,10 @@ struct Coordinator {
                 var summary = scheduler.summary(interrupted: false)
                 summary.blocked = 0
                 summary.detached = true
-                summary.clusterJobsLeft = inFlight.values.compactMap(\.jobID).sorted()
+                summary.clusterJobsLeft = (inFlight.values + finishedElsewhere).compactMap(\.jobID).sorted()
                 return summary
             }
-            if inFlight.isEmpty {
+            if inFlight.isEmpty && finishedElsewhere.isEmpty {
                 let waiting = scheduler.states.indices.contains { index in
                     !scheduler.states[index].finished && (scheduler.states[index].notBefore.map { $0 > Date() } ?? false)
                 }
@@ -191,6 +196,29 @@ struct Coordinator {
             try? await Task.sleep(for: .seconds(executor.cluster.pollSeconds))
         }
         return scheduler.summary(interrupted: false)
+    }
+
+    /// Settles the submissions whose items were done before they were seen to end, once
+    /// the queue says they ended (or, gone from it, on the second look).
+    mutating func settleFinishedElsewhere(queue: [String: SlurmClient.JobStatus]) {
+        finishedElsewhere = finishedElsewhere.filter { job in
+            let status = job.jobID.flatMap { SlurmClient.status(of: $0, in: queue) } ?? queue.values.first { status in
+                status.name == job.jobName && (job.arrayIndex == nil ? !status.id.contains("_") : status.id.hasSuffix("_\(job.arrayIndex!)"))
+            }
+            if let status, !SlurmClient.isTerminal(status.state) { return true }
+            if status == nil {
+                missing[job.id!, default: 0] += 1
+                if missing[job.id!]! < 2 { return true }
+            }
+            if let status, job.jobID == nil { try? store.recordClusterJobIDs([job.id!: status.id], state: status.state) }
+            let planned = executor.plan.tasks.contains { $0.id == job.taskID }
+            let ingested = try? records(job).ingest(into: store, workspace: workspace)
+            records(job).settle(into: store, task: job.taskID, runID: job.runID, attempt: job.attempt, finished: ingested?.finished)
+            try? store.settleClusterJob(job.id!, state: status?.state ?? (ingested?.finished?.status == .succeeded ? "COMPLETED" : "ENDED"),
+                                        reason: planned ? nil : "no longer in the plan")
+            removeScratch(of: job)
+            return false
+        }
     }
 
     /// Ctrl-C: leave the jobs queued (a later run adopts them) or cancel them.
@@ -218,11 +246,12 @@ struct Coordinator {
     // MARK: Tracking
 
     mutating func poll(stopScheduling: inout Bool) async throws {
-        guard !inFlight.isEmpty else { return }
+        guard !inFlight.isEmpty || !finishedElsewhere.isEmpty else { return }
         let queue: [String: SlurmClient.JobStatus]
         do {
             queue = try await client.queue()
             queueProblem = nil
+            settleFinishedElsewhere(queue: queue)
         } catch let error as SlurmError {
             // slurmctld restarting, a network blip: say so once and look again next time.
             if queueProblem == nil { events(.warning("\(error); trying again every \(Int(executor.cluster.pollSeconds)) s")) }
@@ -248,7 +277,7 @@ struct Coordinator {
                 scheduler.states[index].running = false
             }
         }
-        var unknown = inFlight.values.compactMap(\.jobID).filter { queue[$0] == nil }
+        var unknown = inFlight.values.compactMap(\.jobID).filter { SlurmClient.status(of: $0, in: queue) == nil }
         let accounted = await client.accounting(unknown)
         unknown.removeAll { accounted[$0] != nil }
         var changed: [Int64: String] = [:]
@@ -258,7 +287,7 @@ struct Coordinator {
             let ingested = try records.ingest(into: store, workspace: workspace)
             report(ingested, task: scheduler.states[index].task)
             ingestedSoFar[job.id!, default: []] += ingested.done
-            var state = queue[jobID]?.state ?? accounted[jobID]
+            var state = SlurmClient.status(of: jobID, in: queue)?.state ?? accounted[jobID]
             if state == nil {
                 // Gone from the queue and no accounting: its records say how it ended;
                 // without them, two looks in a row make it lost.
@@ -417,9 +446,9 @@ struct Coordinator {
             let attempt = (attemptBase[task.id] ?? 0) + scheduler.states[index].attempt
             elements.append(.init(task: task, attempt: attempt, items: items, inputs: inputIDs.sorted().compactMap { scheduler.items[$0] }))
         }
-        let key = elements.map { "\($0.task.id)-a\($0.attempt)" }.joined(separator: "\n")
-        let digest = ContentHash.sha256(key).prefix(12)
-        let name = "\(workflow.name).\(first.step).\(digest)"
+        // Unique per submission, never derived from the tasks alone: a name the queue still
+        // lists from an earlier workspace of the same recipe must not be adopted.
+        let name = "\(workflow.name).\(first.step).\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased())"
         let jobFile = workspace.clusterJobs.appendingPathComponent("\(name).json")
         let job = ClusterJobFile(workflow: URL(fileURLWithPath: workflow.file).standardizedFileURL.path, recipeSHA256: workflow.sourceHash,
                                  workspace: workspace.root.standardizedFileURL.path, runID: runID, gpuModel: plan.hardware.gpu,

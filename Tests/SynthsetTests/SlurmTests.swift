@@ -4,6 +4,7 @@ import Testing
 @testable import Execution
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 #if canImport(Glibc)
 import Glibc
@@ -469,6 +470,17 @@ struct ClusterPlanningTests {
                                                 "--detach", "--workspace", "/nonexistent/never"], in: FileManager.default.temporaryDirectory)
         #expect(result.status == 2)
         #expect(result.stderr.contains("--detach and --cancel-on-interrupt need --executor slurm"), "\(result.stderr)")
+    }
+
+    @Test func slurmWithoutSbatchIsALocatedErrorThatWritesNothing() async throws {
+        let directory = try TestSupport.temporaryDirectory("synthset-no-sbatch")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recipe = directory.appendingPathComponent("w.yaml")
+        try "version: 1\nname: w\nexecutor: { kind: slurm }\n\(Self.steps)\n".write(to: recipe, atomically: true, encoding: .utf8)
+        let result = try await TestSupport.run(["run", recipe.path], in: directory, environment: ["PATH": directory.path])
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("w.yaml:3:11: error: --executor slurm needs sbatch, which is not on PATH"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(".synthset").path))
     }
 
     @Test func arrayElementsListedAsOneLineAreExpanded() {

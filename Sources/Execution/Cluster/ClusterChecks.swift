@@ -1,4 +1,5 @@
 import Foundation
+import WorkspaceStore
 import WorkflowSpec
 
 /// What `synthset doctor` checks before a cluster run (`--executor slurm`, or

@@ -1,4 +1,5 @@
 import Foundation
+import WorkspaceStore
 import Planning
 import WorkflowSpec
 

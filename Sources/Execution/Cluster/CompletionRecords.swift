@@ -1,4 +1,5 @@
 import Foundation
+import WorkspaceStore
 
 /// What a cluster worker writes instead of the store: one JSON file per event of one task
 /// attempt, in `<workspace>/cluster/records/<task>-a<attempt>/`, each written to a

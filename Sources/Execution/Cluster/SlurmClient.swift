@@ -1,4 +1,5 @@
 import Foundation
+import WorkspaceStore
 
 /// Talks to Slurm through its commands (`sbatch`, `squeue`, `scontrol`, `scancel`, and
 /// `sacct` when accounting exists), each run with an argument array, never a shell line.

@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import WorkspaceStore
 import Planning
 import WorkflowSpec
 
@@ -74,7 +75,7 @@ public struct SlurmExecutor: Sendable {
             try Data(Self.jobScript.utf8).write(to: script, options: .atomic)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         } catch {
-            throw RunError.workspace(path: workspace.cluster.path, reason: ProcessProbe.reason(error, path: workspace.cluster))
+            throw WorkspaceError.cannotWrite(path: workspace.cluster.path, reason: FileErrorReason.of(error, path: workspace.cluster))
         }
         // The coordinator's own scratch (uploads run here) holds only unverified partial
         // outputs; the workers' scratch is elsewhere (cluster/tmp), untouched while they run.
@@ -439,7 +440,7 @@ struct Coordinator {
             let items = ids.compactMap { scheduler.items[$0] }
             if ids.count != task.items.count, let step = workflow.plannedStep(task.step) {
                 let known = scheduler.items
-                task.invocation = step.planning.invocation(for: items, context: InvocationContext(workflow: workflow, step: step, paths: { known[$0]?.path }))
+                task.invocation = step.planning.invocation(for: items, context: InvocationContext(workflow: workflow, step: step, items: { known[$0] }))
             }
             task.items = ids
             let inputIDs = Set(items.flatMap(\.inputs))

@@ -2,6 +2,7 @@ import Basics
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// `<recipe>.lock`: what a complete run of a recipe produced, as deterministic text made
 /// for `git diff` (one entry a line, sorted, no timestamps, no machine paths).

@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// How `synthset run` runs.
 public struct RunOptions: Sendable {
@@ -114,9 +115,6 @@ public struct RunSummary: Sendable, Codable {
 /// Why a run could not start.
 public enum RunError: Error, CustomStringConvertible, Sendable {
     case preflight([Diagnostic])
-    /// The workspace cannot be created or written (a file in its place, a read-only
-    /// file system, permissions).
-    case workspace(path: String, reason: String)
     /// A local run in a workspace whose Slurm jobs are still queued or running: they
     /// would write the same outputs.
     case clusterJobsInFlight(workspace: String, jobs: [String])
@@ -126,8 +124,6 @@ public enum RunError: Error, CustomStringConvertible, Sendable {
         case .clusterJobsInFlight(let workspace, let jobs):
             "\(jobs.count) Slurm job(s) of \(workspace) are still queued or running (\(jobs.prefix(8).joined(separator: ", "))\(jobs.count > 8 ? ", ..." : "")); "
                 + "pick them up with --executor slurm, or scancel them and run again"
-        case .workspace(let path, let reason):
-            "cannot use the workspace \(path): \(reason); pass --workspace with a writable folder, or fix its permissions"
         case .preflight(let diagnostics): diagnostics.map(\.description).joined(separator: "\n")
         }
     }

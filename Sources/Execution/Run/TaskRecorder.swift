@@ -1,4 +1,5 @@
 import Foundation
+import WorkspaceStore
 
 /// Where ``TaskRunner`` records an attempt: the checkpoint store in a local run, the
 /// attempt's completion records in a cluster worker (see ``CompletionRecords``).

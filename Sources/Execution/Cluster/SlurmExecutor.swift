@@ -164,8 +164,9 @@ struct Coordinator {
 
     mutating func run() async throws -> RunSummary {
         events(.started(scheduler.startEvent()))
-        if !inFlight.isEmpty {
-            events(.warning("re-attached to \(inFlight.count) job(s) an earlier run submitted: \(inFlight.values.compactMap(\.jobID).sorted().joined(separator: ", "))"))
+        let adopted = (inFlight.values + finishedElsewhere).map { $0.jobID ?? $0.jobName }.sorted()
+        if !adopted.isEmpty {
+            events(.warning("re-attached to \(adopted.count) job(s) an earlier run submitted: \(adopted.prefix(8).joined(separator: ", "))\(adopted.count > 8 ? ", ..." : "")"))
         }
         var stopScheduling = false
         var submittedOnce = false
@@ -181,7 +182,9 @@ struct Coordinator {
                 if Task.isCancelled { return await interrupted() }
                 throw error
             }
-            if executor.cluster.detach && submittedOnce {
+            // Detached: leave once the ready work is submitted; with nothing in flight the
+            // run simply finishes (and writes its lock) as any run does.
+            if executor.cluster.detach && submittedOnce && !(inFlight.isEmpty && finishedElsewhere.isEmpty) {
                 var summary = scheduler.summary(interrupted: false)
                 summary.blocked = 0
                 summary.detached = true

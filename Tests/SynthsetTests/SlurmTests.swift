@@ -490,9 +490,11 @@ struct ClusterPlanningTests {
     }
 
     @Test func workerTakesItsGPUsFromSlurm() {
-        #expect(ClusterWorker.gpus(["CUDA_VISIBLE_DEVICES": "1"]) == [1])
+        // Slots into the devices Slurm bound, which the tool then sees by their names.
+        #expect(ClusterWorker.gpus(["CUDA_VISIBLE_DEVICES": "1"]) == [0])
+        #expect(VisibleDevices.names(of: [0], visible: ["1"]) == ["1"])
         #expect(ClusterWorker.gpus(["CUDA_VISIBLE_DEVICES": "0,1"]) == [0, 1])
-        #expect(ClusterWorker.gpus(["CUDA_VISIBLE_DEVICES": "GPU-5f1c"]) == [])
+        #expect(ClusterWorker.gpus(["CUDA_VISIBLE_DEVICES": "GPU-5f1c"]) == [0])
         #expect(ClusterWorker.gpus([:]) == [])
     }
 }

@@ -107,11 +107,10 @@ public enum ClusterWorker {
         return Outcome(done: result.done.count, failed: result.failures.count, interrupted: result.interrupted)
     }
 
-    /// The GPUs Slurm bound to the job, as indices; empty when none (or when they are
-    /// named by UUID, which then reach the tool unchanged through the inherited environment).
+    /// The GPU slots of the job: one per device Slurm bound to it (`CUDA_VISIBLE_DEVICES`),
+    /// which ``VisibleDevices`` maps back to those devices (an index or a UUID each) for
+    /// the tool; none when Slurm bound none.
     static func gpus(_ environment: [String: String]) -> [Int] {
-        guard let value = environment["CUDA_VISIBLE_DEVICES"], !value.isEmpty else { return [] }
-        let indices = value.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return indices.count == value.split(separator: ",").count ? indices : []
+        Array((VisibleDevices.parse(environment["CUDA_VISIBLE_DEVICES"]) ?? []).indices)
     }
 }

@@ -33,6 +33,7 @@ extension ProcessRunner {
     ///   - executable: an absolute path, a path relative to `workingDirectory`, or a name
     ///     looked up in `PATH`.
     ///   - workingDirectory: the child's working directory (default: this process's).
+    ///   - environment: variables set for the child on top of this process's.
     ///   - includeStandardError: collect stderr with stdout (some programs print their
     ///     version there); otherwise stderr is discarded.
     ///   - removedEnvironment: variables the program does not inherit (secrets that must
@@ -40,7 +41,7 @@ extension ProcessRunner {
     /// - Throws: ``ProcessRunnerError`` when the program cannot be found or launched, or
     ///   prints more than `limit` bytes; `CancellationError` when the task was cancelled.
     public static func capture(
-        _ executable: String, arguments: [String] = [], workingDirectory: URL? = nil,
+        _ executable: String, arguments: [String] = [], workingDirectory: URL? = nil, environment: [String: String] = [:],
         includeStandardError: Bool = false, limit: Int = 1 << 20, gracePeriod: Duration = .seconds(2),
         removedEnvironment: Set<String> = []
     ) async throws -> CapturedOutput {
@@ -48,23 +49,27 @@ extension ProcessRunner {
         let directory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let path = try resolveExecutable(executable, workingDirectory: directory,
                                          searchPath: ProcessInfo.processInfo.environment["PATH"])
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in environment { if let k = Environment.Key(rawValue: key) { updates[k] = value } }
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
-        var removed: [Environment.Key: String?] = [:]
-        for name in removedEnvironment { if let key = Environment.Key(rawValue: name) { removed[key] = .some(nil) } }
-        let environment = Environment.inherit.updating(removed)
+        for name in removedEnvironment where environment[name] == nil {
+            if let key = Environment.Key(rawValue: name) { updates[key] = .some(nil) }
+        }
         let status: TerminationStatus
         let output: [UInt8]
         do {
             if includeStandardError {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: environment, workingDirectory: FilePath(directory.path),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+                    workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .combinedWithOutput)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             } else {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: environment, workingDirectory: FilePath(directory.path),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+                    workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .discarded)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             }

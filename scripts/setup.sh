@@ -8,6 +8,9 @@ packages=(libjpeg62-turbo-dev libsqlite3-dev pkg-config)
 if [ "${SYNTHSET_SETUP_TESTS:-0}" = 1 ]; then
   # chromium: the QC report's browser tests (headless --dump-dom and --screenshot).
   packages+=(ffmpeg util-linux chromium)
+  # The Slurm executor's tests run against a real single-node cluster
+  # (scripts/slurm-test-cluster.sh); no slurm-wlm metapackage, no accounting.
+  packages+=(slurmctld slurmd slurm-client munge)
 fi
 
 missing=()

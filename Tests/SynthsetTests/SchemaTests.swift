@@ -93,7 +93,7 @@ func validateWithPython(_ files: [URL], sourceLocation: Testing.SourceLocation =
         let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(schema["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
         let properties = try #require(schema["properties"] as? [String: Any])
-        #expect(Set(properties.keys) == ["version", "name", "description", "hardware", "tools", "prompts", "steps", "catalog"])
+        #expect(Set(properties.keys) == ["version", "name", "description", "hardware", "executor", "tools", "prompts", "steps", "catalog"])
         #expect(schema["additionalProperties"] as? Bool == false)
         let defs = try #require(schema["$defs"] as? [String: Any])
         let tools = try #require(properties["tools"] as? [String: Any])

@@ -36,11 +36,14 @@ extension ProcessRunner {
     ///   - environment: variables set for the child on top of this process's.
     ///   - includeStandardError: collect stderr with stdout (some programs print their
     ///     version there); otherwise stderr is discarded.
+    ///   - removedEnvironment: variables the program does not inherit (secrets that must
+    ///     not reach a cluster job through `sbatch`'s exported environment).
     /// - Throws: ``ProcessRunnerError`` when the program cannot be found or launched, or
     ///   prints more than `limit` bytes; `CancellationError` when the task was cancelled.
     public static func capture(
         _ executable: String, arguments: [String] = [], workingDirectory: URL? = nil, environment: [String: String] = [:],
-        includeStandardError: Bool = false, limit: Int = 1 << 20, gracePeriod: Duration = .seconds(2)
+        includeStandardError: Bool = false, limit: Int = 1 << 20, gracePeriod: Duration = .seconds(2),
+        removedEnvironment: Set<String> = []
     ) async throws -> CapturedOutput {
         try Task.checkCancellation()
         let directory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -51,6 +54,9 @@ extension ProcessRunner {
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
+        for name in removedEnvironment where environment[name] == nil {
+            if let key = Environment.Key(rawValue: name) { updates[key] = .some(nil) }
+        }
         let status: TerminationStatus
         let output: [UInt8]
         do {

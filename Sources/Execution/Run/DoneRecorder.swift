@@ -35,14 +35,15 @@ final class DoneRecorder: Sendable {
     }
 
     private let state = Mutex(State())
-    private let store: CheckpointStore
+    /// The store in a local run, completion records in a cluster worker.
+    private let store: any TaskRecorder
     /// Puts the group's files on the disk; runs before its transaction, which a failure skips.
     private let barrier: @Sendable () throws -> Void
     /// Called after a group is committed, or with the error when it was not.
     private let committed: @Sendable ([Entry], (any Error)?) -> Void
 
     /// `barrier` defaults to syncing the file system that holds `workspaceRoot`.
-    init(store: CheckpointStore, workspaceRoot: String,
+    init(store: any TaskRecorder, workspaceRoot: String,
          barrier: (@Sendable () throws -> Void)? = nil,
          committed: @escaping @Sendable ([Entry], (any Error)?) -> Void) {
         self.store = store

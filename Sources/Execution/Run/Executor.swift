@@ -73,6 +73,8 @@ public struct Executor: Sendable {
         }
         let store = try CheckpointStore(path: workspace.store)
         try store.markAbandonedRuns()
+        let live = await ClusterLeftovers.settleEnded(store: store, workspace: workspace)
+        if !live.isEmpty { throw RunError.clusterJobsInFlight(workspace: workspace.root.path, jobs: live) }
         // Tools a killed run left behind still hold GPUs: end them before scheduling.
         for ended in OrphanedTools.end(store: store) { events(.warning(ended)) }
         let folders = plan.items.filter { $0.kind == .dataset }.map(\.path)
@@ -302,7 +304,12 @@ struct Scheduler {
                 complete(result, stopScheduling: &stopScheduling)
             }
         }
-        // Whatever is left undone and not failed was blocked by failures or `--only`.
+        return summary(interrupted: interrupted)
+    }
+
+    /// What the run did; whatever is left undone and not failed was blocked by failures
+    /// or `--only` (or, when interrupted, is simply not done yet).
+    mutating func summary(interrupted: Bool) -> RunSummary {
         for state in states where !state.finished {
             for id in state.remaining where failed[id] == nil && !done.contains(id) { blocked.insert(id) }
         }

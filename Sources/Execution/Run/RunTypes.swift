@@ -98,6 +98,11 @@ public struct RunSummary: Sendable, Codable {
     public var interrupted: Bool
     public var seconds: Double
     public var workspace: String
+    /// Cluster runs: jobs still queued or running when the coordinator stopped (after
+    /// `--detach`, or an interrupt without `--cancel-on-interrupt`); a later run adopts them.
+    public var clusterJobsLeft: [String] = []
+    /// Cluster runs: the coordinator submitted what was ready and left (`--detach`).
+    public var detached = false
 
     public struct FailedItem: Sendable, Codable {
         public var step: String
@@ -110,9 +115,15 @@ public struct RunSummary: Sendable, Codable {
 /// Why a run could not start.
 public enum RunError: Error, CustomStringConvertible, Sendable {
     case preflight([Diagnostic])
+    /// A local run in a workspace whose Slurm jobs are still queued or running: they
+    /// would write the same outputs.
+    case clusterJobsInFlight(workspace: String, jobs: [String])
 
     public var description: String {
         switch self {
+        case .clusterJobsInFlight(let workspace, let jobs):
+            "\(jobs.count) Slurm job(s) of \(workspace) are still queued or running (\(jobs.prefix(8).joined(separator: ", "))\(jobs.count > 8 ? ", ..." : "")); "
+                + "pick them up with --executor slurm, or scancel them and run again"
         case .preflight(let diagnostics): diagnostics.map(\.description).joined(separator: "\n")
         }
     }

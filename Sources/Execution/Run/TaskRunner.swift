@@ -6,14 +6,44 @@ import WorkflowSpec
 import WorkspaceStore
 
 /// Runs one attempt of one task: invokes the adapter, verifies and commits each output
-/// as it arrives, and records the rest as failed.
+/// as it arrives, and records the rest as failed. What it records goes to a
+/// ``TaskRecorder``: the checkpoint store in a local run, completion records on the
+/// shared file system in a cluster worker (which never opens the store).
 struct TaskRunner: Sendable {
-    let executor: Executor
-    let store: CheckpointStore
+    let workflow: Workflow
+    let recorder: any TaskRecorder
     let runID: Int64
     let workspace: Workspace
     let committer: OutputCommitter
     let items: [String: PlannedItem]
+    /// The GPU model recorded with GPU tasks (the plan's `hardware.gpu`).
+    let gpuModel: String?
+    let gracePeriod: Duration
+    /// Attempts after the first, unless the step sets `retries:`.
+    let retries: Int
+    /// Where the attempt's unverified outputs go (`<workspace>/tmp` in a local run).
+    var scratchRoot: URL
+
+    init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, committer: OutputCommitter,
+         items: [String: PlannedItem]) {
+        self.init(workflow: executor.workflow, recorder: store, runID: runID, workspace: workspace, committer: committer,
+                  items: items, gpuModel: executor.plan.hardware.gpu, gracePeriod: executor.options.gracePeriod,
+                  retries: executor.options.retries, scratchRoot: workspace.scratch)
+    }
+
+    init(workflow: Workflow, recorder: any TaskRecorder, runID: Int64, workspace: Workspace, committer: OutputCommitter,
+         items: [String: PlannedItem], gpuModel: String?, gracePeriod: Duration, retries: Int, scratchRoot: URL) {
+        self.workflow = workflow
+        self.recorder = recorder
+        self.runID = runID
+        self.workspace = workspace
+        self.committer = committer
+        self.items = items
+        self.gpuModel = gpuModel
+        self.gracePeriod = gracePeriod
+        self.retries = retries
+        self.scratchRoot = scratchRoot
+    }
 
     /// Items committed and items refused while the adapter runs (called concurrently).
     final class Tally: Sendable {
@@ -22,13 +52,13 @@ struct TaskRunner: Sendable {
 
     func execute(index: Int, task: PlannedTask, items batch: [PlannedItem], gpus: [Int], attempt: Int,
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
-        let step = executor.workflow.plannedStep(task.step)!
-        let scratch = workspace.scratch.appendingPathComponent("\(task.id)-a\(attempt)")
+        let step = workflow.plannedStep(task.step)!
+        let scratch = scratchRoot.appendingPathComponent("\(task.id)-a\(attempt)")
         // One log per run and attempt: a later run never overwrites the log of an
         // earlier one (a crashed attempt's log is what explains the crash).
         let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-r\(runID)-a\(attempt).log")
         let logPath = workspace.relative(logFile)
-        let gpuName = task.device == .gpu ? executor.plan.hardware.gpu ?? "gpu" : nil
+        let gpuName = task.device == .gpu ? gpuModel ?? "gpu" : nil
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
                                           gpus: gpus, vram: task.vramGB, logPath: logPath)
         let started = Date()
@@ -36,7 +66,7 @@ struct TaskRunner: Sendable {
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
             try UnsyncedFile.write(Data(), to: logFile)
-            try store.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
+            try recorder.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
                                              model: task.model, gpu: gpuName, attempt: attempt, startedAt: started,
                                              itemCount: batch.count, logPath: logPath))
         } catch {
@@ -51,19 +81,19 @@ struct TaskRunner: Sendable {
         }
         // The plan's invocation for these items: the task's own, or a smaller one on resume.
         let plannedItems = self.items
-        let context = InvocationContext(workflow: executor.workflow, step: step, items: { plannedItems[$0] })
+        let context = InvocationContext(workflow: workflow, step: step, items: { plannedItems[$0] })
         let planned = task.invocation.flatMap { batch.count == task.items.count ? $0 : nil }
             ?? step.planning.invocation(for: batch, context: context)
-        let invocation = Invocation(workflow: executor.workflow, step: step, task: task, planned: planned, items: batch, inputs: inputs,
+        let invocation = Invocation(workflow: workflow, step: step, task: task, planned: planned, items: batch, inputs: inputs,
                                     workspace: workspace, scratch: scratch, logFile: logFile, gpus: gpus,
-                                    attempt: attempt, gracePeriod: executor.options.gracePeriod, store: store)
+                                    attempt: attempt, gracePeriod: gracePeriod, store: recorder as? CheckpointStore)
         let tally = Tally()
         let perItemStart = Mutex(started)
-        let committer = self.committer, store = self.store, runID = self.runID, items = self.items
+        let committer = self.committer, recorder = self.recorder, runID = self.runID, items = self.items
         let expectedFrames = step.tool.output == .video ? Planner.expectedFrames(of: step) : nil
         // Finished items are committed in groups, each after one file-system sync, and
         // reported once committed (DoneRecorder explains why that is crash safe).
-        let recorder = DoneRecorder(store: store, workspaceRoot: workspace.root.path) { group, error in
+        let doneRecorder = DoneRecorder(store: recorder, workspaceRoot: workspace.root.path) { group, error in
             if let error {
                 tally.state.withLock { state in
                     for entry in group { state.failures[entry.record.id] = "cannot record the finished item: \(error)" }
@@ -85,7 +115,7 @@ struct TaskRunner: Sendable {
                     // Hashing a clip or a dataset folder takes seconds: not on the concurrency pool.
                     let (sha256, bytes, files) = try await BlockingWork.run { try committer.commit(output, to: item.path) }
                     let now = Date()
-                    recorder.add(DoneRecorder.Entry(record: ItemRecord(
+                    doneRecorder.add(DoneRecorder.Entry(record: ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,
                         attempts: attempt, startedAt: itemStarted, finishedAt: now,
                         duration: now.timeIntervalSince(itemStarted), gpu: gpuName.map { "\($0):\(gpus.map(String.init).joined(separator: ","))" },
@@ -101,7 +131,7 @@ struct TaskRunner: Sendable {
             thrown = "\(error)"
         }
         // Outputs already in place are committed even when the run is interrupted.
-        await recorder.drain()
+        await doneRecorder.drain()
         if Task.isCancelled { result.interrupted = true }
         let (doneIDs, refused) = tally.state.withLock { ($0.done, $0.failures) }
         result.done = doneIDs
@@ -119,15 +149,15 @@ struct TaskRunner: Sendable {
                        startedAt: started, finishedAt: Date(), duration: duration, gpu: gpuName, logPath: logPath,
                        error: error, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model)
         }
-        try? store.recordItems(failedRecords)
+        try? recorder.recordFailedItems(failedRecords)
         let status: TaskStatus = result.interrupted ? .interrupted : (result.failures.isEmpty ? .succeeded : .failed)
-        try? store.taskFinished(id: task.id, runID: runID, attempt: attempt, status: status, exitCode: outcome.exitCode,
+        try? recorder.taskFinished(id: task.id, runID: runID, attempt: attempt, status: status, exitCode: outcome.exitCode,
                                 duration: duration, loadSeconds: outcome.loadSeconds, itemCount: batch.count,
                                 error: result.failures.values.first ?? thrown)
         for (id, error) in result.failures.sorted(by: { $0.key < $1.key }) {
             events(.itemFailed(step: task.step, itemID: id, error: error))
         }
-        let willRetry = !result.failures.isEmpty && attempt <= (step.retries ?? executor.options.retries)
+        let willRetry = !result.failures.isEmpty && attempt <= (step.retries ?? retries)
         events(.taskFinished(TaskEnd(
             taskID: task.id, step: task.step, attempt: attempt, succeeded: result.failures.isEmpty && !result.interrupted,
             itemsDone: doneIDs.count, itemsFailed: result.failures.count, seconds: duration, logPath: logPath,

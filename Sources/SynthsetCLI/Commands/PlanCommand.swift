@@ -38,6 +38,8 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "List, per step, where each figure (seconds per item, load seconds) comes from.")
     var explain = false
 
+    @OptionGroup var cluster: ExecutorOptions
+
     func validate() throws {
         if let gpus { try NumericOption.check("--gpus", gpus, in: 1...NumericOption.maxGPUs) }
     }
@@ -62,6 +64,8 @@ struct PlanCommand: AsyncParsableCommand {
                 Console.out(Self.remainingWork(plan, workspace: WorkflowService.workspace(for: loaded, override: workspace)))
             }
             if explain { Console.out(Self.explanation(plan)) }
+            let settings = cluster.settings(for: loaded)
+            if settings.kind == .slurm { Console.out(Self.clusterJobs(plan, settings: settings)) }
         }
         // The process ends next: leave the plan to the OS instead of freeing a million
         // items one by one (a tenth of the run on large plans).
@@ -76,6 +80,28 @@ struct PlanCommand: AsyncParsableCommand {
         if work.items == 0 { return "in \(workspace.root.path): every item is done; nothing left to run\n" }
         return "in \(workspace.root.path): \(done.count) of \(plan.items.count) items done; still to do: " + WorkTable.line(work) + "\n"
             + WorkTable.render(work, plan: plan)
+    }
+
+    /// The Slurm jobs a cluster run submits (`plan --executor slurm`): per step, a job or a
+    /// job array with its `%` cap, resources and time limit.
+    static func clusterJobs(_ plan: Plan, settings: ExecutorSettings) -> String {
+        let jobs = PlannedClusterJob.jobs(for: plan, settings: settings)
+        var rows = [["step", "submission", "gres", "cpus", "mem", "time limit"]]
+        for job in jobs {
+            let submission = job.tasks > 1 ? "array of \(job.tasks) (%\(job.concurrency ?? job.tasks))" : "1 job"
+            let memory = job.memoryMB % 1024 == 0 ? "\(job.memoryMB / 1024)G" : "\(job.memoryMB)M"
+            rows.append([job.step, submission, job.gpus > 0 ? "gpu:\(job.gpus)" : "-", String(job.cpus), memory, job.timeLimit])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var text = "\nslurm: \(jobs.count) submission\(jobs.count == 1 ? "" : "s") (\(jobs.map(\.tasks).reduce(0, +)) jobs) when every task is ready"
+        text += [settings.partition.map { ", partition \($0)" }, settings.account.map { ", account \($0)" }].compactMap { $0 }.joined() + "\n"
+        for row in rows {
+            text += "  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+        }
+        let local = plan.tasks.filter { $0.device == .network }.count
+        if local > 0 { text += "  and \(local) upload task(s) run by the coordinator itself\n" }
+        return text
     }
 
     /// Per step, each figure with its basis and source (`plan --explain`).

@@ -61,6 +61,14 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var limits: MaxItemsOption
 
+    @OptionGroup var cluster: ExecutorOptions
+
+    @Flag(help: "With --executor slurm: submit what is ready and exit; a later run (or status) picks the jobs up.")
+    var detach = false
+
+    @Flag(help: "With --executor slurm: scancel this run's jobs on Ctrl-C (default: leave them running to re-attach).")
+    var cancelOnInterrupt = false
+
     func validate() throws {
         try NumericOption.check("--jobs", jobs, in: 1...NumericOption.maxJobs)
         try NumericOption.check("--retries", retries, in: 0...1000)
@@ -105,17 +113,50 @@ struct Run: AsyncParsableCommand {
         if let backoff = ProcessInfo.processInfo.environment["SYNTHSET_RETRY_BACKOFF"].flatMap(Double.init) {
             options.retryBackoff = backoff
         }
-        let executor = Executor(workflow: loaded, plan: plan, options: options)
         let reporter = ProgressReporter(mode: json ? .json : (Console.stderrIsTTY ? .tty : .plain), plan: plan)
+        let settings = cluster.settings(for: loaded)
+        if settings.kind != .slurm && (detach || cancelOnInterrupt) {
+            throw CommandError.user("--detach and --cancel-on-interrupt need --executor slurm (or executor: { kind: slurm } in the recipe)")
+        }
         // A preflight problem, a held lock or an unusable workspace ends the run here;
         // ErrorMapping says how.
-        let summary = try await SignalHandling.runCancellingOnSignal {
-            try await executor.run(events: reporter.handle)
+        let summary: RunSummary
+        if settings.kind == .slurm {
+            var clusterOptions = ClusterRunOptions(settings: settings, workerBinary: Self.executablePath())
+            clusterOptions.detach = detach
+            clusterOptions.cancelOnInterrupt = cancelOnInterrupt
+            // Undocumented knob for tests: look at the queue more often than every 5 s.
+            if let poll = ProcessInfo.processInfo.environment["SYNTHSET_SLURM_POLL"].flatMap(Double.init) { clusterOptions.pollSeconds = poll }
+            let executor = SlurmExecutor(workflow: loaded, plan: plan, options: options, cluster: clusterOptions)
+            summary = try await SignalHandling.runCancellingOnSignal { try await executor.run(events: reporter.handle) }
+        } else {
+            let executor = Executor(workflow: loaded, plan: plan, options: options)
+            summary = try await SignalHandling.runCancellingOnSignal { try await executor.run(events: reporter.handle) }
         }
         reporter.finish(summary)
+        if summary.detached {
+            Console.error("submitted; \(summary.clusterJobsLeft.count) Slurm job(s) queued or running (\(Self.jobList(summary.clusterJobsLeft)));\n"
+                          + "run `synthset run \(workflow) --executor slurm` again to follow them and submit what they unblock\n")
+            return
+        }
+        if summary.interrupted && !summary.clusterJobsLeft.isEmpty {
+            Console.error("\(summary.clusterJobsLeft.count) Slurm job(s) keep running (\(Self.jobList(summary.clusterJobsLeft))); "
+                          + "re-attach with `synthset run \(workflow) --executor slurm`, or cancel them with scancel\n")
+        }
         if summary.interrupted { throw CommandError.interrupted }
         if !summary.failed.isEmpty { throw CommandError.failedItems }
         try await finishLock(workflow: loaded, plan: plan, workspace: options.workspace, lockURL: lockURL, frozen: frozenLock)
+    }
+
+    /// This executable, absolute: what the cluster's jobs run as `synthset worker`.
+    static func executablePath() -> String {
+        let link = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        if link != "/proc/self/exe" { return link }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
+    static func jobList(_ ids: [String]) -> String {
+        ids.count > 8 ? ids.prefix(8).joined(separator: ", ") + ", ..." : ids.joined(separator: ", ")
     }
 
     /// What the run would do, from the store as it is; opens an existing store read-only

@@ -36,6 +36,7 @@ struct Status: AsyncParsableCommand {
         var text = "workspace \(report.workspace)\n"
         if let lastRun = report.lastRun { text += "last: \(lastRun)\n" }
         if let holder = report.lockedBy { text += "running now: \(holder)\n" }
+        text += Self.clusterJobs(WorkflowService.workspace(for: loaded, override: workspace))
         let header = ["step", "uses", "done", "pending", "failed", "running", "items/s"]
         var rows = [header]
         for step in report.steps {
@@ -55,6 +56,20 @@ struct Status: AsyncParsableCommand {
         }
         Console.out(text)
         if failed { throw CommandError.failedItems }
+    }
+}
+
+extension Status {
+    /// Cluster jobs submitted and not yet picked up (after `run --detach`, or a coordinator
+    /// that was stopped): the next `run --executor slurm` adopts them.
+    static func clusterJobs(_ workspace: Workspace) -> String {
+        guard let store = try? CheckpointStore.openForReading(path: workspace.store),
+              let open = try? store.openClusterJobs(), !open.isEmpty else { return "" }
+        let ids = open.compactMap(\.jobID)
+        let states = Dictionary(open.map { ($0.state, 1) }, uniquingKeysWith: +).sorted { $0.key < $1.key }
+            .map { "\($0.value) \($0.key.lowercased())" }.joined(separator: ", ")
+        return "cluster: \(open.count) Slurm job(s) in flight (\(states) when last seen): \(Run.jobList(ids)); "
+            + "`synthset run` with --executor slurm picks them up\n"
     }
 }
 

@@ -18,6 +18,7 @@ enum ErrorMapping {
         case let error as RunError:
             switch error {
             case .preflight(let diagnostics): return .diagnostics(diagnostics)
+            case .clusterJobsInFlight: return .workspace(error.description)
             }
         case let error as WorkspaceError:
             return .workspace(error.description)

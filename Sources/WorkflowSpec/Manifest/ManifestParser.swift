@@ -21,7 +21,7 @@ final class ManifestParser {
         self.allowMissingPinnedPrompts = allowMissingPinnedPrompts
     }
 
-    static let topLevelKeys = ["version", "name", "description", "hardware", "tools", "prompts", "steps", "catalog"]
+    static let topLevelKeys = ["version", "name", "description", "hardware", "executor", "tools", "prompts", "steps", "catalog"]
     nonisolated(unsafe) static let identifierPattern = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 
     func parse(root: Node, sourceHash: String) -> Workflow? {
@@ -53,6 +53,7 @@ final class ManifestParser {
         }
         let description = top["description"].flatMap { reader.string($0, "description") }
         let hardware = top["hardware"].flatMap(parseHardware)
+        let executor = top["executor"].flatMap(parseExecutor)
         let tools = top["tools"].map(parseTools) ?? [:]
         let prompts = top["prompts"].map(parsePrompts) ?? []
         let catalog = top["catalog"].map(parseCatalog) ?? CatalogOverrides()
@@ -63,10 +64,12 @@ final class ManifestParser {
             reader.error("missing 'steps'", hint: "add 'steps:' with at least one step", at: root.mapping?.first?.key ?? root)
         }
         checkReferences(steps: steps, prompts: prompts, stepsNode: top["steps"])
-        return Workflow(version: version, name: name, description: description, hardware: hardware,
-                        tools: tools, prompts: prompts, steps: steps, catalog: catalog,
-                        file: reader.file, directory: directory, sourceHash: sourceHash,
-                        sourceMap: reader.sourceMap)
+        var workflow = Workflow(version: version, name: name, description: description, hardware: hardware,
+                                tools: tools, prompts: prompts, steps: steps, catalog: catalog,
+                                file: reader.file, directory: directory, sourceHash: sourceHash,
+                                sourceMap: reader.sourceMap)
+        workflow.executor = executor
+        return workflow
     }
 
     // MARK: hardware, tools, catalog
@@ -89,6 +92,41 @@ final class ManifestParser {
             hardware.pricePerGPUHour = value
         }
         return hardware
+    }
+
+    func parseExecutor(_ node: Node) -> ExecutorSettings? {
+        guard let fields = reader.fields(node, "executor", allowed: ExecutorSettings.keys) else { return nil }
+        var settings = ExecutorSettings()
+        if let node = fields["kind"], let value = reader.string(node, "executor.kind") {
+            if let kind = ExecutorSettings.Kind(rawValue: value) {
+                settings.kind = kind
+            } else {
+                reader.error("unknown executor '\(value)'",
+                             hint: "write one of \(ExecutorSettings.Kind.allCases.map(\.rawValue).joined(separator: ", "))", at: node)
+            }
+        }
+        for key in ["partition", "account"] {
+            guard let node = fields[key], let value = reader.string(node, "executor.\(key)") else { continue }
+            // These go to sbatch as one argument each; a space or a comma there is a typo.
+            if value.isEmpty || value.contains(where: { $0.isWhitespace || $0 == "," }) {
+                reader.error("executor.\(key) '\(value)' is not a Slurm \(key) name", hint: "write one name, e.g. 'gpu'", at: node)
+            }
+            if key == "partition" { settings.partition = value } else { settings.account = value }
+        }
+        if let node = fields["max_jobs"], let value = reader.int(node, "executor.max_jobs") {
+            if value < 1 { reader.error("executor.max_jobs must be at least 1, found \(value)", hint: "write how many tasks may be queued at once, e.g. 'max_jobs: 16'", at: node) }
+            settings.maxJobs = value
+        }
+        if let node = fields["cpus_per_task"], let value = reader.int(node, "executor.cpus_per_task") {
+            if value < 1 { reader.error("executor.cpus_per_task must be at least 1, found \(value)", hint: "write the CPUs each job gets, e.g. 4", at: node) }
+            settings.cpusPerTask = value
+        }
+        if let node = fields["mem_gb"] { settings.memoryGB = positive(node, "executor.mem_gb") }
+        if let node = fields["time_margin"], let value = reader.double(node, "executor.time_margin") {
+            if value < 1 { reader.error("executor.time_margin must be at least 1, found \(value)", hint: "a job's time limit is the estimate times this factor; write e.g. 1.5", at: node) }
+            settings.timeMargin = value
+        }
+        return settings
     }
 
     func parseTools(_ node: Node) -> [String: ToolLocation] {

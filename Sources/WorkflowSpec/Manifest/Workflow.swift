@@ -7,6 +7,8 @@ public struct Workflow: Sendable, Hashable {
     public var name: String
     public var description: String?
     public var hardware: Hardware?
+    /// `executor:`, when the recipe says where it runs (nil: locally, unless `--executor`).
+    public var executor: ExecutorSettings? = nil
     /// Tool installations keyed by family (`cosmos-predict2`, `grounded-sam2`, ...).
     public var tools: [String: ToolLocation]
     /// Prompt sets in file order.

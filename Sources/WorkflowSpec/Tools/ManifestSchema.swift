@@ -56,6 +56,10 @@ public enum ManifestSchema {
                     "description": "The GPU the plan is checked and estimated against, and how many the local executor may use.",
                     "$ref": "#/$defs/hardware",
                 ],
+                "executor": [
+                    "description": "Where synthset run runs the tasks: locally (default) or as jobs of a Slurm cluster; command-line flags override each key.",
+                    "$ref": "#/$defs/executor",
+                ],
                 "tools": [
                     "type": "object",
                     "propertyNames": ["enum": familiesEnum],
@@ -242,6 +246,37 @@ public enum ManifestSchema {
                     ],
                 ],
                 "required": ["gpu"],
+                "additionalProperties": false,
+            ],
+            "executor": [
+                "type": "object",
+                "description": "Where synthset run runs the tasks; none of it changes any item.",
+                "properties": [
+                    "kind": [
+                        "description": "local: on this machine; slurm: each task as a job submitted with sbatch.",
+                        "enum": .array(ExecutorSettings.Kind.allCases.map { .string($0.rawValue) }),
+                    ],
+                    "partition": ["description": "sbatch --partition.", "type": "string", "pattern": "^[^\\s,]+$"],
+                    "account": ["description": "sbatch --account.", "type": "string", "pattern": "^[^\\s,]+$"],
+                    "max_jobs": [
+                        "description": "Tasks queued or running on the cluster at once (also the % cap of job arrays).",
+                        "$ref": "#/$defs/positiveInteger",
+                    ],
+                    "cpus_per_task": [
+                        "description": "sbatch --cpus-per-task (default 1 for CPU tasks, 4 per GPU for GPU tasks).",
+                        "$ref": "#/$defs/positiveInteger",
+                    ],
+                    "mem_gb": [
+                        "description": "sbatch --mem in GB (default 2 for CPU tasks, 16 per GPU for GPU tasks).",
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                    ],
+                    "time_margin": [
+                        "description": "A job's --time is its task's estimate times this factor plus 5 minutes (default 1.5).",
+                        "type": "number",
+                        "minimum": 1,
+                    ],
+                ],
                 "additionalProperties": false,
             ],
             "tool": [

@@ -72,7 +72,7 @@ extension CheckpointStoreError {
 /// file waits up to the busy timeout for locks.
 public final class CheckpointStore: Sendable {
     /// The schema version this build writes (`PRAGMA user_version`).
-    public static let currentSchemaVersion = 2
+    public static let currentSchemaVersion = 3
 
     /// Maximum number of host parameters in one `IN (...)` list.
     static let inListChunk = 500
@@ -259,6 +259,30 @@ public final class CheckpointStore: Sendable {
                 t.primaryKey(["item_id", "path"])
             }
             try db.execute(sql: "PRAGMA user_version = 2")
+        }
+        // Cluster jobs (`run --executor slurm`): one row per submission of one task, so a
+        // restarted coordinator adopts what is queued instead of submitting it again.
+        migrator.registerMigration("v3") { db in
+            try db.create(table: "cluster_jobs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("task_id", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("step", .text).notNull()
+                t.column("run_id", .integer).notNull()
+                t.column("scheduler", .text).notNull()
+                t.column("job_name", .text).notNull()
+                t.column("job_id", .text)
+                t.column("array_index", .integer)
+                t.column("job_file", .text).notNull()
+                t.column("items", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("reason", .text)
+                t.column("submitted_at", .double).notNull()
+                t.column("ended_at", .double)
+                t.column("settled", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "cluster_jobs_open", on: "cluster_jobs", columns: ["settled", "task_id"])
+            try db.execute(sql: "PRAGMA user_version = 3")
         }
         return migrator
     }

@@ -105,7 +105,7 @@ extension Workspace {
             guard let record = records[item.id], record.status == .done, let bytes = record.bytes else { continue }
             var isDirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: url(record.path).path, isDirectory: &isDirectory)
-            let mainOK = item.kind == .dataset ? isDirectory.boolValue : size(record.path) == bytes
+            let mainOK = item.kind.isFolder ? isDirectory.boolValue : size(record.path) == bytes
             // Companions and a folder's files count too: a missing or resized one means
             // the item is produced again (a later step would read it).
             if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }

@@ -68,14 +68,32 @@ public struct ExportAdapter: ToolAdapter {
 
     /// An image file and its labels for every input of the export item.
     static func sources(for item: PlannedItem, invocation: Invocation, planned: [String: PlannedItem]) throws -> [DatasetSource] {
-        let workspace = invocation.workspace
+        try entries(for: item, inputs: invocation.inputs, workspace: invocation.workspace, planned: planned).map { entry in
+            // The split follows the image's lineage (its root generation), not its id.
+            try DatasetSource.load(id: entry.lineage, fileName: entry.fileName, image: entry.image, labels: entry.labels)
+        }
+    }
+
+    /// One image of an export item: its files, and the name and split key (lineage) the
+    /// dataset gives it. Training (`ultralytics/train`) reads the same entries to pick its
+    /// nested subsets by lineage.
+    struct Entry {
+        var image: URL
+        var labels: URL
+        var fileName: String
+        var lineage: String
+    }
+
+    /// The entries of an export item, from the plan's items alone (no file is read).
+    static func entries(for item: PlannedItem, inputs: [String: URL], workspace: Workspace,
+                        planned: [String: PlannedItem]) throws -> [Entry] {
         struct Pair { var imageItem: PlannedItem; var image: URL; var labels: URL; var labelItemID: String? }
         var pairs: [Pair] = []
         for inputID in item.inputs {
             guard let input = planned[inputID] else {
                 throw DatasetError("input item \(inputID.prefix(16)) is not in the current plan")
             }
-            let file = invocation.inputs[inputID] ?? workspace.url(input.path)
+            let file = inputs[inputID] ?? workspace.url(input.path)
             switch input.kind {
             case .labels:
                 guard let imageID = input.inputs.first, let imageItem = planned[imageID] else {
@@ -92,14 +110,13 @@ public struct ExportAdapter: ToolAdapter {
         // One image labeled by two label steps is exported twice, told apart by the label id.
         var imageCounts: [String: Int] = [:]
         for pair in pairs { imageCounts[pair.imageItem.id, default: 0] += 1 }
-        return try pairs.map { pair in
+        return pairs.map { pair in
             let image = pair.imageItem
             var id = String(image.id.prefix(8))
             if imageCounts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
             let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
                                                   extension: pair.image.pathExtension)
-            // The split follows the image's lineage (its root generation), not its id.
-            return try DatasetSource.load(id: image.lineage, fileName: fileName, image: pair.image, labels: pair.labels)
+            return Entry(image: pair.image, labels: pair.labels, fileName: fileName, lineage: image.lineage)
         }
     }
 

@@ -4,7 +4,7 @@
 /// Command line (``UltralyticsTrainTool/invocation(for:context:)`` builds it):
 ///
 ///     <python> synthset_train.py --data DATA.yaml --model yolov8n.yaml --epochs 10 --imgsz 320
-///         --batch 16 --seed 0 --patience 100 --device cpu|0 --output OUT --work WORK
+///         --batch 16 --seed 0 --patience 100 --device cpu|0 --fraction 1 --output OUT --work WORK
 ///         [--evaluate NAME=yolo|coco=PATH ...]
 ///
 /// It trains with `YOLO(model).train(...)` (plots and AMP off: AMP's check would download
@@ -59,6 +59,7 @@ def parse_args():
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--patience", type=int, required=True)
     parser.add_argument("--device", required=True)       # cpu, or the GPU index synthset assigned
+    parser.add_argument("--fraction", type=float, default=1.0)  # of the training split (synthset picked the images)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--output", required=True)       # the item's folder (in scratch space)
     parser.add_argument("--work", required=True)         # Ultralytics' run folder (scratch)
@@ -257,7 +258,8 @@ def main():
         epochs_run = sum(1 for _ in csv.DictReader(handle))
     listing = os.path.join(data["path"], data.get("test") or data["val"])
     metrics = {"format": FORMAT, "ultralytics": ultralytics.__version__, "model": args.model,
-               "epochs": args.epochs, "epochs_run": epochs_run, "imgsz": args.imgsz, "seed": args.seed,
+               "epochs": args.epochs, "epochs_run": epochs_run, "fraction": args.fraction,
+               "train_images": len(list_images(os.path.join(data["path"], data["train"]))), "imgsz": args.imgsz, "seed": args.seed,
                "classes": names, "headline": headline,
                "map50": splits[headline]["map50"], "map50_95": splits[headline]["map50_95"],
                "precision": splits[headline]["precision"], "recall": splits[headline]["recall"],

@@ -76,12 +76,7 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
         guard let item = invocation.items.first, let exportID = item.inputs.first,
               let source = UltralyticsTrainTool.source(of: invocation.step, in: invocation.workflow),
               let split = source.export?.split else { return failAll("the step has no export to train from") }
-        let fraction: Double
-        switch item.signature.params?["fraction"] {
-        case .number(let value): fraction = value
-        case .int(let value): fraction = Double(value)
-        default: fraction = 1
-        }
+        let fraction = UltralyticsTrainTool.fraction(of: item)
         let planned = Dictionary(Planner.expandItems(invocation.workflow).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         guard let exportItem = planned[exportID], let folder = invocation.inputs[exportID] else {
             return failAll("the exported dataset \(exportID.prefix(16)) is not available")

@@ -47,6 +47,15 @@ public struct UltralyticsTrainTool: RunnableTool {
 
     public func parseKeys(_ parser: StepParser, into step: inout Step) { step.training = parser.parseTraining() }
 
+    /// `ultralytics <version>` (from its package metadata: importing it writes a settings
+    /// file) and the interpreter's version: Ultralytics has no checkout.
+    public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
+        let family = UltralyticsTrainAdapter.family, python = ToolSupport.python(family, workflow: workflow)
+        let version = ToolVersions.firstLine(await ToolVersions.run(python, ["-c", "from importlib.metadata import version; print(version('ultralytics'))"]))
+        return [family: version ?? "unknown",
+                "\(family).python": ToolVersions.firstLine(await ToolVersions.run(python, ["--version"])) ?? "unknown"]
+    }
+
     public func inputProblem(from source: Step, into step: Step) -> (message: String, hint: String)? {
         guard let export = source.export else {
             return ("ultralytics/train trains on an exported dataset; '\(source.id)' is \(source.uses.rawValue)",
@@ -140,7 +149,7 @@ public struct UltralyticsTrainTool: RunnableTool {
             "--batch", .text(String(training.batch)), "--seed", .text(String(training.seed)),
             "--patience", .text(String(training.patience)),
             // CUDA_VISIBLE_DEVICES holds the assigned GPU, which the script sees as 0.
-            "--device", .text(step.device == .gpu ? "0" : "cpu"),
+            "--device", .text(step.device == .gpu ? "0" : "cpu"), "--fraction", .text(Self.fraction(of: item).description),
             "--output", .path(.scratch("out/\(item.stem)")), "--work", .path(.scratch("work")),
         ]
         for dataset in training.evaluateOn {
@@ -151,6 +160,15 @@ public struct UltralyticsTrainTool: RunnableTool {
         return TaskInvocation(program: ToolSupport.python(family, workflow: workflow), arguments: arguments,
                               environment: environment, files: files, links: links,
                               outputs: [InvocationOutput(item: item.id, file: .scratch("out/\(item.stem)"))])
+    }
+
+    /// The fraction of the training split an item trains on (`params.fraction`).
+    static func fraction(of item: PlannedItem) -> Double {
+        switch item.signature.params?["fraction"] {
+        case .number(let value): value
+        case .int(let value): Double(value)
+        default: 1
+        }
     }
 
     /// The one export step a training step reads (``checkPlan(_:workflow:diagnostics:)``

@@ -27,10 +27,17 @@ public struct TrainingMetrics: Sendable, Codable, Equatable {
         public var figures: Figures { Figures(precision: precision, recall: recall, map50: map50, map50_95: map50_95) }
     }
 
-    /// Boxes the trained model predicted on test images: `[class, confidence, x1, y1, x2, y2]`.
+    /// Boxes the trained model predicted on a few test images, by dataset file name.
     public struct Predictions: Sendable, Codable, Equatable {
         public var split: String
-        public var images: [String: [[Double]]]
+        public var images: [String: Image]
+    }
+
+    /// One image's size and predicted boxes: `[class, confidence, x1, y1, x2, y2]` in pixels.
+    public struct Image: Sendable, Codable, Equatable {
+        public var width: Int
+        public var height: Int
+        public var boxes: [[Double]]
     }
 
     public var format: String

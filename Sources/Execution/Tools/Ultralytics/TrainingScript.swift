@@ -109,7 +109,8 @@ def predictions(model, listing, limit, device, imgsz):
         boxes = []
         for (x1, y1, x2, y2), conf, cls in zip(result.boxes.xyxy.tolist(), result.boxes.conf.tolist(), result.boxes.cls.tolist()):
             boxes.append([int(cls), round(conf, 4), round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)])
-        found[name] = boxes
+        height, width = result.orig_shape[:2]
+        found[name] = {"width": int(width), "height": int(height), "boxes": boxes}
     return found
 
 

@@ -192,14 +192,122 @@ import Testing
         }
     }
 
-    @Test func text2worldRefusesTheResidentRunner() async throws {
+    @Test func text2worldLoadsEachModelOnceWithTheCLIsClips() async throws {
+        let text2world = { (root: URL, runner: String) in
+            Self.workflow(root, runner: runner).replacingOccurrences(of: "cosmos-predict2/text2image", with: "cosmos-predict2/text2world")
+        }
+        let resident = try Fixture { text2world($0, "resident") }
+        let cli = try Fixture { text2world($0, "cli") }
+        defer {
+            try? FileManager.default.removeItem(at: resident.directory)
+            try? FileManager.default.removeItem(at: cli.directory)
+        }
+        let residentRun = try await resident.run()
+        #expect(residentRun.status == 0, "\(residentRun.stderr)")
+        let cliRun = try await cli.run()
+        #expect(cliRun.status == 0, "\(cliRun.stderr)")
+        // Upstream's two phases, each pipeline built once; the CLI builds both per (seed, negative).
+        let scripts = try Self.loads(resident).compactMap { $0["script"] as? String }
+        #expect(scripts == ["text2image", "video2world"])
+        #expect(try Self.loads(cli).count == 12)
+        let clips = resident.files("images", ext: "mp4")
+        #expect(clips.count == 12)
+        #expect(clips == cli.files("images", ext: "mp4"))
+        for ext in ["mp4", "txt"] {
+            for name in resident.files("images", ext: ext) {
+                let a = try Data(contentsOf: resident.workspace.appendingPathComponent("outputs/images/\(name)"))
+                let b = try Data(contentsOf: cli.workspace.appendingPathComponent("outputs/images/\(name)"))
+                #expect(a == b, "\(name) differs between the runners")
+            }
+        }
+        #expect(try resident.invocations().isEmpty)
+    }
+
+    @Test func theToolsBlockSetsTheRunnerOfEveryStep() async throws {
         let fixture = try Fixture { root in
-            Self.workflow(root, runner: "resident").replacingOccurrences(of: "cosmos-predict2/text2image", with: "cosmos-predict2/text2world")
+            Self.workflow(root, runner: "cli")
+                .replacingOccurrences(of: "    runner: cli\n", with: "")
+                .replacingOccurrences(of: "python: python3 }", with: "python: python3, runner: resident }")
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let text = try String(contentsOf: fixture.workflow, encoding: .utf8)
+        #expect(!text.contains("    runner:") && text.contains("runner: resident }"))
         let plan = try await Synthset.run(["plan", fixture.workflow.path])
-        #expect(plan.status == 2)
-        #expect(plan.stderr.contains("workflow.yaml:"), "\(plan.stderr)")
-        #expect(plan.stderr.contains("cannot use 'runner: resident'") && plan.stderr.contains("use 'runner: cli'"), "\(plan.stderr)")
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("step 'images': resident: 1 load, "), "\(plan.stdout)")
+        let result = try await fixture.run()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Self.loads(fixture).count == 1)
+        #expect(fixture.files("images", ext: "jpg").count == 12)
+
+        // A step's own runner wins over the tools block's.
+        let own = try Fixture { root in
+            Self.workflow(root, runner: "cli").replacingOccurrences(of: "python: python3 }", with: "python: python3, runner: resident }")
+        }
+        defer { try? FileManager.default.removeItem(at: own.directory) }
+        let ownPlan = try await Synthset.run(["plan", own.workflow.path])
+        #expect(ownPlan.status == 0 && !ownPlan.stdout.contains("resident: 1 load"), "\(ownPlan.stdout)")
+
+        // A bad value is located under tools.
+        let bad = try Fixture { root in
+            Self.workflow(root, runner: "cli").replacingOccurrences(of: "python: python3 }", with: "python: python3, runner: daemon }")
+        }
+        defer { try? FileManager.default.removeItem(at: bad.directory) }
+        let validate = try await Synthset.run(["validate", bad.workflow.path])
+        #expect(validate.status == 2)
+        #expect(validate.stderr.contains("workflow.yaml:5:") && validate.stderr.contains("runner must be one of cli, resident"), "\(validate.stderr)")
+    }
+
+    @Test func itemsReachTheWorkerOnItsStandardInput() async throws {
+        let fixture = try Fixture { Self.workflow($0, runner: "resident") }
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        let json = try await Synthset.run(["plan", fixture.workflow.path, "--format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let task = try #require((object["tasks"] as? [[String: Any]])?.first)
+        let invocation = try #require(task["invocation"] as? [String: Any])
+        let stdin = try #require(invocation["stdin"] as? [String: Any])
+        let lines = try #require(stdin["lines"] as? [[String: Any]])
+        #expect(lines.count == 12)
+        #expect(Set(lines.compactMap { $0["seed"] as? Int }) == [0, 1, 2])
+        #expect(stdin["answers"] as? [String: String] == ["scratch": "answers.jsonl"])
+        // No item list on disk: the only planned file is the worker.
+        let files = (invocation["files"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+        #expect(files == ["cosmos_resident_worker.py"])
+        let arguments = (invocation["arguments"] as? [Any] ?? []).compactMap { $0 as? String }
+        #expect(!arguments.contains("--items"))
+    }
+
+    @Test func ctrlCLetsTheWorkerFinishTheItemInHand() async throws {
+        let fixture = try Fixture { Self.workflow($0, runner: "resident") }
+        defer { try? FileManager.default.removeItem(at: fixture.directory) }
+        // Each image takes 2 s: longer than the run's grace of 1 s.
+        try Data("2".utf8).write(to: fixture.root.appendingPathComponent("slow"))
+        let launched = try TestSupport.launch(["run", fixture.workflow.path, "--workspace", fixture.workspace.path, "--grace", "1"],
+                                              in: fixture.directory)
+        let generations = fixture.root.appendingPathComponent("generations.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try Self.lines(generations).count < 1 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        // The second image is now in hand.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(launched.process.isRunning)
+        launched.process.interrupt()
+        let result = await launched.result()
+        #expect(result.status == 130, "\(result.stderr)")
+        let made = try Self.lines(generations).count
+        #expect(made >= 2 && made < 12, "\(made) generations")
+        // Every image the worker finished is committed, the one in hand included.
+        #expect(fixture.files("images", ext: "jpg").count == made)
+        let pids = try Self.loads(fixture).compactMap { $0["pid"] as? Int32 }
+        #expect(pids.count == 1)
+        #expect(pids.allSatisfy { kill($0, 0) != 0 }, "the worker outlived the run")
+        // The next run makes only the rest.
+        try FileManager.default.removeItem(at: fixture.root.appendingPathComponent("slow"))
+        let again = try await fixture.run()
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try Self.lines(generations).count == 12)
+        #expect(fixture.files("images", ext: "jpg").count == 12)
     }
 }

@@ -145,8 +145,14 @@ def record_load(script, args):
 GENERATED = [0]
 
 def before_generation():
-    # With <root>/hang_after holding N, the Nth generation of a process hangs (the marker
-    # is removed first, so the next process goes through).
+    # With <root>/slow holding S, every generation takes S seconds. With
+    # <root>/hang_after holding N, the Nth generation of a process hangs (the marker is
+    # removed first, so the next process goes through).
+    slow = os.path.join(ROOT, "slow")
+    if os.path.exists(slow):
+        import time
+        with open(slow) as f:
+            time.sleep(float(f.read().strip() or "0"))
     marker = os.path.join(ROOT, "hang_after")
     if os.path.exists(marker):
         with open(marker) as f:
@@ -285,34 +291,66 @@ if __name__ == "__main__":
     sys.exit(0)
 """#
 
+    /// In the shape of cosmos-predict2 661da47 `examples/text2world.py`: its own
+    /// `parse_args()`, and the two phases of its `__main__` with the functions it imports
+    /// from text2image.py and video2world.py: every first frame (`<stem>_temp.jpg`, one
+    /// `--seed` and `--negative_prompt` for the batch) with the text2image pipeline, then
+    /// every clip from them with the video2world pipeline (given the text encoder), the
+    /// temporary images removed. Each pipeline build is logged to `loads.jsonl`.
     static let text2world = #"""
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _standin as s
+from examples.text2image import process_single_generation as process_single_image_generation
+from examples.text2image import setup_pipeline as setup_text2image_pipeline
+from examples.video2world import process_single_generation as process_single_video_generation
+from examples.video2world import setup_pipeline as setup_video2world_pipeline
 
-p = s.video_parser("Text2World stand-in")
-p.add_argument("--distill_steps", type=int, choices=[0, 1, 2, 3, 4], default=0)
-p.add_argument("--dit_path_text2image", type=str, default="")
-p.add_argument("--dit_path_video2world", type=str, default="")
-p.add_argument("--batch_input_json", type=str, default=None)
-args = p.parse_args()
-batch = s.read_batch(args.batch_input_json) if args.batch_input_json else None
-s.log_invocation("text2world", batch=batch)
-s.write_config(args.save_path, args)
-items = batch if batch is not None else [{"prompt": args.prompt, "output_video": args.save_path}]
-kept = []
-for idx, item in enumerate(items):  # phase 1: first frames
-    prompt = item.get("prompt")
-    if not prompt or s.blocked(prompt):
-        continue
-    out = item.get("output_video", f"output_{idx}.mp4")
-    temp = s.write_image(os.path.splitext(out)[0] + "_temp.jpg", prompt, args.seed)
-    kept.append((prompt, out, temp))
-for prompt, out, temp in kept:  # phase 2: videos
-    s.write_video(out, s.frames_for(args.fps), args.fps)
-    s.write_sidecar(out, prompt, args.negative_prompt)
-    os.remove(temp)
-sys.exit(0)
+def parse_args():
+    p = s.video_parser("Text2World stand-in")
+    p.add_argument("--distill_steps", type=int, choices=[0, 1, 2, 3, 4], default=0)
+    p.add_argument("--dit_path_text2image", type=str, default="")
+    p.add_argument("--dit_path_video2world", type=str, default="")
+    p.add_argument("--batch_input_json", type=str, default=None)
+    return p.parse_args()
+
+def generate_first_frames(text2image_pipe, args):
+    batch_items = []
+    items = s.read_batch(args.batch_input_json) if args.batch_input_json else [{"prompt": args.prompt, "output_video": args.save_path}]
+    for idx, item in enumerate(items):
+        prompt = item.get("prompt", "")
+        output_video = item.get("output_video", f"output_{idx}.mp4")
+        if not prompt:
+            continue
+        temp_image_name = os.path.splitext(output_video)[0] + "_temp.jpg"
+        if process_single_image_generation(pipe=text2image_pipe, prompt=prompt, output_path=temp_image_name,
+                                           negative_prompt=args.negative_prompt, aspect_ratio=args.aspect_ratio,
+                                           seed=args.seed, use_cuda_graphs=args.use_cuda_graphs, benchmark=args.benchmark):
+            batch_items.append({"prompt": prompt, "output_video": output_video, "temp_image_path": temp_image_name})
+    return batch_items
+
+def generate_videos(video2world_pipe, batch_items, args):
+    for item in batch_items:
+        process_single_video_generation(pipe=video2world_pipe, input_path=item["temp_image_path"], prompt=item["prompt"],
+                                        output_path=item["output_video"], negative_prompt=args.negative_prompt,
+                                        aspect_ratio=args.aspect_ratio, num_conditional_frames=1, guidance=args.guidance,
+                                        seed=args.seed, benchmark=args.benchmark, use_cuda_graphs=args.use_cuda_graphs)
+        if os.path.exists(item["temp_image_path"]):
+            os.remove(item["temp_image_path"])
+
+if __name__ == "__main__":
+    args = parse_args()
+    s.log_invocation("text2world", batch=s.read_batch(args.batch_input_json) if args.batch_input_json else None)
+    s.write_config(args.save_path, args)
+    args.dit_path = args.dit_path_text2image
+    args.use_fast_tokenizer = False
+    text2image_pipe = setup_text2image_pipeline(args)
+    batch_items = generate_first_frames(text2image_pipe, args)
+    del text2image_pipe
+    args.dit_path = args.dit_path_video2world
+    video2world_pipe = setup_video2world_pipeline(args, text_encoder=None)
+    generate_videos(video2world_pipe, batch_items, args)
+    sys.exit(0)
 """#
 
     static let bestOfN = #"""

@@ -33,6 +33,9 @@ public struct ProcessSpec: Sendable, Equatable {
     /// Log file receiving the child's stdout and stderr (appended; parent
     /// directories are created).
     public var logFile: URL
+    /// The read end the child gets as its standard input (closed here once it is
+    /// started); nil: `/dev/null`.
+    public var standardInput: FileDescriptor?
 
     /// Creates a process specification.
     public init(
@@ -165,15 +168,32 @@ public enum ProcessRunner {
     public static func run(
         _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10)
     ) async throws -> ProcessOutcome {
-        try Task.checkCancellation()
-        let executablePath = try resolveExecutable(spec)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: spec.workingDirectory.path, isDirectory: &isDirectory),
-              isDirectory.boolValue
-        else {
-            throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
+        let executablePath: String, stdoutFD: FileDescriptor, stderrFD: FileDescriptor
+        do {
+            try Task.checkCancellation()
+            executablePath = try resolveExecutable(spec)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: spec.workingDirectory.path, isDirectory: &isDirectory),
+                  isDirectory.boolValue
+            else {
+                throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
+            }
+            (stdoutFD, stderrFD) = try openLog(spec.logFile)
+        } catch {
+            // The input's read end is ours to close until the child has it.
+            try? spec.standardInput?.close()
+            throw error
         }
-        let (stdoutFD, stderrFD) = try openLog(spec.logFile)
+        let stdinFD: FileDescriptor
+        if let given = spec.standardInput {
+            stdinFD = given
+        } else {
+            do { stdinFD = try FileDescriptor.open("/dev/null", .readOnly, options: .closeOnExec) } catch {
+                try? stdoutFD.close()
+                try? stderrFD.close()
+                throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "cannot open /dev/null: \(error)")
+            }
+        }
 
         var options = PlatformOptions()
         options.createSession = true
@@ -215,7 +235,7 @@ public enum ProcessRunner {
                     environment: .inherit.updating(updates),
                     workingDirectory: FilePath(spec.workingDirectory.path),
                     platformOptions: options,
-                    input: .none,
+                    input: .fileDescriptor(stdinFD, closeAfterSpawningProcess: true),
                     output: .fileDescriptor(stdoutFD, closeAfterSpawningProcess: true),
                     error: .fileDescriptor(stderrFD, closeAfterSpawningProcess: true)
                 ) { execution in

@@ -51,8 +51,8 @@ struct PlannedProcess: Sendable {
             environment["PYTHONPATH"] = path + ":" + inherited
         }
         let arguments = planned.arguments.map { $0.resolved(scratch: scratch, workspace: workspace) }
-        ToolSupport.log("synthset: running \(invocation.items.count) item(s): \(ToolSupport.commandLine([program] + arguments))",
-                        to: invocation.logFile)
+        ToolSupport.log("synthset: running \(invocation.items.count) item(s): \(ToolSupport.commandLine([program] + arguments))"
+                        + (planned.standardInput.map { " < \($0.lines.count) line(s)" } ?? ""), to: invocation.logFile)
         return ProcessSpec(executable: program, arguments: arguments, environment: environment,
                            workingDirectory: planned.workingDirectory.map { resolve($0, invocation) } ?? scratch,
                            logFile: invocation.logFile)
@@ -60,8 +60,25 @@ struct PlannedProcess: Sendable {
 
     /// Prepares and runs the process, collecting the planned outputs.
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> BatchCollector.Result {
-        let spec = try Self.prepare(invocation)
-        return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+        var spec = try Self.prepare(invocation)
+        guard let input = invocation.planned.standardInput else {
+            return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+        }
+        // The planned input is fed while the program runs, and closed (so it stops after
+        // the item in hand) as soon as the run is interrupted.
+        let feeder = try InputFeeder(input, scratch: invocation.scratch, workspace: invocation.workspace.root)
+        spec.standardInput = feeder.readEnd
+        let feeding = Task { await feeder.feed() }
+        defer {
+            feeding.cancel()
+            feeder.close()
+        }
+        return try await withTaskCancellationHandler {
+            try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+        } onCancel: {
+            feeding.cancel()
+            feeder.close()
+        }
     }
 
     /// Runs the process, hands over the outputs found, and fails the rest with `reason`.

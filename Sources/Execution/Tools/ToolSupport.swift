@@ -142,7 +142,42 @@ struct BatchCollector: Sendable {
             defer { finished.state.withLock { $0 = true } }
             return try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
         }
-        let outcome = try await withTaskCancellationHandler {
+        let outcome: ProcessOutcome
+        do {
+            outcome = try await watch(process, finished: finished, expected: expected, handed: &handed, lastSizes: &lastSizes, produced: produced)
+        } catch is CancellationError {
+            // Stopped (Ctrl-C): what the tool finished before it ended, sidecar and all,
+            // is still committed, outside the cancelled task (its checks start programs).
+            for output in expected where !handed.contains(output.item.id) {
+                guard let marker = output.companions.first?.file, ToolSupport.exists(marker),
+                      let size = ToolSupport.fileSize(output.file), size > 0 else { continue }
+                handed.insert(output.item.id)
+                await withoutActuallyEscaping(produced) { produced in
+                    await Task { await produced(Self.handOver(output)) }.value
+                }
+            }
+            throw CancellationError()
+        }
+        // After a clean exit every written file is complete; after a crash only those
+        // whose sidecar (written after the output) exists are trusted.
+        for output in expected where !handed.contains(output.item.id) && ToolSupport.exists(output.file) {
+            // A failed invocation's files without such a marker are never trusted (a
+            // `command` or ffmpeg that wrote a third of its file and exited 1): none of
+            // them is committed.
+            if !outcome.succeeded {
+                guard let marker = output.companions.first?.file, ToolSupport.exists(marker) else { continue }
+            }
+            handed.insert(output.item.id)
+            await produced(Self.handOver(output))
+        }
+        return Result(outcome: outcome, handedOver: handed)
+    }
+
+    /// Polls for complete outputs while the process runs; its outcome.
+    private func watch(_ process: Task<ProcessOutcome, any Error>, finished: Flag, expected: [ExpectedOutput],
+                       handed: inout Set<String>, lastSizes: inout [String: Int],
+                       produced: @Sendable (ProducedOutput) async -> Void) async throws -> ProcessOutcome {
+        try await withTaskCancellationHandler {
             while !finished.state.withLock({ $0 }) && !Task.isCancelled {
                 try? await Task.sleep(for: pollInterval)
                 if Task.isCancelled || finished.state.withLock({ $0 }) { break }
@@ -161,19 +196,6 @@ struct BatchCollector: Sendable {
         } onCancel: {
             process.cancel()
         }
-        // After a clean exit every written file is complete; after a crash only those
-        // whose sidecar (written after the output) exists are trusted.
-        for output in expected where !handed.contains(output.item.id) && ToolSupport.exists(output.file) {
-            // A failed invocation's files without such a marker are never trusted (a
-            // `command` or ffmpeg that wrote a third of its file and exited 1): none of
-            // them is committed.
-            if !outcome.succeeded {
-                guard let marker = output.companions.first?.file, ToolSupport.exists(marker) else { continue }
-            }
-            handed.insert(output.item.id)
-            await produced(Self.handOver(output))
-        }
-        return Result(outcome: outcome, handedOver: handed)
     }
 
     static func handOver(_ output: ExpectedOutput) -> ProducedOutput {

@@ -26,10 +26,13 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
     public var outputs: [InvocationOutput]
     /// The in-process tool that runs the task, for tools built into synthset.
     public var builtin: String?
+    /// Lines fed to the program's standard input while it runs (nil: no input).
+    public var standardInput: InvocationInput?
 
     public init(program: String? = nil, arguments: [InvocationArgument] = [], environment: [String: String] = [:],
                 workingDirectory: InvocationPath? = nil, files: [InvocationFile] = [], links: [InvocationLink] = [],
-                outputs: [InvocationOutput] = [], builtin: String? = nil) {
+                outputs: [InvocationOutput] = [], builtin: String? = nil, standardInput: InvocationInput? = nil) {
+        self.standardInput = standardInput
         self.program = program
         self.arguments = arguments
         self.environment = environment
@@ -54,6 +57,31 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case program, arguments, environment, files, links, outputs, builtin
         case workingDirectory = "working_directory"
+        case standardInput = "stdin"
+    }
+}
+
+/// What a long-lived program reads on its standard input: one JSON line per item,
+/// written while it runs. With `answers`, a line is written only when fewer than
+/// `ahead` earlier lines are still unanswered there (one answer line per item), so the
+/// program never holds more than it is working on plus `ahead`; when the run is
+/// interrupted, the input is closed instead, and the program stops after the item in
+/// hand. Without `answers` every line is written at once and the input closed.
+public struct InvocationInput: Sendable, Codable, Hashable {
+    public var lines: [InvocationContent]
+    /// The file the program appends one line to per line it has finished.
+    public var answers: InvocationPath?
+    public var ahead: Int
+
+    public init(lines: [InvocationContent], answers: InvocationPath? = nil, ahead: Int = 1) {
+        self.lines = lines
+        self.answers = answers
+        self.ahead = ahead
+    }
+
+    /// Each line's bytes, with paths resolved, newline-terminated.
+    public func rendered(scratch: URL, workspace: URL) -> [Data] {
+        lines.map { Data(($0.json(scratch: scratch, workspace: workspace) + "\n").utf8) }
     }
 }
 

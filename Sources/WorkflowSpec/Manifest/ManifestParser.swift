@@ -11,6 +11,8 @@ final class ManifestParser {
     let registry: ToolRegistry
     /// Whether a missing pinned file of an `llm:` set is allowed (for `prompts refresh`).
     let allowMissingPinnedPrompts: Bool
+    /// The parsed `tools:` block (read before the steps, whose family-wide defaults it holds).
+    var toolLocations: [String: ToolLocation] = [:]
 
     init(reader: NodeReader, directory: URL, registry: ToolRegistry, allowMissingPinnedPrompts: Bool = false) {
         self.reader = reader
@@ -101,7 +103,9 @@ final class ManifestParser {
                 continue
             }
             reader.record(path, entry.keyNode)
-            guard let fields = reader.fields(entry.value, path, allowed: ["root", "python", "env", "program"]) else { continue }
+            let stepKeys = registry.familyWideKeys(entry.key)
+            guard let fields = reader.fields(entry.value, path, allowed: ["root", "python", "env", "program"] + stepKeys.map(\.name))
+            else { continue }
             var location = ToolLocation()
             location.root = fields["root"].flatMap { toolPath($0, fields.path("root")) }
             location.python = fields["python"].flatMap { toolPath($0, fields.path("python")) }
@@ -111,9 +115,41 @@ final class ManifestParser {
             }
             location.program = fields["program"].flatMap { toolPath($0, fields.path("program")) }
             if let envNode = fields["env"] { location.environment = parseEnvironment(envNode, fields.path("env")) }
+            for key in stepKeys {
+                guard let kind = key.kind, let node = fields[key.name] else { continue }
+                if let value = typedValue(node, fields.path(key.name), name: key.name, kind: kind) { location.stepDefaults[key.name] = value }
+            }
             tools[entry.key] = location
         }
+        toolLocations = tools
         return tools
+    }
+
+    /// Reads a key's value, checking its type and range.
+    func typedValue(_ value: Node, _ valuePath: String, name: String, kind: OptionSpec.Kind) -> OptionValue? {
+        switch kind {
+        case .bool:
+            return reader.bool(value, valuePath).map(OptionValue.bool)
+        case .number:
+            return reader.double(value, valuePath).map(OptionValue.number)
+        case .string:
+            return reader.string(value, valuePath).map(OptionValue.string)
+        case .path:
+            return toolPath(value, valuePath).map(OptionValue.string)
+        case .integerRange(let range):
+            guard let number = reader.int(value, valuePath) else { return nil }
+            if range.contains(number) { return .int(number) }
+            reader.error("\(name) must be in \(range.lowerBound)...\(range.upperBound), found \(number)", hint: "pick a value in range", at: value)
+        case .integerChoice(let choices):
+            guard let number = reader.int(value, valuePath) else { return nil }
+            if choices.contains(number) { return .int(number) }
+            reader.error("\(name) must be one of \(choices.map(String.init).joined(separator: ", ")), found \(number)", hint: "pick one of those", at: value)
+        case .choice(let choices):
+            guard let text = reader.string(value, valuePath, allowNonText: true) else { return nil }
+            if choices.contains(text) { return .string(text) }
+            reader.error("\(name) must be one of \(choices.joined(separator: ", ")), found '\(text)'", hint: "quote the value, e.g. \"16:9\"", at: value)
+        }
+        return nil
     }
 
     func parseEnvironment(_ node: Node, _ path: String) -> [String: String] {

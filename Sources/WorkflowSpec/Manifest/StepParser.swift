@@ -78,6 +78,10 @@ public struct StepParser {
         for key in keys {
             guard let kind = key.kind else { continue }
             guard let node = node(key.name) else {
+                if key.familyWide, let family = tool.family, let value = parser.toolLocations[family]?.stepDefaults[key.name] {
+                    step.settings[key.name] = value
+                    continue
+                }
                 if key.required {
                     reader.error("step '\(id)' (\(uses.rawValue)) has no '\(key.name)'", hint: "add '\(key.name):' (\(key.help))", at: fields.node)
                 }
@@ -133,29 +137,7 @@ public struct StepParser {
 
     /// A value of `kind` at `node`, or nil after reporting why it is not one.
     func typedValue(_ value: Node, _ valuePath: String, name: String, kind: OptionSpec.Kind) -> OptionValue? {
-        switch kind {
-        case .bool:
-            return reader.bool(value, valuePath).map(OptionValue.bool)
-        case .number:
-            return reader.double(value, valuePath).map(OptionValue.number)
-        case .string:
-            return reader.string(value, valuePath).map(OptionValue.string)
-        case .path:
-            return parser.toolPath(value, valuePath).map(OptionValue.string)
-        case .integerRange(let range):
-            guard let number = reader.int(value, valuePath) else { return nil }
-            if range.contains(number) { return .int(number) }
-            reader.error("\(name) must be in \(range.lowerBound)...\(range.upperBound), found \(number)", hint: "pick a value in range", at: value)
-        case .integerChoice(let choices):
-            guard let number = reader.int(value, valuePath) else { return nil }
-            if choices.contains(number) { return .int(number) }
-            reader.error("\(name) must be one of \(choices.map(String.init).joined(separator: ", ")), found \(number)", hint: "pick one of those", at: value)
-        case .choice(let choices):
-            guard let text = reader.string(value, valuePath, allowNonText: true) else { return nil }
-            if choices.contains(text) { return .string(text) }
-            reader.error("\(name) must be one of \(choices.joined(separator: ", ")), found '\(text)'", hint: "quote the value, e.g. \"16:9\"", at: value)
-        }
-        return nil
+        parser.typedValue(value, valuePath, name: name, kind: kind)
     }
 
     package func parseFrames(_ step: inout Step) {

@@ -71,6 +71,9 @@ public struct ToolLocation: Sendable, Hashable {
     /// The git commit checked out at `root`, when it can be read from the checkout's
     /// `.git` without running git; part of the ids of the tool's items.
     public var checkout: String?
+    /// Defaults for the family's steps (``KeySpec/familyWide`` keys such as `runner`),
+    /// applied by the loader to each step that does not set the key itself.
+    public var stepDefaults: [String: OptionValue] = [:]
 
     public init(root: String? = nil, python: String? = nil, environment: [String: String] = [:], program: String? = nil) {
         self.root = root

@@ -12,6 +12,22 @@ public enum ManifestSchema {
         defs.append(("step", stepDefinition(registry, usesEnum: usesEnum)))
         defs.append(("stepByUses", .object(registry.definitions.map { ($0.uses.rawValue, stepSchema($0)) })))
         var top = topLevel(familiesEnum: familiesEnum).objectMembers
+        // A family whose steps take defaults under `tools.<family>` gets its own object.
+        let families: [(String, JSONValue)] = registry.families.compactMap { family in
+            let keys = registry.familyWideKeys(family)
+            guard !keys.isEmpty, case .object(var tool)? = sharedDefinitions(usesEnum: usesEnum)["tool"],
+                  let index = tool.firstIndex(where: { $0.0 == "properties" }) else { return nil }
+            tool[index].1 = .object(tool[index].1.objectMembers + keys.map { key in
+                (key.name, .object([("description", .string("Default of every \(family) step that has no '\(key.name)': " + key.help))]
+                        + key.fullSchema.objectMembers.filter { $0.0 != "description" }))
+            })
+            return (family, .object([("description", .string("Where \(family) lives, and defaults for its steps."))] + tool))
+        }
+        if !families.isEmpty, let index = top.firstIndex(where: { $0.0 == "properties" }),
+           case .object(var properties) = top[index].1, let tools = properties.firstIndex(where: { $0.0 == "tools" }) {
+            properties[tools].1 = .object(properties[tools].1.objectMembers + [("properties", .object(families))])
+            top[index].1 = .object(properties)
+        }
         top.append(("$defs", .object(defs)))
         return .object(top)
     }

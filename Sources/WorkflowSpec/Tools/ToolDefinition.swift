@@ -190,6 +190,10 @@ public struct KeySpec: Sendable {
     /// For keys the generic parser reads into ``Step/settings``: the value's type. Nil
     /// for keys a tool's own ``ToolDefinition/parseKeys(_:into:)`` reads.
     public var kind: OptionSpec.Kind?
+    /// Whether `tools.<family>.<name>` may set the key for every step of the family that
+    /// does not set it itself (a workflow-wide default such as `runner: resident`). Only
+    /// for keys with a ``kind``.
+    public var familyWide = false
 
     public init(_ name: String, help: String, schema: JSONValue, defaultValue: JSONValue? = nil,
                 affectsOutput: Bool = false, required: Bool = false) {
@@ -207,6 +211,13 @@ public struct KeySpec: Sendable {
         self.init(name, help: help, schema: kind.schema, defaultValue: defaultValue.map(JSONValue.init),
                   affectsOutput: affectsOutput, required: required)
         self.kind = kind
+    }
+
+    /// The same key, also settable under `tools.<family>` (``familyWide``).
+    public func settableForTheFamily() -> KeySpec {
+        var key = self
+        key.familyWide = true
+        return key
     }
 
     /// The key's whole schema: description, default, then the fragment.
@@ -270,6 +281,16 @@ public struct ToolRegistry: Sendable {
     /// The keys `tools:` may configure, in registry order.
     public var families: [String] {
         definitions.compactMap(\.family).reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+    }
+
+    /// The step keys of `family`'s tools that `tools.<family>` may set for all its steps
+    /// (``KeySpec/familyWide``), once each, in registry order.
+    public func familyWideKeys(_ family: String) -> [KeySpec] {
+        var seen = Set<String>(), keys: [KeySpec] = []
+        for tool in definitions where tool.family == family {
+            for key in tool.keys where key.familyWide && key.kind != nil && seen.insert(key.name).inserted { keys.append(key) }
+        }
+        return keys
     }
 
     /// This registry with more tools (a test's, a plugin's) after its own.

@@ -63,9 +63,16 @@ public struct CosmosPredict2Adapter: ToolAdapter {
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
         var invocation = invocation
         let answers = ResidentAnswers(invocation)
-        if answers != nil, invocation.planned.environment["SYNTHSET_ITEM_TIMEOUT"] == nil,
-           let limit = CosmosResidentWorker.itemTimeout(invocation.task) {
-            invocation.planned.environment["SYNTHSET_ITEM_TIMEOUT"] = String(limit)
+        if answers != nil {
+            let configured = invocation.planned.environment["SYNTHSET_ITEM_TIMEOUT"].flatMap(Double.init)
+            if configured == nil, let limit = CosmosResidentWorker.itemTimeout(invocation.task) {
+                invocation.planned.environment["SYNTHSET_ITEM_TIMEOUT"] = String(limit)
+            }
+            // Ctrl-C lets the worker finish the item in hand: up to the per-item limit
+            // (a second Ctrl-C still quits at once).
+            if let limit = configured ?? CosmosResidentWorker.itemTimeout(invocation.task).map(Double.init) {
+                invocation.gracePeriod = max(invocation.gracePeriod, .seconds(limit + 5))
+            }
         }
         let outcome = try await PlannedProcess(collector: collector).runAndCollect(invocation, produced: produced) { output, outcome in
             answers?.reason(for: output.file, outcome: outcome) ?? Self.missingReason(output.file.lastPathComponent, outcome: outcome)

@@ -32,8 +32,8 @@ public struct CosmosPredict2Tool: RunnableTool {
         [KeySpec("runner", .choice(Runner.allCases.map(\.rawValue)),
                  help: "'cli': one run of examples/<script>.py per seed and negative prompt, each loading the model; "
                      + "'resident': synthset's worker imports the example module, loads the model once per GPU and takes every item, "
-                     + "whatever its seed and negative prompt (text2image and video2world).",
-                 defaultValue: .string(Runner.cli.rawValue), affectsOutput: false)]
+                     + "whatever its seed and negative prompt. Also settable for every step under tools.cosmos-predict2.",
+                 defaultValue: .string(Runner.cli.rawValue), affectsOutput: false).settableForTheFamily()]
     }
 
     /// How a step's items reach the model (the `runner:` key): the same seeded call
@@ -101,8 +101,7 @@ public struct CosmosPredict2Tool: RunnableTool {
 
     public func alternativeRunner(_ step: Step) -> RunnerAlternative? {
         let current = Self.runner(of: step), other: Runner = current == .cli ? .resident : .cli
-        // Only a resident step shows the CLI's figures; a CLI step is the default, and
-        // text2world has no resident worker.
+        // Only a resident step shows the CLI's figures; a CLI step is the default.
         guard current == .resident else { return nil }
         var alternative = step
         alternative.settings["runner"] = .string(other.rawValue)
@@ -133,11 +132,6 @@ public struct CosmosPredict2Tool: RunnableTool {
 
     public func checkPlan(_ step: Step, workflow: Workflow, diagnostics: inout DiagnosticBag) {
         if requiresInput { CosmosOptions.checkInputExtensions(step, workflow: workflow, &diagnostics) }
-        if Self.runner(of: step) == .resident && !CosmosResidentWorker.modules.keys.contains(script) {
-            diagnostics.error("step '\(step.id)' (\(uses.rawValue)) cannot use 'runner: resident': examples/\(script).py has no setup_pipeline/process_single_generation to call (cosmos-predict2 661da47)",
-                              hint: "use 'runner: cli', or a text2image step followed by a video2world step, which both take 'runner: resident'",
-                              at: workflow.location(of: "steps.\(step.id).runner"))
-        }
     }
 
     /// The planned run: ``cliInvocation(for:context:)`` or, for `runner: resident`,

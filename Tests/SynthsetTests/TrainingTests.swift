@@ -249,7 +249,7 @@ import WorkflowSpec
         let killed = try TestSupport.launch(["run", "train-demo.yaml"], in: root, environment: environment)
         let deadline = Date().addingTimeInterval(600)
         func epochWritten() -> Bool {
-            let scratch = workspace.appendingPathComponent("scratch")
+            let scratch = workspace.appendingPathComponent("tmp")  // Workspace.scratch
             guard let walker = FileManager.default.enumerator(atPath: scratch.path) else { return false }
             return walker.contains { ($0 as? String)?.hasSuffix("train/results.csv") == true }
         }
@@ -334,5 +334,49 @@ enum ExportAdapterEntryProbe {
     static func lists(_ entries: [(fileName: String, lineage: String)], fraction: Double, export: URL, to folder: URL) throws -> [String: Int] {
         try UltralyticsTrainAdapter.writeLists(entries.map { ExportAdapter.Entry(image: export, labels: export, fileName: $0.fileName, lineage: $0.lineage) },
                                                split: Split(train: 0.8, test: 0.2), fraction: fraction, export: export, to: folder)
+    }
+}
+
+extension TrainingTests {
+    /// `evaluate_on` with a YOLO data.yaml and a COCO JSON (another export standing in for
+    /// the user's real images): both are evaluated and named in metrics and the lock.
+    @Test(.timeLimit(.minutes(15))) func evaluateOnReadsYOLOAndCOCODatasets() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.venvBin.appendingPathComponent("python3").path) else {
+            Issue.record("no Python with ultralytics at \(Self.venvBin.path): run bash .ci/setup-python.sh first")
+            return
+        }
+        let root = try TestSupport.temporaryDirectory("train-eval")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let environment = ["PATH": Self.venvBin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        // The "real" dataset: an export of other scenes, copied into the recipe's folder.
+        let real = Self.recipe(formats: "yolo, coco", training: "").replacingOccurrences(of: "name: t\n", with: "name: real\n")
+            .replacingOccurrences(of: "seeds: 0..9", with: "seeds: 100..109")
+        try real.write(to: root.appendingPathComponent("real.yaml"), atomically: true, encoding: .utf8)
+        let made = try await TestSupport.run(["run", "real.yaml"], in: root)
+        #expect(made.status == 0, "\(made.stderr)")
+        let exports = root.appendingPathComponent(".synthset/real/outputs/dataset")
+        let export = try #require(try FileManager.default.contentsOfDirectory(atPath: exports.path).first)
+        try FileManager.default.copyItem(at: exports.appendingPathComponent(export), to: root.appendingPathComponent("real"))
+        let text = Self.recipe(training: """
+              detector:
+                uses: ultralytics/train
+                from: dataset
+                epochs: 1
+                imgsz: 64
+                evaluate_on: { yolo-real: real/data.yaml, coco-real: real/annotations/instances_test.json }
+
+            """)
+        try text.write(to: root.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
+        let run = try await TestSupport.run(["run", "t.yaml"], in: root, environment: environment)
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
+        let outputs = root.appendingPathComponent(".synthset/t/outputs/detector")
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: outputs.path).first)
+        let metrics = try TrainingMetrics.read(from: outputs.appendingPathComponent(folder))
+        #expect(Set(metrics.splits.keys) == ["test", "coco-real", "yolo-real"])
+        // The same images and boxes through either format.
+        #expect(metrics.splits["coco-real"]?.instances == metrics.splits["yolo-real"]?.instances)
+        #expect((metrics.splits["coco-real"]?.instances?["can"] ?? 0) > 0)
+        let lock = try String(contentsOf: root.appendingPathComponent("t.yaml.lock"), encoding: .utf8)
+        #expect(lock.contains("split=coco-real") && lock.contains("split=yolo-real"))
     }
 }

@@ -46,7 +46,8 @@ public struct EvaluationDataset: Sendable, Hashable {
     public enum Format: String, Sendable, Hashable {
         /// An Ultralytics `data.yaml`; its `test` split, else its `val` split.
         case yolo
-        /// A COCO `instances*.json`; `file_name`s relative to its folder (or its `images/`).
+        /// A COCO `instances*.json`; `file_name`s relative to its folder, its `images/`, or
+        /// for `annotations/instances_<split>.json` the `<split>/` or `images/<split>/` beside it.
         case coco
     }
 

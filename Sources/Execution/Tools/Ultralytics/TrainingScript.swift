@@ -166,11 +166,16 @@ def stage_coco(path, classes, target):
     for annotation in coco["annotations"]:
         if annotation.get("category_id") in categories and annotation.get("bbox"):
             boxes.setdefault(annotation["image_id"], []).append(annotation)
+    # Where COCO layouts keep the images: beside the JSON, in images/, or for
+    # annotations/instances_<split>.json in <split>/ or images/<split>/ beside annotations/.
+    parent = os.path.dirname(folder)
+    split = os.path.splitext(os.path.basename(path))[0].replace("instances_", "")
+    folders = [folder, os.path.join(folder, "images"), parent, os.path.join(parent, "images"),
+               os.path.join(parent, split), os.path.join(parent, "images", split)]
     entries = []
     for image in coco["images"]:
-        file = os.path.join(folder, image["file_name"])
-        if not os.path.exists(file):
-            file = os.path.join(folder, "images", image["file_name"])
+        file = next((os.path.join(f, image["file_name"]) for f in folders if os.path.exists(os.path.join(f, image["file_name"]))),
+                    os.path.join(folder, image["file_name"]))
         width, height = float(image["width"]), float(image["height"])
         lines = []
         for annotation in boxes.get(image["id"], []):

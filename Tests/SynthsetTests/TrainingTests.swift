@@ -350,7 +350,7 @@ extension TrainingTests {
         let environment = ["PATH": Self.venvBin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
         // The "real" dataset: an export of other scenes, copied into the recipe's folder.
         let real = Self.recipe(formats: "yolo, coco", training: "").replacingOccurrences(of: "name: t\n", with: "name: real\n")
-            .replacingOccurrences(of: "seeds: 0..9", with: "seeds: 100..109")
+            .replacingOccurrences(of: "seeds: 0..9", with: "seeds: 100..119")
         try real.write(to: root.appendingPathComponent("real.yaml"), atomically: true, encoding: .utf8)
         let made = try await TestSupport.run(["run", "real.yaml"], in: root)
         #expect(made.status == 0, "\(made.stderr)")
@@ -366,7 +366,7 @@ extension TrainingTests {
                 evaluate_on: { yolo-real: real/data.yaml, coco-real: real/annotations/instances_test.json }
 
             """)
-        try text.write(to: root.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "seeds: 0..9", with: "seeds: 0..29").write(to: root.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
         let run = try await TestSupport.run(["run", "t.yaml"], in: root, environment: environment)
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
         let outputs = root.appendingPathComponent(".synthset/t/outputs/detector")

@@ -241,7 +241,8 @@ def main():
     splits = {}
     # synthset's data.yaml names the split behind 'val' (validation, else test, else train).
     val_split = data.get("synthset_val_split", "validation")
-    evaluated = [(val_split, "val")] + ([("test", "test")] if data.get("test") and val_split != "test" else [])
+    has_test = data.get("test") and list_images(os.path.join(data["path"], data["test"]))
+    evaluated = [(val_split, "val")] + ([("test", "test")] if has_test and val_split != "test" else [])
     for split, key in evaluated:
         result = trained.val(data=args.data, split=key, imgsz=args.imgsz,
                              batch=args.batch, device=args.device, plots=False, verbose=False,
@@ -262,7 +263,7 @@ def main():
     headline = "test" if "test" in splits else val_split
     with open(os.path.join(run, "results.csv")) as handle:
         epochs_run = sum(1 for _ in csv.DictReader(handle))
-    listing = os.path.join(data["path"], data.get("test") or data["val"])
+    listing = os.path.join(data["path"], data["test"] if headline == "test" else data["val"])
     metrics = {"format": FORMAT, "ultralytics": ultralytics.__version__, "model": args.model,
                "epochs": args.epochs, "epochs_run": epochs_run, "fraction": args.fraction,
                "train_images": len(list_images(os.path.join(data["path"], data["train"]))), "imgsz": args.imgsz, "seed": args.seed,

@@ -95,6 +95,11 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
         guard (counts["train"] ?? 0) > 0 else {
             return failAll("fraction \(fraction) of the training split holds no image; use a larger fraction or more images")
         }
+        // Ultralytics cannot validate on an empty split; an empty test split is skipped.
+        let validation = UltralyticsTrainTool.validationSplit(UltralyticsTrainTool.splits(split))
+        guard (counts[validation] ?? 0) > 0 else {
+            return failAll("the dataset's \(validation) split holds no image, so training has nothing to validate on; add images or give the split a larger fraction")
+        }
         return try await PlannedProcess().runAndCollect(invocation, produced: produced) { output, outcome in
             outcome.succeeded
                 ? "the training script exited 0 but wrote no \(output.file.lastPathComponent) — see log"

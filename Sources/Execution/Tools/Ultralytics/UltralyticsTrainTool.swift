@@ -130,7 +130,7 @@ public struct UltralyticsTrainTool: RunnableTool {
             links.append(InvocationLink(source: .workspace("\(export)/images/\(name)"), at: "data/images/\(name)"))
             links.append(InvocationLink(source: .workspace("\(export)/labels/\(name)"), at: "data/labels/\(name)"))
         }
-        let valSplit = splits.contains("validation") ? "validation" : (splits.contains("test") ? "test" : "train")
+        let valSplit = Self.validationSplit(splits)
         var data: [InvocationContent.Member] = [
             .init("path", .path(.scratch("data"))), .init("train", .string("train.txt")),
             .init("val", .string("\(valSplit).txt")), .init("synthset_val_split", .string(valSplit)),
@@ -175,6 +175,11 @@ public struct UltralyticsTrainTool: RunnableTool {
     /// refuses more).
     static func source(of step: Step, in workflow: Workflow) -> Step? {
         step.from.count == 1 ? workflow.step(step.from[0]) : nil
+    }
+
+    /// The split Ultralytics validates on (`val:`): validation, else test, else train.
+    static func validationSplit(_ splits: [String]) -> String {
+        splits.contains("validation") ? "validation" : (splits.contains("test") ? "test" : "train")
     }
 
     /// The export's splits that have images, in dataset order.

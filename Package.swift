@@ -8,7 +8,7 @@ let package = Package(
         .executable(name: "synthset", targets: ["synthset"]),
         // Installed beside synthset: ends a tool's process group when synthset dies.
         .executable(name: "synthset-supervise", targets: ["synthset-supervise"]),
-        .library(name: "SynthsetCore", targets: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting"]),
+        .library(name: "SynthsetCore", targets: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "WorkspaceStore", "Execution", "Datasets", "Reporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -28,7 +28,7 @@ let package = Package(
         // The scene description and the exact-box format, read by the manifest and the
         // datasets without linking the renderer.
         .target(name: "SceneFormats"),
-        .target(name: "Scenes", dependencies: ["CJPEG", "SceneFormats"],
+        .target(name: "Scenes", dependencies: ["Basics", "CJPEG", "SceneFormats"],
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(
             name: "WorkflowSpec",
@@ -41,12 +41,18 @@ let package = Package(
         ),
         .target(
             name: "Datasets",
-            dependencies: ["Basics", "SceneFormats", "Scenes", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The workspace on disk: its folders, the checkpoint store and the lock; what
+        // the executor writes and the report, status and verify read.
+        .target(
+            name: "WorkspaceStore",
+            dependencies: ["WorkflowSpec", "Planning", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "Execution",
             dependencies: [
-                "Basics", "WorkflowSpec", "Planning", "Datasets", "SceneFormats", "Scenes",
+                "Basics", "WorkflowSpec", "Planning", "Datasets", "SceneFormats", "Scenes", "WorkspaceStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -55,13 +61,13 @@ let package = Package(
         ),
         .target(
             name: "Reporting",
-            dependencies: ["Basics", "Planning", "Datasets", "Execution", "SceneFormats", "Scenes", "WorkflowSpec"],
+            dependencies: ["Basics", "Planning", "Datasets", "WorkspaceStore", "SceneFormats", "Scenes", "WorkflowSpec"],
             resources: [.copy("Resources/report.css"), .copy("Resources/report.js"), .copy("Resources/errors.js")]
         ),
         .target(
             name: "SynthsetCLI",
             dependencies: [
-                "WorkflowSpec", "Planning", "Execution", "Reporting",
+                "WorkflowSpec", "Planning", "WorkspaceStore", "Execution", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +76,7 @@ let package = Package(
         .executableTarget(name: "scenes-bench", dependencies: ["SceneFormats", "Scenes"], path: "Benchmarks/ScenesBench"),
         .testTarget(
             name: "SynthsetTests",
-            dependencies: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "Execution", "Datasets", "Reporting", "SynthsetCLI",
+            dependencies: ["Basics", "SceneFormats", "Scenes", "WorkflowSpec", "Planning", "WorkspaceStore", "Execution", "Datasets", "Reporting", "SynthsetCLI",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             exclude: ["Consumers"],

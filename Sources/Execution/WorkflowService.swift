@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// The one service the CLI verbs call to turn a file into a validated workflow and plan.
 public enum WorkflowService {

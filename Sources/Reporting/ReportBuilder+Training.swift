@@ -1,5 +1,6 @@
-import Execution
+import Datasets
 import Foundation
+import WorkspaceStore
 import Planning
 import WorkflowSpec
 

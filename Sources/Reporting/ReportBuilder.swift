@@ -1,6 +1,6 @@
 import Basics
 import Datasets
-import Execution
+import WorkspaceStore
 import Foundation
 import Planning
 import SceneFormats
@@ -89,7 +89,7 @@ public struct ReportBuilder: Sendable {
                 guard !candidates.isEmpty else { continue }
                 sweeps.append(ThresholdSweep.make(step: sourceName, candidates: candidates, boxThreshold: labeling.boxThreshold,
                                                   textThreshold: labeling.textThreshold,
-                                                  postprocessor: LabelPostprocessAdapter.postprocessor(labeling)))
+                                                  postprocessor: LabelPostprocessor(labeling)))
             }
         }
 

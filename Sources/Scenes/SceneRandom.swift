@@ -1,3 +1,5 @@
+import Basics
+
 /// The renderer's own PRNG: xoshiro256** seeded through SplitMix64.
 ///
 /// The standard library's generators are unspecified and may change between releases,
@@ -25,27 +27,12 @@ struct SceneRandom {
     init(seed: UInt64, streamID: UInt64) {
         // Mix the stream id in through a full SplitMix round so that nearby seeds and
         // streams give unrelated states.
-        var sm = SceneRandom.splitMix(seed) ^ (streamID &* 0xD1B5_4A32_D192_ED03)
-        s0 = SceneRandom.splitMixNext(&sm)
-        s1 = SceneRandom.splitMixNext(&sm)
-        s2 = SceneRandom.splitMixNext(&sm)
-        s3 = SceneRandom.splitMixNext(&sm)
+        var sm = SplitMix64(seed: SplitMix64.mix(seed &+ 0x9E37_79B9_7F4A_7C15) ^ (streamID &* 0xD1B5_4A32_D192_ED03))
+        s0 = sm.next()
+        s1 = sm.next()
+        s2 = sm.next()
+        s3 = sm.next()
         if s0 | s1 | s2 | s3 == 0 { s0 = 0x9E37_79B9_7F4A_7C15 }  // xoshiro's one forbidden state
-    }
-
-    private static func splitMix(_ value: UInt64) -> UInt64 {
-        var z = value &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    private static func splitMixNext(_ state: inout UInt64) -> UInt64 {
-        state = state &+ 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     @inline(__always)

@@ -4,6 +4,7 @@ import WorkflowSpec
 @testable import Execution
 @testable import Planning
 @testable import Reporting
+import WorkspaceStore
 
 /// Load and per-item time measured apart, the catalog's consistency, calibrated
 /// estimates landing, and what a run will do (issue 14).

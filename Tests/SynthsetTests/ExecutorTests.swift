@@ -3,6 +3,7 @@ import Basics
 import Foundation
 import Planning
 import Testing
+import WorkspaceStore
 
 /// End-to-end behaviour of `synthset run` on the built binary: crash safety, retries,
 /// GPU slots and Ctrl-C. Serialized: they measure concurrency and kill processes.

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 @testable import SynthsetCLI
 import Testing
+import WorkspaceStore
 
 /// One mapping decides every exit code: usage errors and unusable workspaces exit 2 with a
 /// message that says what to do, bugs exit 70 and say they are bugs. End to end on the
@@ -148,7 +149,7 @@ struct ExitCodeTests {
         #expect(ErrorMapping.classify(notAFolder) == .workspace(notAFolder.description))
         let damaged = CheckpointStoreError.damaged(path: "/x/state.db", reason: "file is not a database")
         #expect(ErrorMapping.classify(damaged) == .workspace(damaged.description))
-        #expect(ErrorMapping.classify(RunError.workspace(path: "/x", reason: "Read-only file system")).exitCode == 2)
+        #expect(ErrorMapping.classify(WorkspaceError.cannotWrite(path: "/x", reason: "Read-only file system")).exitCode == 2)
         #expect(ErrorMapping.classify(CocoaError(.fileWriteOutOfSpace)).exitCode == 2)
         // The database library's errors are the store's: a full disk is a workspace problem, not a bug.
         let full = ErrorMapping.classify(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"))

@@ -6,6 +6,7 @@ import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec
+import WorkspaceStore
 
 /// The export adapter resolves each input to an image and a `synthset-boxes/1` file:
 /// procedural images through their sidecar, label items through their input image.
@@ -72,7 +73,9 @@ import WorkflowSpec
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let log = workspace.logs.appendingPathComponent("\(task.id).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        return Invocation(workflow: workflow, step: workflow.step(step)!, task: task, planned: .builtin(task.uses.rawValue), items: [item],
+        let context = InvocationContext(workflow: workflow, step: workflow.step(step)!, items: { items[$0] })
+        let planned = workflow.step(step)!.planning.invocation(for: [item], context: context)
+        return Invocation(workflow: workflow, step: workflow.step(step)!, task: task, planned: planned, items: [item],
                           inputs: Dictionary(uniqueKeysWithValues: item.inputs.map { ($0, workspace.url(items[$0]!.path)) }),
                           workspace: workspace, scratch: scratch, logFile: log, gpus: [], attempt: 1, gracePeriod: .seconds(1))
     }
@@ -81,10 +84,12 @@ import WorkflowSpec
         let (workflow, plan, workspace) = try Self.setUp()
         defer { try? FileManager.default.removeItem(at: workspace.root) }
         let invocation = try Self.invocation("direct", workflow, plan, workspace)
-        let sources = try ExportAdapter.sources(for: invocation.items[0], invocation: invocation, planned: plan.itemsByID())
+        let parameters = try invocation.planned.decodedParameters(ExportParameters.self)
+        let sources = try ExportAdapter.sources(try #require(parameters.datasets.first), invocation: invocation)
         #expect(sources.map(\.fileName).map { String($0.prefix(9)) }.sorted() == ["scenes-4-", "scenes-7-"])
         #expect(sources.allSatisfy { $0.truth.objects.map(\.className) == ["can"] })
-        #expect(ExportAdapter.classes(of: workflow.step("direct")!, in: workflow) == ["can"])
+        #expect(parameters.classes == ["can"])
+        #expect(parameters.formats == ["coco", "yolo"])
 
         let handed = HandedOver()
         let outcome = try await ExportAdapter().run(invocation) { output in await handed.add(output.file) }
@@ -102,7 +107,8 @@ import WorkflowSpec
         let invocation = try Self.invocation("labeled", workflow, plan, workspace)
         let items = plan.itemsByID()
         #expect(Dictionary(uniqueKeysWithValues: Planner.expandItems(workflow).map { ($0.id, $0) }) == items)
-        let sources = try ExportAdapter.sources(for: invocation.items[0], invocation: invocation, planned: items)
+        let parameters = try invocation.planned.decodedParameters(ExportParameters.self)
+        let sources = try ExportAdapter.sources(try #require(parameters.datasets.first), invocation: invocation)
         #expect(sources.count == 2)
         let byLineage = Dictionary(plan.items.filter { $0.step == "scenes" }.map { ($0.lineage, $0) }, uniquingKeysWith: { first, _ in first })
         for source in sources {
@@ -113,7 +119,7 @@ import WorkflowSpec
             #expect(source.fileName == "scenes-\(image.seed!)-\(image.id.prefix(8)).jpg")
             #expect(source.truth.objects.map(\.className) == ["person"])
         }
-        #expect(ExportAdapter.classes(of: workflow.step("labeled")!, in: workflow) == ["can", "person"])
+        #expect(parameters.classes == ["can", "person"])
     }
 
     @Test func missingGroundTruthFailsTheExport() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Execution
+import WorkspaceStore
 
 /// Faults replayed against the built binary (issue 13): tools orphaned by a killed
 /// synthset, half-written outputs, racing runs, crash leftovers, status after a crash.

@@ -1,7 +1,9 @@
+import Datasets
 import Foundation
 import Testing
 
 @testable import Execution
+import WorkspaceStore
 
 /// `ffmpeg/extract-frames` with the real ffmpeg (these tests fail when it is missing),
 /// and the can-factory recipe (images → clips → frames) end to end on the Cosmos stand-in.

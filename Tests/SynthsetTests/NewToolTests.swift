@@ -3,6 +3,7 @@ import Testing
 import Execution
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 // A tool defined in this one file, the way docs/adding-a-tool.md walks through it: its
 // definition (keys, output, device, batching) and its runner. Nothing else in synthset
@@ -26,20 +27,32 @@ struct StampTool: RunnableTool {
     }
     var runner: any ToolAdapter { StampAdapter() }
     func outputExtension(_ step: Step) -> String { "txt" }
+
+    /// What a task is given, decided here (the default of `repeat` included).
+    func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        guard case .string(let message)? = context.step.settings["message"] else { return .builtin(uses.rawValue) }
+        var times = 1
+        if case .int(let value)? = context.step.settings["repeat"] { times = value }
+        return .builtin(uses.rawValue, parameters: try? InvocationContent(encoding: StampParameters(message: message, times: times)))
+    }
+}
+
+struct StampParameters: Codable {
+    var message: String
+    var times: Int
 }
 
 struct StampAdapter: ToolAdapter {
     func preflight(step: Step, workflow: Workflow) -> [Diagnostic] { [] }
 
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        guard case .string(let message)? = invocation.step.settings["message"] else {
-            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "no message") }))
+        let parameters: StampParameters
+        do { parameters = try invocation.planned.decodedParameters(StampParameters.self) } catch {
+            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "\(error)") }))
         }
-        var times = 1
-        if case .int(let value)? = invocation.step.settings["repeat"] { times = value }
         for item in invocation.items {
             let file = invocation.scratch.appendingPathComponent(item.id + ".txt")
-            let text = Array(repeating: "\(message) \(item.seed ?? -1)", count: times).joined(separator: "\n") + "\n"
+            let text = Array(repeating: "\(parameters.message) \(item.seed ?? -1)", count: parameters.times).joined(separator: "\n") + "\n"
             try Data(text.utf8).write(to: file)
             await produced(ProducedOutput(itemID: item.id, file: file))
         }
@@ -95,6 +108,20 @@ struct StampAdapter: ToolAdapter {
         #expect(Set(other.items.map(\.id)).isDisjoint(with: plan.items.map(\.id)), "a new message is new items")
         let batched = try Self.plan("    seeds: 0..9\n    message: hello\n    max_batch: 5")
         #expect(batched.tasks.map(\.items.count) == [5, 5])
+    }
+
+    @Test func thePlanCarriesWhatTheRunnerIsGiven() throws {
+        let workflow = try #require(Self.load("    seeds: 0..5\n    message: hello").workflow)
+        var plan = try #require(Planner().plan(workflow).plan)
+        Planner.attachInvocations(to: &plan, workflow: workflow)
+        let invocation = try #require(plan.tasks.first?.invocation)
+        #expect(invocation.builtin == "test/stamp")
+        let parameters = try invocation.decodedParameters(StampParameters.self)
+        #expect(parameters.message == "hello")
+        #expect(parameters.times == 1)  // the key's default, decided in planning
+        // Round trip through the plan's JSON.
+        let decoded = try JSONDecoder().decode(TaskInvocation.self, from: JSONEncoder().encode(invocation))
+        #expect(try decoded.decodedParameters(StampParameters.self).message == "hello")
     }
 
     @Test func runsThroughTheExecutor() async throws {

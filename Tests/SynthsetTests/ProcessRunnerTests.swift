@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Execution
+import WorkspaceStore
 
 #if canImport(Glibc)
 import Glibc

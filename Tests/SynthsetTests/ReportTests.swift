@@ -7,6 +7,7 @@ import SceneFormats
 import Scenes
 import Testing
 import WorkflowSpec
+import WorkspaceStore
 
 /// `synthset report`: the page is made by the built binary and opened in headless
 /// Chromium; counts in the DOM are checked against the exported dataset and the

@@ -3,6 +3,7 @@ import GRDB
 import Testing
 
 @testable import Execution
+import WorkspaceStore
 
 /// The pid of a process that has exited and been reaped (so the pid is dead).
 func deadPID() throws -> Int32 {

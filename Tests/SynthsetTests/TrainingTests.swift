@@ -1,3 +1,4 @@
+import Datasets
 @testable import Execution
 import Planning
 import Foundation
@@ -141,27 +142,19 @@ import WorkflowSpec
         #expect(Set(trainings.map(\.id)).count == 3)
         #expect(trainings.allSatisfy { $0.kind == .model && $0.kind.isMeasured })
         // Subsets by lineage: each smaller fraction's images are inside the larger one's.
-        let lineages = (0..<400).map { "lineage-\($0)" }
-        let entries = lineages.map { ExportAdapterEntryProbe.entry($0) }
+        let sources = (0..<400).map { ExportParameters.Source(lineage: "lineage-\($0)", fileName: "s-\($0).jpg", image: .workspace("a"), labels: .workspace("b")) }
         var previous: Set<String> = []
         for fraction in [0.25, 0.5, 1.0] {
-            let folder = try TestSupport.temporaryDirectory("lists")
-            let export = try TestSupport.temporaryDirectory("export")
-            for entry in entries {
-                for split in ["train", "test"] {
-                    let url = export.appendingPathComponent("images/\(split)/\(entry.fileName)")
-                    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                    FileManager.default.createFile(atPath: url.path, contents: Data())
-                }
-            }
-            let counts = try ExportAdapterEntryProbe.lists(entries, fraction: fraction, export: export, to: folder)
-            let listed = Set(try String(contentsOf: folder.appendingPathComponent("train.txt"), encoding: .utf8).split(separator: "\n").map(String.init))
+            let lists = UltralyticsTrainTool.lists(sources, split: Split(train: 0.8, test: 0.2), fraction: fraction)
+            let listed = Set(lists["train"] ?? [])
             #expect(previous.isSubset(of: listed))
-            #expect(listed.count == counts["train"])
+            #expect(lists["test"]?.count == lists["test"].map { Set($0).count })
+            #expect(Set(lists["test"] ?? []).isDisjoint(with: listed))
             let expected = 400.0 * 0.8 * fraction
             #expect(abs(Double(listed.count) - expected) < expected * 0.25 + 8, "fraction \(fraction): \(listed.count) images")
             previous = listed
         }
+        #expect(previous.count + (UltralyticsTrainTool.lists(sources, split: Split(train: 0.8, test: 0.2), fraction: 1)["test"]?.count ?? 0) == 400)
     }
 
     // MARK: - Lock and diff
@@ -324,16 +317,6 @@ import WorkflowSpec
         #expect(html.contains("mAP50-95 against training images"))
         #expect(html.contains("Validation metrics per epoch"))
         #expect(html.contains("class=\"truth\""))
-    }
-}
-
-/// Drives the adapter's list writing on made-up entries (no export needed).
-enum ExportAdapterEntryProbe {
-    static func entry(_ lineage: String) -> (fileName: String, lineage: String) { ("\(lineage).jpg", lineage) }
-
-    static func lists(_ entries: [(fileName: String, lineage: String)], fraction: Double, export: URL, to folder: URL) throws -> [String: Int] {
-        try UltralyticsTrainAdapter.writeLists(entries.map { ExportAdapter.Entry(image: export, labels: export, fileName: $0.fileName, lineage: $0.lineage) },
-                                               split: Split(train: 0.8, test: 0.2), fraction: fraction, export: export, to: folder)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Subprocess
 import Synchronization
+import WorkspaceStore
 
 #if canImport(System)
 import System

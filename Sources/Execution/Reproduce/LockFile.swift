@@ -1,7 +1,9 @@
 import Basics
+import Datasets
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// `<recipe>.lock`: what a complete run of a recipe produced, as deterministic text made
 /// for `git diff` (one entry a line, sorted, no timestamps, no machine paths).

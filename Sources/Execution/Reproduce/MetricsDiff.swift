@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// What a recipe change did to accuracy: the `metrics` lines of two lock files matched by

@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// Re-hashes a workspace's outputs against a lock file.
 public struct Verifier: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import WorkspaceStore
 
 #if canImport(Glibc)
 import Glibc

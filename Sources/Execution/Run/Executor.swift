@@ -2,6 +2,7 @@ import Foundation
 import Planning
 import Synchronization
 import WorkflowSpec
+import WorkspaceStore
 
 /// Runs a plan's tasks on CPU and GPU slots in DAG order, verifies and records every
 /// item, and resumes whatever an earlier run left undone.
@@ -68,7 +69,7 @@ public struct Executor: Sendable {
         do {
             try FileManager.default.createDirectory(at: workspace.scratch, withIntermediateDirectories: true)
         } catch {
-            throw RunError.workspace(path: workspace.scratch.path, reason: ProcessProbe.reason(error, path: workspace.scratch))
+            throw WorkspaceError.cannotWrite(path: workspace.scratch.path, reason: FileErrorReason.of(error, path: workspace.scratch))
         }
 
         let done = try workspace.doneItems(of: plan, store: store)

@@ -1,8 +1,10 @@
 import Basics
+import Datasets
 import Crypto
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// A file a tool wrote into scratch space for one item, waiting for verification.
 public struct ProducedOutput: Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// Which of a plan's items a run is to make: everything not done, narrowed by `--only`
 /// and `--until`, widened by `--forcerun`. Both `run` and `run --dry-run` use it, so the

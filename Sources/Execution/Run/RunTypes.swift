@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// How `synthset run` runs.
 public struct RunOptions: Sendable {
@@ -109,14 +110,9 @@ public struct RunSummary: Sendable, Codable {
 /// Why a run could not start.
 public enum RunError: Error, CustomStringConvertible, Sendable {
     case preflight([Diagnostic])
-    /// The workspace cannot be created or written (a file in its place, a read-only
-    /// file system, permissions).
-    case workspace(path: String, reason: String)
 
     public var description: String {
         switch self {
-        case .workspace(let path, let reason):
-            "cannot use the workspace \(path): \(reason); pass --workspace with a writable folder, or fix its permissions"
         case .preflight(let diagnostics): diagnostics.map(\.description).joined(separator: "\n")
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Planning
 import Synchronization
 import WorkflowSpec
+import WorkspaceStore
 
 /// Runs one attempt of one task: invokes the adapter, verifies and commits each output
 /// as it arrives, and records the rest as failed.
@@ -49,7 +50,7 @@ struct TaskRunner: Sendable {
         }
         // The plan's invocation for these items: the task's own, or a smaller one on resume.
         let plannedItems = self.items
-        let context = InvocationContext(workflow: executor.workflow, step: step, paths: { plannedItems[$0]?.path })
+        let context = InvocationContext(workflow: executor.workflow, step: step, items: { plannedItems[$0] })
         let planned = task.invocation.flatMap { batch.count == task.items.count ? $0 : nil }
             ?? step.planning.invocation(for: batch, context: context)
         let invocation = Invocation(workflow: executor.workflow, step: step, task: task, planned: planned, items: batch, inputs: inputs,

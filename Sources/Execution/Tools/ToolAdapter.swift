@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 /// One invocation of a tool for the still-missing items of a task.
 public struct Invocation: Sendable {

@@ -205,11 +205,6 @@ struct BatchCollector: Sendable {
 }
 
 extension PlannedItem {
-    /// The item's workspace path with another extension (`outputs/s/abc.txt`).
-    public func companionPath(_ ext: String) -> String {
-        (path as NSString).deletingPathExtension + "." + ext
-    }
-
     /// The item's file name in scratch space (`<id16>.jpg`).
     var scratchName: String { URL(fileURLWithPath: path).lastPathComponent }
     var stem: String { (scratchName as NSString).deletingPathExtension }

@@ -3,6 +3,13 @@ import Foundation
 import WorkflowSpec
 
 /// One output artifact: an image, a clip, a frame, a label file, a dataset.
+extension PlannedItem {
+    /// The item's workspace path with another extension (`outputs/s/abc.txt`).
+    public func companionPath(_ ext: String) -> String {
+        (path as NSString).deletingPathExtension + "." + ext
+    }
+}
+
 public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     public var id: String
     public var step: String

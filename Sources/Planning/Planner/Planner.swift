@@ -186,7 +186,7 @@ public struct Planner: Sendable {
         for index in plan.tasks.indices {
             guard let step = workflow.plannedStep(plan.tasks[index].step) else { continue }
             let items = plan.tasks[index].items.compactMap { byID[$0] }
-            let context = InvocationContext(workflow: workflow, step: step, paths: { byID[$0]?.path })
+            let context = InvocationContext(workflow: workflow, step: step, items: { byID[$0] })
             plan.tasks[index].invocation = step.planning.invocation(for: items, context: context)
         }
     }

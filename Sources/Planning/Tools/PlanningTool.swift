@@ -78,16 +78,19 @@ public struct RunnerAlternative {
 public struct InvocationContext {
     public let workflow: Workflow
     public let step: Step
-    private let paths: (String) -> String?
+    private let items: (String) -> PlannedItem?
 
-    public init(workflow: Workflow, step: Step, paths: @escaping (String) -> String?) {
+    public init(workflow: Workflow, step: Step, items: @escaping (String) -> PlannedItem?) {
         self.workflow = workflow
         self.step = step
-        self.paths = paths
+        self.items = items
     }
 
+    /// A planned item of the workflow (an input, or an input's input), by id.
+    public func item(_ id: String) -> PlannedItem? { items(id) }
+
     /// The workspace-relative path of an input item.
-    public func inputPath(_ id: String) -> String? { paths(id) }
+    public func inputPath(_ id: String) -> String? { items(id)?.path }
 }
 
 extension PlanningTool {

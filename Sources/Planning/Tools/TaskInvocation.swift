@@ -28,11 +28,15 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
     public var builtin: String?
     /// Lines fed to the program's standard input while it runs (nil: no input).
     public var standardInput: InvocationInput?
+    /// What a built-in tool is given (its settings and inputs), decided in planning.
+    public var parameters: InvocationContent?
 
     public init(program: String? = nil, arguments: [InvocationArgument] = [], environment: [String: String] = [:],
                 workingDirectory: InvocationPath? = nil, files: [InvocationFile] = [], links: [InvocationLink] = [],
-                outputs: [InvocationOutput] = [], builtin: String? = nil, standardInput: InvocationInput? = nil) {
+                outputs: [InvocationOutput] = [], builtin: String? = nil, standardInput: InvocationInput? = nil,
+                parameters: InvocationContent? = nil) {
         self.standardInput = standardInput
+        self.parameters = parameters
         self.program = program
         self.arguments = arguments
         self.environment = environment
@@ -43,9 +47,16 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
         self.builtin = builtin
     }
 
-    /// An in-process tool's invocation: its name; its items go to their planned paths.
-    public static func builtin(_ name: String) -> TaskInvocation {
-        TaskInvocation(builtin: name)
+    /// An in-process tool's invocation: its name and what it is given; its items go to
+    /// their planned paths.
+    public static func builtin(_ name: String, parameters: InvocationContent? = nil) -> TaskInvocation {
+        TaskInvocation(builtin: name, parameters: parameters)
+    }
+
+    /// A built-in tool's ``parameters`` as the type its planning encoded them from.
+    public func decodedParameters<T: Decodable>(_ type: T.Type) throws -> T {
+        guard let parameters else { throw InvocationParametersMissing(tool: builtin ?? program ?? "the tool") }
+        return try parameters.decode(type)
     }
 
     /// The whole command line: program first.
@@ -58,7 +69,15 @@ public struct TaskInvocation: Sendable, Codable, Hashable {
         case program, arguments, environment, files, links, outputs, builtin
         case workingDirectory = "working_directory"
         case standardInput = "stdin"
+        case parameters
     }
+}
+
+/// A built-in tool's invocation without the parameters it needs: a plan from another
+/// synthset, or a bug in its definition.
+public struct InvocationParametersMissing: Error, CustomStringConvertible {
+    public var tool: String
+    public var description: String { "the plan gives \(tool) no parameters; re-plan with this synthset (if it persists, please report it as a bug)" }
 }
 
 /// What a long-lived program reads on its standard input: one JSON line per item,
@@ -275,6 +294,16 @@ public indirect enum InvocationContent: Sendable, Codable, Hashable {
         else if let value = try? container.decode(Int.self) { self = .int(value) }
         else if let value = try? container.decode(Double.self) { self = .number(value) }
         else { self = .string(try container.decode(String.self)) }
+    }
+
+    /// The JSON `value` encodes to (a path stays a path: ``InvocationPath`` encodes as one).
+    public init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(InvocationContent.self, from: JSONEncoder().encode(value))
+    }
+
+    /// The content read back as `type` (what ``init(encoding:)`` was given).
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: JSONEncoder().encode(self))
     }
 
     /// An object from members in order.

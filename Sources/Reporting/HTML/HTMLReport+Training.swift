@@ -1,4 +1,4 @@
-import Execution
+import Datasets
 import Foundation
 
 extension HTMLReport {

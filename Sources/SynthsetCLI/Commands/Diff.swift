@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Execution
 import Foundation
 import Planning

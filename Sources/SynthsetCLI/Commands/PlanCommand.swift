@@ -3,6 +3,7 @@ import Execution
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 extension PlanRenderer.Format: ExpressibleByArgument {}
 

@@ -5,6 +5,7 @@ import Planning
 import Reporting
 import Synchronization
 import WorkflowSpec
+import WorkspaceStore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import Execution
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

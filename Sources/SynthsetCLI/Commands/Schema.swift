@@ -2,6 +2,7 @@ import ArgumentParser
 import Execution
 import Foundation
 import WorkflowSpec
+import WorkspaceStore
 
 struct Schema: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

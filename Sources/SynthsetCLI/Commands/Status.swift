@@ -2,6 +2,7 @@ import ArgumentParser
 import Execution
 import Foundation
 import Planning
+import WorkspaceStore
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

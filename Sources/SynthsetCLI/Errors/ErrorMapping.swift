@@ -1,6 +1,7 @@
 import ArgumentParser
 import Execution
 import Foundation
+import WorkspaceStore
 
 /// The one place that decides how a command ends: every error a verb throws (its own
 /// ``CommandError``s, the libraries' errors, ArgumentParser's) becomes a ``CommandError``,
@@ -17,7 +18,6 @@ enum ErrorMapping {
         case let error as RunError:
             switch error {
             case .preflight(let diagnostics): return .diagnostics(diagnostics)
-            case .workspace: return .workspace(error.description)
             }
         case let error as WorkspaceError:
             return .workspace(error.description)

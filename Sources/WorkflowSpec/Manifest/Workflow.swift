@@ -235,7 +235,7 @@ public struct FrameSampling: Sendable, Hashable {
 }
 
 /// `grounded-sam2/label`: classes and thresholds.
-public struct Labeling: Sendable, Hashable {
+public struct Labeling: Sendable, Hashable, Codable {
     public enum Mode: String, Sendable, Hashable, Codable {
         /// synthset's own labeler writes every candidate; thresholds apply in Swift.
         case raw

@@ -22,16 +22,6 @@ public struct CosmosBestOfNAdapter: ToolAdapter {
         CosmosPredict2Adapter.checkInstallation(step: step, workflow: workflow)
     }
 
-    static func generations(_ step: Step) -> Int {
-        if case .int(let count)? = step.options["num_generations"] { return count }
-        return 2
-    }
-
-    static func trials(_ step: Step) -> Int {
-        if case .int(let count)? = step.options["num_critic_trials"] { return count }
-        return 5
-    }
-
     /// One scored generation.
     struct Scored: Sendable, Codable, Equatable {
         var seed: Int
@@ -92,8 +82,11 @@ public struct CosmosBestOfNAdapter: ToolAdapter {
     /// Runs the planned best-of-N generation of the task's one item, then keeps the
     /// generation the critic scored best.
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        let step = invocation.step
         guard let item = invocation.items.first else { return InvocationOutcome() }
+        let parameters: BestOfNParameters
+        do { parameters = try invocation.planned.decodedParameters(BestOfNParameters.self) } catch {
+            return InvocationOutcome(failures: [item.id: "\(error)"])
+        }
         let spec = try PlannedProcess.prepare(invocation)
         let directory = invocation.scratch.appendingPathComponent(item.stem, isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -101,8 +94,7 @@ public struct CosmosBestOfNAdapter: ToolAdapter {
         var exitCode: Int32?
         if case .exited(let code) = outcome.status { exitCode = code }
         func failed(_ reason: String) -> InvocationOutcome { InvocationOutcome(failures: [item.id: reason], exitCode: exitCode) }
-        let seed = item.seed ?? 0
-        let seeds = Array(seed..<(seed + Self.generations(step)))
+        let seeds = Array(parameters.seed..<(parameters.seed + parameters.generations))
         let inputStem = item.inputs.first.flatMap { invocation.inputs[$0] }?.deletingPathExtension().lastPathComponent ?? ""
         let scored = Self.score(directory: directory, inputStem: inputStem, seeds: seeds)
         guard !scored.isEmpty else {
@@ -116,7 +108,7 @@ public struct CosmosBestOfNAdapter: ToolAdapter {
         }
         let report: [String: Any] = [
             "format": "synthset-best-of-n/1",
-            "num_generations": Self.generations(step), "num_critic_trials": Self.trials(step),
+            "num_generations": parameters.generations, "num_critic_trials": parameters.criticTrials,
             "best": ["seed": best.seed, "score": best.score!, "file": best.file],
             "generations": scored.map { entry -> [String: Any] in
                 var value: [String: Any] = ["seed": entry.seed, "file": entry.file]

@@ -277,14 +277,42 @@ public struct CosmosBestOfNTool: RunnableTool {
         arguments += ["--input_path", item.inputs.first.flatMap(context.inputPath).map { .path(.workspace($0)) } ?? "",
                       "--prompt", .text(item.prompt ?? "")]
         if let negative = item.negative { arguments += InvocationBuilder.text(["--negative_prompt", negative]) }
-        arguments += InvocationBuilder.text(["--num_generations", String(CosmosBestOfNAdapter.generations(step)),
-                                             "--num_critic_trials", String(CosmosBestOfNAdapter.trials(step)),
-                                             "--seed", String(item.seed ?? 0)])
+        let parameters = BestOfNParameters(seed: item.seed ?? 0, generations: Self.generations(step), criticTrials: Self.trials(step))
+        arguments += InvocationBuilder.text(["--num_generations", String(parameters.generations),
+                                             "--num_critic_trials", String(parameters.criticTrials),
+                                             "--seed", String(parameters.seed)])
         arguments += ["--save_path", .path(.scratch(item.stem))]
         arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow, excluding: ["num_generations", "num_critic_trials"]))
         if gpus > 1 { arguments += InvocationBuilder.text(["--num_gpus", String(gpus)]) }
         return TaskInvocation(program: program, arguments: arguments, environment: InvocationBuilder.environment(family, workflow: workflow, gpus: gpus),
-                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow))
+                              workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
+                              parameters: try? InvocationContent(encoding: parameters))
+    }
+
+    /// Generations per input: `options.num_generations`, else the script's default, 2.
+    static func generations(_ step: Step) -> Int {
+        if case .int(let count)? = step.options["num_generations"] { return count }
+        return 2
+    }
+
+    /// Critic trials per generation: `options.num_critic_trials`, else the script's default, 5.
+    static func trials(_ step: Step) -> Int {
+        if case .int(let count)? = step.options["num_critic_trials"] { return count }
+        return 5
+    }
+}
+
+/// What the best-of-N runner needs to find the generations the script writes (seeds
+/// `seed ..< seed + generations`) and to report how they were scored.
+struct BestOfNParameters: Codable {
+    var seed: Int
+    var generations: Int
+    var criticTrials: Int
+
+    enum CodingKeys: String, CodingKey {
+        case seed
+        case generations = "num_generations"
+        case criticTrials = "num_critic_trials"
     }
 }
 

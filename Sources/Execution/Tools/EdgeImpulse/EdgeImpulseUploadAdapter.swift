@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Planning
 import WorkflowSpec
+import WorkspaceStore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,3 +1,5 @@
+import Datasets
+import Foundation
 import Planning
 import WorkflowSpec
 
@@ -49,4 +51,93 @@ public struct ExportTool: RunnableTool {
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.oneOverAllInputs() }
 
     public func itemCountBound(_ step: Step, workflow: Workflow, upstream: Int) -> PlanBounds.ItemCount { .exact(1, "1 dataset") }
+
+    /// Everything the exporter is given, decided here: formats, split, the class order
+    /// and, per dataset, each image with its labels and its name in the dataset.
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        let formats = context.step.export?.formats ?? ExportSpec.Format.allCases
+        let parameters = ExportParameters(
+            formats: formats.map(\.rawValue), split: context.step.export?.split ?? Split(),
+            classes: Self.classes(of: context.step, in: context.workflow),
+            datasets: items.map { Self.dataset($0, context: context) })
+        return .builtin(uses.rawValue, parameters: try? InvocationContent(encoding: parameters))
+    }
+
+    /// The class order of the dataset: the upstream steps' classes in `from:` order
+    /// (procedural object names, or a label step's classes), deduplicated.
+    static func classes(of step: Step, in workflow: Workflow) -> [String] {
+        var classes: [String] = []
+        for upstream in step.from {
+            guard let source = workflow.step(upstream) else { continue }
+            for name in source.datasetClasses where !classes.contains(name) { classes.append(name) }
+        }
+        return classes
+    }
+
+    /// An image file and its labels for every input of the export item: a `.labels` item
+    /// (`grounded-sam2/label`) is the labels of its input image; an `.image` item (only
+    /// `procedural/scenes`, checked by the loader) has its ground truth beside it
+    /// (`<name>.json`).
+    static func dataset(_ item: PlannedItem, context: InvocationContext) -> ExportParameters.Dataset {
+        struct Pair { var imageItem: PlannedItem; var labels: String; var labelItemID: String? }
+        var pairs: [Pair] = []
+        for inputID in item.inputs {
+            guard let input = context.item(inputID) else {
+                return .init(item: item.id, problem: "input item \(inputID.prefix(16)) is not in the current plan")
+            }
+            switch input.kind {
+            case .labels:
+                guard let imageID = input.inputs.first, let imageItem = context.item(imageID) else {
+                    return .init(item: item.id, problem: "label item \(input.path) has no input image")
+                }
+                pairs.append(Pair(imageItem: imageItem, labels: input.path, labelItemID: input.id))
+            case .image:
+                pairs.append(Pair(imageItem: input, labels: input.companionPath("json"), labelItemID: nil))
+            default:
+                return .init(item: item.id, problem: "input \(input.path) is a \(input.kind.rawValue), not labels or an image")
+            }
+        }
+        // One image labeled by two label steps is exported twice, told apart by the label id.
+        var imageCounts: [String: Int] = [:]
+        for pair in pairs { imageCounts[pair.imageItem.id, default: 0] += 1 }
+        let sources = pairs.map { pair in
+            let image = pair.imageItem
+            var id = String(image.id.prefix(8))
+            if imageCounts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
+            let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
+                                                  extension: (image.path as NSString).pathExtension)
+            // The split follows the image's lineage (its root generation), not its id.
+            return ExportParameters.Source(lineage: image.lineage, fileName: fileName,
+                                           image: .workspace(image.path), labels: .workspace(pair.labels))
+        }
+        return .init(item: item.id, sources: sources)
+    }
+}
+
+/// What an export task is given (``ExportTool/invocation(for:context:)``), shown in
+/// `plan --format json` as `tasks[].invocation.parameters`.
+struct ExportParameters: Codable {
+    var formats: [String]
+    var split: Split
+    var classes: [String]
+    var datasets: [Dataset]
+
+    struct Dataset: Codable {
+        var item: String
+        var sources: [Source] = []
+        /// Why the dataset cannot be made (an input the plan does not have).
+        var problem: String?
+    }
+
+    struct Source: Codable {
+        var lineage: String
+        var fileName: String
+        var image: InvocationPath
+        var labels: InvocationPath
+
+        enum CodingKeys: String, CodingKey {
+            case lineage, image, labels
+            case fileName = "file_name"
+        }
+    }
 }

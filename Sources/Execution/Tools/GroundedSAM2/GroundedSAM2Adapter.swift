@@ -64,8 +64,9 @@ public struct GroundedSAM2Adapter: ToolAdapter {
     }
 
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        guard let labeling = invocation.step.labeling else {
-            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "step has no labeling settings") }))
+        let labeling: Labeling
+        do { labeling = try invocation.planned.decodedParameters(Labeling.self) } catch {
+            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "\(error)") }))
         }
         switch labeling.stage {
         case .postprocess:
@@ -88,7 +89,7 @@ public struct GroundedSAM2Adapter: ToolAdapter {
         if Task.isCancelled { throw CancellationError() }
 
         var failures: [String: String] = [:]
-        let postprocessor = LabelPostprocessAdapter.postprocessor(labeling)
+        let postprocessor = LabelPostprocessor(labeling)
         for output in PlannedProcess.expected(invocation) {
             let item = output.item, file = output.file
             let image = item.inputs.first.flatMap { invocation.inputs[$0] }?.lastPathComponent ?? item.scratchName
@@ -126,16 +127,13 @@ public struct LabelPostprocessAdapter: ToolAdapter {
 
     public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] { [] }
 
-    public static func postprocessor(_ labeling: Labeling) -> LabelPostprocessor {
-        LabelPostprocessor(classes: labeling.classes.map { ($0.phrase, $0.className) }, nmsIoU: labeling.nmsIoU,
-                           minBoxArea: labeling.minBoxArea, maxPerImage: labeling.maxPerImage)
-    }
 
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        guard let labeling = invocation.step.labeling else {
-            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "step has no labeling settings") }))
+        let labeling: Labeling
+        do { labeling = try invocation.planned.decodedParameters(Labeling.self) } catch {
+            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "\(error)") }))
         }
-        let postprocessor = Self.postprocessor(labeling)
+        let postprocessor = LabelPostprocessor(labeling)
         var failures: [String: String] = [:]
         var total = LabelStats()
         for item in invocation.items {

@@ -84,7 +84,11 @@ public struct LabelTool: RunnableTool {
     /// The post-processing stage of raw mode runs in-process.
     public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
         let step = context.step, workflow = context.workflow, family = GroundedSAM2Adapter.family
-        guard let labeling = step.labeling, labeling.stage != .postprocess else { return .builtin(uses.rawValue + ".postprocess") }
+        guard let labeling = step.labeling else { return .builtin(uses.rawValue) }
+        // The post-processing (a raw-mode step's CPU stage, or after a script) is given
+        // the step's labeling settings: classes, thresholds, NMS and limits.
+        let settings = try? InvocationContent(encoding: labeling)
+        if labeling.stage == .postprocess { return .builtin(uses.rawValue + ".postprocess", parameters: settings) }
         var files: [InvocationFile] = []
         let script: InvocationArgument
         if let custom = labeling.script {
@@ -114,7 +118,7 @@ public struct LabelTool: RunnableTool {
         return TaskInvocation(program: ToolSupport.python(family, workflow: workflow), arguments: arguments,
                               environment: workflow.tools[family]?.environment ?? [:],
                               workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
-                              files: files, links: links, outputs: outputs)
+                              files: files, links: links, outputs: outputs, parameters: settings)
     }
 
 }

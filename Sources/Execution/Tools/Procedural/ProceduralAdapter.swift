@@ -13,8 +13,9 @@ public struct ProceduralAdapter: ToolAdapter {
     public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] { [] }
 
     public func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome {
-        guard let spec = invocation.step.scene else {
-            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "step has no scene description") }))
+        let spec: SceneSpec
+        do { spec = try invocation.planned.decodedParameters(ProceduralParameters.self).scene } catch {
+            return InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, "\(error)") }))
         }
         let renderer = SceneRenderer(spec: spec)
         var failures: [String: String] = [:]

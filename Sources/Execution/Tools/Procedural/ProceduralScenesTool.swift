@@ -56,4 +56,14 @@ public struct ProceduralScenesTool: RunnableTool {
     }
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] { expander.onePerSeed() }
+
+    /// The renderer is given the scene description; each item is its seed.
+    public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
+        .builtin(uses.rawValue, parameters: context.step.scene.flatMap { try? InvocationContent(encoding: ProceduralParameters(scene: $0)) })
+    }
+}
+
+/// What a `procedural/scenes` task is given, shown in `plan --format json`.
+struct ProceduralParameters: Codable {
+    var scene: SceneSpec
 }

@@ -3,16 +3,9 @@ import Foundation
 import Planning
 import WorkflowSpec
 
-/// Runs `ultralytics/train` (``UltralyticsTrainTool``): lists the images of each split of
-/// the export for the planned process, the training split cut to the item's fraction, then
-/// runs the training script and hands over the item's folder once the script has renamed
-/// it into place.
-///
-/// Nested subsets by lineage: an image is in the training split when its lineage's split
-/// value (``SplitAssigner/unitValue(_:)``) is below the `train` fraction, and in the subset
-/// for fraction `f` when that value is below `train × f`. So the 0.25 subset lies inside
-/// the 0.5 subset, adding scenes never moves an image out of a subset, and an option change
-/// (new ids, same lineages) keeps every subset.
+/// Runs `ultralytics/train` (``UltralyticsTrainTool``): the planned process, after checking
+/// that the planned image lists of the training and validation splits are not empty; hands
+/// over the item's folder once the script has renamed it into place.
 public struct UltralyticsTrainAdapter: ToolAdapter {
     public static let family = "ultralytics"
 
@@ -73,30 +66,20 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
         func failAll(_ reason: String) -> InvocationOutcome {
             InvocationOutcome(failures: Dictionary(uniqueKeysWithValues: invocation.items.map { ($0.id, reason) }))
         }
-        guard let item = invocation.items.first, let exportID = item.inputs.first,
-              let source = UltralyticsTrainTool.source(of: invocation.step, in: invocation.workflow),
-              let split = source.export?.split else { return failAll("the step has no export to train from") }
-        let fraction = UltralyticsTrainTool.fraction(of: item)
-        let planned = Dictionary(Planner.expandItems(invocation.workflow).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        guard let exportItem = planned[exportID], let folder = invocation.inputs[exportID] else {
-            return failAll("the exported dataset \(exportID.prefix(16)) is not available")
+        // The planned lists: Ultralytics cannot train or validate on an empty one.
+        var counts: [String: Int] = [:]
+        for file in invocation.planned.files where file.path.hasPrefix("data/") && file.path.hasSuffix(".txt") {
+            guard case .string(let text) = file.content else { continue }
+            counts[String(file.path.dropFirst(5).dropLast(4))] = text.split(separator: "\n").count
         }
-        let counts: [String: Int]
-        do {
-            let entries = try ExportAdapter.entries(for: exportItem, inputs: [:], workspace: invocation.workspace, planned: planned)
-            counts = try Self.writeLists(entries, split: split, fraction: fraction, export: folder,
-                                         to: invocation.scratch.appendingPathComponent("data"))
-        } catch {
-            return failAll("cannot list the dataset's images: \(error)")
-        }
+        let fraction = invocation.items.first.map(UltralyticsTrainTool.fraction(of:)) ?? 1
         ToolSupport.log("synthset: training on \(counts["train"] ?? 0) images (fraction \(fraction) of the training split); "
                         + counts.filter { $0.key != "train" }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
                         to: invocation.logFile)
         guard (counts["train"] ?? 0) > 0 else {
             return failAll("fraction \(fraction) of the training split holds no image; use a larger fraction or more images")
         }
-        // Ultralytics cannot validate on an empty split; an empty test split is skipped.
-        let validation = UltralyticsTrainTool.validationSplit(UltralyticsTrainTool.splits(split))
+        let validation = UltralyticsTrainTool.validationSplit(counts.keys.sorted())
         guard (counts[validation] ?? 0) > 0 else {
             return failAll("the dataset's \(validation) split holds no image, so training has nothing to validate on; add images or give the split a larger fraction")
         }
@@ -105,27 +88,5 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
                 ? "the training script exited 0 but wrote no \(output.file.lastPathComponent) — see log"
                 : "training ended with \(outcome.status) — see log"
         }
-    }
-
-    /// Writes `<split>.txt` for each split of the export: `./images/<split>/<name>` per
-    /// image, the training split cut to `fraction` by lineage. Returns the counts.
-    static func writeLists(_ entries: [ExportAdapter.Entry], split: Split, fraction: Double, export: URL, to data: URL) throws -> [String: Int] {
-        let assigner = SplitAssigner(train: split.train, test: split.test, validation: split.validation)
-        var lists: [String: [String]] = [:]
-        for entry in entries {
-            let name = assigner.split(entry.lineage).rawValue
-            if name == "train" && SplitAssigner.unitValue(entry.lineage) >= split.train * fraction { continue }
-            // The export wrote it (an image whose boxes all fell outside it is still there).
-            guard FileManager.default.fileExists(atPath: export.appendingPathComponent("images/\(name)/\(entry.fileName)").path) else { continue }
-            lists[name, default: []].append("./images/\(name)/\(entry.fileName)")
-        }
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        var counts: [String: Int] = [:]
-        for name in UltralyticsTrainTool.splits(split) {
-            let lines = (lists[name] ?? []).sorted()
-            counts[name] = lines.count
-            try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: data.appendingPathComponent("\(name).txt"))
-        }
-        return counts
     }
 }

@@ -115,10 +115,10 @@ public struct UltralyticsTrainTool: RunnableTool {
     ///         --batch B --seed N --patience P --device cpu|0 --output <scratch>/out/<id16>
     ///         --work <scratch>/work [--evaluate NAME=FORMAT=PATH ...]
     ///
-    /// `data/images/<split>` and `data/labels/<split>` link to the export's folders; the
-    /// adapter lists each split's images in `data/<split>.txt` (the training split's nested
-    /// subset by lineage), so that Ultralytics' label caches land in scratch space and not
-    /// in the finished export.
+    /// `data/images/<split>` and `data/labels/<split>` link to the export's folders, and
+    /// `data/<split>.txt` lists each split's images (the training split's nested subset by
+    /// lineage, ``lists(_:split:fraction:)``), so that Ultralytics' label caches land in
+    /// scratch space and not in the finished export.
     public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
         let step = context.step, workflow = context.workflow, family = UltralyticsTrainAdapter.family
         guard let training = step.training, let item = items.first, let exportID = item.inputs.first,
@@ -136,12 +136,17 @@ public struct UltralyticsTrainTool: RunnableTool {
             .init("val", .string("\(valSplit).txt")), .init("synthset_val_split", .string(valSplit)),
         ]
         if splits.contains("test") { data.append(.init("test", .string("test.txt"))) }
-        data.append(.init("names", .array(ExportAdapter.classes(of: source, in: workflow).map(InvocationContent.string))))
-        let files = [
+        data.append(.init("names", .array(ExportTool.classes(of: source, in: workflow).map(InvocationContent.string))))
+        var files = [
             InvocationFile(path: TrainingScript.fileName, format: .text, content: .string(TrainingScript.source)),
             // JSON is YAML, which Ultralytics reads; paths become absolute.
             InvocationFile(path: "data/data.yaml", format: .json, content: .object(data)),
         ]
+        let sources = context.item(exportID).map { ExportTool.dataset($0, context: context).sources } ?? []
+        let lists = Self.lists(sources, split: split, fraction: Self.fraction(of: item))
+        for name in splits {
+            files.append(InvocationFile(path: "data/\(name).txt", format: .text, content: .string((lists[name] ?? []).map { $0 + "\n" }.joined())))
+        }
         var arguments: [InvocationArgument] = [
             .path(.scratch(TrainingScript.fileName)), "--data", .path(.scratch("data/data.yaml")),
             "--model", .text(training.modelIsFile ? ToolSupport.absolutePath(training.model, workflow: workflow) : training.model),
@@ -180,6 +185,23 @@ public struct UltralyticsTrainTool: RunnableTool {
     /// The split Ultralytics validates on (`val:`): validation, else test, else train.
     static func validationSplit(_ splits: [String]) -> String {
         splits.contains("validation") ? "validation" : (splits.contains("test") ? "test" : "train")
+    }
+
+    /// Each split's images as `./images/<split>/<name>` lines (the form Ultralytics reads
+    /// from a list file), sorted; the training split cut to `fraction` by lineage: an image
+    /// is in the training split when its lineage's split value (``SplitAssigner/unitValue(_:)``)
+    /// is below `train`, and in the subset for `f` when it is below `train × f`. So the
+    /// 0.25 subset lies inside the 0.5 subset, adding scenes never moves an image out of a
+    /// subset, and an option change (new ids, same lineages) keeps every subset.
+    static func lists(_ sources: [ExportParameters.Source], split: Split, fraction: Double) -> [String: [String]] {
+        let assigner = SplitAssigner(train: split.train, test: split.test, validation: split.validation)
+        var lists: [String: [String]] = [:]
+        for source in sources {
+            let name = assigner.split(source.lineage).rawValue
+            if name == "train" && SplitAssigner.unitValue(source.lineage) >= split.train * fraction { continue }
+            lists[name, default: []].append("./images/\(name)/\(source.fileName)")
+        }
+        return lists.mapValues { $0.sorted() }
     }
 
     /// The export's splits that have images, in dataset order.

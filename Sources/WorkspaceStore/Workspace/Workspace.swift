@@ -70,6 +70,9 @@ public enum WorkspaceError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A folder of the workspace could not be created (permissions, read-only file system, a
     /// file where a parent folder should be, no space).
     case cannotCreate(path: String, reason: String)
+    /// A file or folder of the workspace could not be written or removed (a read-only
+    /// file system, permissions).
+    case cannotWrite(path: String, reason: String)
 
     /// A readable explanation that says what to do.
     public var description: String {
@@ -79,6 +82,8 @@ public enum WorkspaceError: Error, Sendable, Equatable, CustomStringConvertible 
         case .cannotCreate(let path, let reason):
             "cannot create the workspace folder \(path): \(reason); check that the workspace is writable "
                 + "(or pass --workspace with a writable folder) and that the disk has free space"
+        case .cannotWrite(let path, let reason):
+            "cannot use the workspace \(path): \(reason); pass --workspace with a writable folder, or fix its permissions"
         }
     }
 }

@@ -105,7 +105,7 @@ public struct WorkspaceInspector: Sendable {
         let aside = workspace.root.deletingLastPathComponent()
             .appendingPathComponent(".\(workspace.root.lastPathComponent).removing-\(UUID().uuidString)")
         guard rename(workspace.root.path, aside.path) == 0 else {
-            throw RunError.workspace(path: workspace.root.path, reason: ProcessProbe.errorText(errno))
+            throw WorkspaceError.cannotWrite(path: workspace.root.path, reason: ProcessProbe.errorText(errno))
         }
         try removeTree(aside)
     }
@@ -119,9 +119,9 @@ public struct WorkspaceInspector: Sendable {
             for name in try FileManager.default.contentsOfDirectory(atPath: url.path) {
                 try removeTree(url.appendingPathComponent(name))
             }
-            guard rmdir(url.path) == 0 else { throw RunError.workspace(path: url.path, reason: ProcessProbe.errorText(errno)) }
+            guard rmdir(url.path) == 0 else { throw WorkspaceError.cannotWrite(path: url.path, reason: ProcessProbe.errorText(errno)) }
         } else if unlink(url.path) != 0 {
-            throw RunError.workspace(path: url.path, reason: ProcessProbe.errorText(errno))
+            throw WorkspaceError.cannotWrite(path: url.path, reason: ProcessProbe.errorText(errno))
         }
     }
 

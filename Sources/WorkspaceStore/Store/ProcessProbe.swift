@@ -9,14 +9,14 @@ import Darwin
 #endif
 
 /// Small helpers to ask the OS about processes on this machine.
-enum ProcessProbe {
+package enum ProcessProbe {
     /// Whether `pid` names a live (non-zombie) process on this machine.
     ///
     /// `kill(pid, 0)` succeeding (or failing with `EPERM`: it exists but
     /// belongs to someone else) means the pid exists. On Linux a zombie also
     /// answers `kill(pid, 0)`, so `/proc/<pid>/stat` is consulted to treat
     /// zombies (exited, not yet reaped) as dead.
-    static func isAlive(_ pid: Int32) -> Bool {
+    package static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         if kill(pid, 0) != 0 && errno != EPERM { return false }
         #if os(Linux)
@@ -27,14 +27,14 @@ enum ProcessProbe {
 
     #if os(Linux)
     /// The one-letter state from `/proc/<pid>/stat`, or `nil` if unreadable.
-    static func linuxState(_ pid: Int32) -> Character? {
+    package static func linuxState(_ pid: Int32) -> Character? {
         guard let stat = linuxStat(pid) else { return nil }
         return stat.state
     }
 
     /// `(state, pgrp)` from `/proc/<pid>/stat`. The command name is in
     /// parentheses and may contain spaces, so parse after the last `)`.
-    static func linuxStat(_ pid: Int32) -> (state: Character, pgrp: Int32)? {
+    package static func linuxStat(_ pid: Int32) -> (state: Character, pgrp: Int32)? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = text.lastIndex(of: ")")
         else { return nil }
@@ -48,7 +48,7 @@ enum ProcessProbe {
     #endif
 
     /// Whether any live (non-zombie) process is still in process group `pgid`.
-    static func groupHasLiveMembers(_ pgid: Int32) -> Bool {
+    package static func groupHasLiveMembers(_ pgid: Int32) -> Bool {
         guard pgid > 1 else { return false }
         if kill(-pgid, 0) != 0 && errno != EPERM { return false }
         #if os(Linux)
@@ -67,40 +67,14 @@ enum ProcessProbe {
     }
 
     /// This machine's host name.
-    static func hostName() -> String {
+    package static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown-host" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// A short reason for a file-system error at `path`, without Foundation's raw
-    /// `NSCocoaErrorDomain` text: a file where a folder belongs, a read-only file
-    /// system, permissions, or the underlying POSIX message.
-    static func reason(_ error: any Error, path: URL) -> String {
-        var isDirectory: ObjCBool = false
-        var ancestor = path
-        while ancestor.path != "/" {
-            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
-                if !isDirectory.boolValue { return "\(ancestor.path) is a file, not a folder" }
-                break
-            }
-            ancestor = ancestor.deletingLastPathComponent()
-        }
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return errorText(Int32(underlying.code))
-        }
-        if nsError.domain == NSPOSIXErrorDomain { return errorText(Int32(nsError.code)) }
-        switch nsError.code {
-        case NSFileWriteVolumeReadOnlyError: return errorText(EROFS)
-        case NSFileWriteNoPermissionError: return errorText(EACCES)
-        case NSFileWriteOutOfSpaceError: return errorText(ENOSPC)
-        default: return nsError.localizedDescription
-        }
-    }
-
     /// The readable text for an `errno` value.
-    static func errorText(_ code: Int32) -> String {
-        String(cString: strerror(code))
+    package static func errorText(_ code: Int32) -> String {
+        FileErrorReason.text(code)
     }
 }

@@ -139,7 +139,7 @@ public final class WorkspaceLock: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw WorkspaceLockError.cannotOpen(path: directory.path, reason: ProcessProbe.reason(error, path: directory))
+            throw WorkspaceLockError.cannotOpen(path: directory.path, reason: FileErrorReason.of(error, path: directory))
         }
         let directoryFD = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directoryFD >= 0 else {

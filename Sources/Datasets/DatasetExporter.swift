@@ -70,7 +70,7 @@ public struct DatasetError: Error, Sendable, CustomStringConvertible, Equatable 
 /// pascal-voc/<split>/<stem>.xml + <name>.jpg  one XML per image, images beside them
 /// annotations/instances_<split>.json          COCO
 /// labels/<split>/<stem>.txt, data.yaml        YOLO (Ultralytics layout)
-/// edge-impulse/<split>/bounding_boxes.labels + <name>.jpg
+/// edge-impulse/<split>/bounding_boxes.labels + info.labels + <name>.jpg
 /// report.json                                 counts per class and split
 /// ```
 /// The output is deterministic: the same sources give byte-identical files.
@@ -165,6 +165,8 @@ public struct DatasetExporter: Sendable {
             if formats.contains(.edgeImpulse) {
                 try placeImages(members, in: "edge-impulse/\(name)")
                 try write(EdgeImpulse.json(images: members), "edge-impulse/\(name)/bounding_boxes.labels")
+                try write(CanonicalJSON.encode(EdgeImpulse.infoFile(images: members, category: EdgeImpulse.category(ofSplit: name))),
+                          "edge-impulse/\(name)/info.labels")
             }
         }
         if formats.contains(.yolo) {

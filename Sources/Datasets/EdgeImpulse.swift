@@ -36,4 +36,48 @@ public enum EdgeImpulse {
     public static func json(images: [LabeledImage]) -> Data {
         CanonicalJSON.encode(labelsFile(images: images))
     }
+
+    /// `info.labels`, the file Edge Impulse's own exports carry and the Python SDK's
+    /// `edgeimpulse.data.upload_directory` looks for (edgeimpulse/python-sdk 109eb50,
+    /// edgeimpulse/data/_functions/upload_files.py, `upload_exported_dataset`): one entry
+    /// per image with its `path` (relative to the folder), `category`, `label` (object
+    /// detection samples are `{"type": "unlabeled"}`; the classes are in the boxes) and
+    /// `boundingBoxes`, which the SDK reads without a default, so every entry has them.
+    /// Its `ExportUploaderInfoFileV1` type is in edge-impulse-cli 64dbc03
+    /// shared/bounding-box-file-types.ts.
+    public struct InfoFile: Codable, Sendable, Equatable {
+        public struct Label: Codable, Sendable, Equatable {
+            public var type: String
+        }
+
+        public struct Entry: Codable, Sendable, Equatable {
+            public var path: String
+            public var category: String
+            public var label: Label
+            public var boundingBoxes: [Box]
+        }
+
+        public var version: Int
+        public var files: [Entry]
+    }
+
+    /// The `info.labels` of one folder of images, all in `category` (training, testing, validation).
+    public static func infoFile(images: [LabeledImage], category: String) -> InfoFile {
+        let boxes = labelsFile(images: images).boundingBoxes
+        let entries = images.map { image in
+            InfoFile.Entry(path: image.fileName, category: category, label: .init(type: "unlabeled"),
+                           boundingBoxes: boxes[image.fileName] ?? [])
+        }
+        return InfoFile(version: 1, files: entries.sorted { $0.path < $1.path })
+    }
+
+    /// The Edge Impulse category of a split: train → training, test → testing,
+    /// validation → validation.
+    public static func category(ofSplit split: String) -> String {
+        switch split {
+        case "train": "training"
+        case "validation": "validation"
+        default: "testing"
+        }
+    }
 }

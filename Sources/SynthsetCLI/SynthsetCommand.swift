@@ -14,7 +14,7 @@ public struct SynthsetCommand: AsyncParsableCommand {
             please report it); 130 interrupted.
             """,
         version: SynthsetCommand.version,
-        subcommands: [Init.self, Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self, Schema.self, Prompts.self]
+        subcommands: [Init.self, Validate.self, PlanCommand.self, Run.self, Status.self, Report.self, Clean.self, Verify.self, Diff.self, DoctorCommand.self, Schema.self, Prompts.self]
     )
 
     /// synthset's version, also recorded in lock files of workflows it renders itself.

@@ -129,7 +129,7 @@ import WorkflowSpec
                 uses: cosmos-predict2.5/text2world
                 prompts: [matrix]
                 seeds: [3, 4]
-                options: { disable_guardrails: true, guidance: 5, num_output_frames: 21 }
+                options: { disable_guardrails: true, offload_guardrail_models: false, guidance: 5 }
             """
         }
         defer { try? FileManager.default.removeItem(at: fixture.directory) }
@@ -143,14 +143,17 @@ import WorkflowSpec
         #expect(Self.argument(argv, "--model") == "2B/post-trained")
         #expect(Self.argument(argv, "-i")?.hasSuffix(".jsonl") == true && Self.argument(argv, "-i")?.hasPrefix("/") == true)
         #expect(Self.argument(argv, "-o")?.hasPrefix("/") == true)
-        #expect(argv.contains("--disable_guardrails"))
+        // tyro's spelling, both ways: only --no-offload-guardrail-models turns that default off.
+        #expect(argv.contains("--disable-guardrails"))
+        #expect(argv.contains("--no-offload-guardrail-models"))
+        #expect(!argv.contains("--offload-guardrail-models"))
         let samples = try #require(call["samples"] as? [[String: Any]])
         #expect(samples.count == 24)
         #expect(samples.filter { $0["seed"] as? Int == 3 }.count == 12)
         #expect(samples.filter { $0["seed"] as? Int == 4 }.count == 12)
         #expect(Set(samples.compactMap { $0["name"] as? String }).count == 24)
         #expect(samples.allSatisfy { $0["negative_prompt"] as? String == "blurry" && $0["guidance"] as? Int == 5
-                && $0["num_output_frames"] as? Int == 21 && $0["input_path"] == nil })
+                && $0["num_output_frames"] == nil && $0["input_path"] == nil })
         #expect(fixture.files("worlds", ext: "mp4").count == 24)
         #expect(fixture.files("worlds", ext: "json").count == 24)
     }
@@ -364,7 +367,7 @@ import WorkflowSpec
         let world = try invocation("world")
         #expect(world.commandLine(scratch: scratch, workspace: workspace)
                 == ["python3", "-m", "torch.distributed.run", "--nproc_per_node=2", "examples/inference.py", "-i", "/s/samples.jsonl", "-o", "/s/out",
-                    "--inference-type", "video2world", "--model", "2B/post-trained", "--offload_diffusion_model"])
+                    "--inference-type", "video2world", "--model", "2B/post-trained", "--offload-diffusion-model"])
         let samples = String(decoding: world.files[0].rendered(scratch: scratch, workspace: workspace), as: UTF8.self)
         #expect(samples.split(separator: "\n").count == 1)
         #expect(samples.contains("\"num_steps\":20") && samples.contains("\"seed\":0"))

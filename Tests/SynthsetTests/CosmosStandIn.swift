@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// A fake cosmos-predict2 / cosmos-predict2.5 checkout: Python example scripts with the
-/// reference's argparse arguments and documented behaviours (one seed for the whole
+/// upstream scripts' arguments and behaviours (each script's comment names the upstream
+/// files and commit it follows) (one seed for the whole
 /// batch, guardrail skips with exit 0, JPEG whatever the extension, `.webp` inputs
 /// rejected, `.jpeg` inputs crash the refiner), logging every invocation as one JSON line
 /// to `<root>/invocations.jsonl`. text2image.py and video2world.py have the functions of
@@ -353,81 +354,185 @@ if __name__ == "__main__":
     sys.exit(0)
 """#
 
+    /// cosmos-predict2 661da47 `examples/video2world_bestofn.py`, read in full:
+    /// `parse_args()` defines video2world's flags except `--batch_input_json`, `--natten`,
+    /// `--use_cuda_graphs` and `--benchmark` (argparse exits 2 on them), plus
+    /// `--gr00t_variant` (gr1|droid), `--prompt_prefix`, `--num_generations`,
+    /// `--skip_generation`, `--num_critic_trials`, `--checkpoint_dir`. `generate_video`
+    /// validates the input (a failed validation returns no videos), writes
+    /// `<save_path>/<input stem>_seed{seed+i}.mp4` per generation; no video at all exits 1
+    /// ("Failed to generate any videos"). The critic then writes
+    /// `<video stem>_score{int(score*100):03d}.json` and `.html` beside each video. The
+    /// prompt prefix reaches only the GR00T pipeline; each call is logged with its
+    /// effective prompt.
     static let bestOfN = #"""
 import hashlib, json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _standin as s
+import argparse
 
-p = s.video_parser("Video2World best-of-n stand-in")
+p = argparse.ArgumentParser(description="Best-of-N Video Generation stand-in")
+p.add_argument("--model_size", choices=["2B", "14B"], default="2B")
+p.add_argument("--resolution", choices=["480", "720"], default="720", type=str)
+p.add_argument("--fps", choices=[10, 16], default=16, type=int)
 p.add_argument("--dit_path", type=str, default="")
+p.add_argument("--load_ema", action="store_true")
+p.add_argument("--prompt", type=str, default="")
 p.add_argument("--input_path", type=str, default="assets/video2world/input0.jpg")
-p.add_argument("--num_conditional_frames", type=int, choices=[1, 5], default=1)
+p.add_argument("--negative_prompt", type=str, default="The video captures a series of frames showing ugly scenes...")
+p.add_argument("--aspect_ratio", choices=["1:1", "4:3", "3:4", "16:9", "9:16"], default="16:9", type=str)
+p.add_argument("--num_conditional_frames", type=int, default=1, choices=[1, 5])
+p.add_argument("--guidance", type=float, default=7)
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--save_path", type=str, default="output/best-of-n")
+p.add_argument("--num_gpus", type=int, default=1)
+for flag in ["--disable_guardrail", "--offload_guardrail", "--disable_prompt_refiner", "--offload_prompt_refiner",
+             "--offload_text_encoder", "--downcast_text_encoder"]:
+    p.add_argument(flag, action="store_true")
+p.add_argument("--gr00t_variant", type=str, default="", choices=["gr1", "droid"])
+p.add_argument("--prompt_prefix", type=str, default="The robot arm is performing a task. ")
 p.add_argument("--num_generations", type=int, default=2)
-p.add_argument("--num_critic_trials", type=int, default=5)
 p.add_argument("--skip_generation", action="store_true")
+p.add_argument("--num_critic_trials", type=int, default=5)
 p.add_argument("--checkpoint_dir", type=str, default="checkpoints/nvidia/Cosmos-Reason1-7B")
-p.add_argument("--gr00t_variant", type=str, default="")
-p.add_argument("--prompt_prefix", type=str, default="")
-p.set_defaults(save_path="output/best-of-n")
 args = p.parse_args()
-s.log_invocation("video2world_bestofn")
-if not s.check_input(args.input_path, not args.disable_prompt_refiner) or s.blocked(args.prompt):
-    sys.exit(0)
+prompt = (args.prompt_prefix + args.prompt) if args.gr00t_variant else args.prompt
+s.log_invocation("video2world_bestofn", samples=[{"prompt": prompt}])
 os.makedirs(args.save_path, exist_ok=True)
-stem = os.path.splitext(os.path.basename(args.input_path))[0]
-for i in range(args.num_generations):
-    seed = args.seed + i
-    name = f"{stem}_seed{seed}"
-    out = os.path.join(args.save_path, name + ".mp4")
-    s.write_video(out, s.frames_for(args.fps), args.fps)
-    s.write_sidecar(out, args.prompt, args.negative_prompt)
-    digest = hashlib.sha256(f"{seed}/{args.prompt}".encode()).digest()
+videos = []
+if s.check_input(args.input_path, not args.disable_prompt_refiner):
+    stem = os.path.splitext(os.path.basename(args.input_path))[0]
+    for i in range(args.num_generations):
+        seed = args.seed + i
+        if s.blocked(prompt):
+            continue  # process_single_generation returns False: logged, not fatal
+        out = os.path.join(args.save_path, f"{stem}_seed{seed}.mp4")
+        s.write_video(out, s.frames_for(args.fps), args.fps)
+        s.write_sidecar(out, prompt, args.negative_prompt)
+        videos.append((seed, out))
+if not videos:
+    print("Failed to generate any videos, exiting", flush=True)
+    sys.exit(1)
+for seed, out in videos:
+    digest = hashlib.sha256(f"{seed}/{prompt}".encode()).digest()
     answers = ["<think>looks fine</think><answer>%s</answer>" % ("No" if digest[t] % 3 else "Yes")
                for t in range(args.num_critic_trials)]
-    score = round(100 * sum("No" in a for a in answers) / len(answers))
-    with open(os.path.join(args.save_path, f"{name}_score{score:03d}.json"), "w") as f:
+    score = sum("No" in a for a in answers) / len(answers)
+    name = os.path.splitext(out)[0] + f"_score{int(score * 100):03d}"
+    with open(name + ".json", "w") as f:
         json.dump(answers, f)
-    with open(os.path.join(args.save_path, f"{name}_score{score:03d}.html"), "w") as f:
+    with open(name + ".html", "w") as f:
         f.write("<html></html>")
-sys.exit(0)
 """#
 
+    /// nvidia-cosmos/cosmos-predict2.5 9557c1a (v1.4.2), read in full: `examples/inference.py`
+    /// (a tyro CLI: `-i/--input-files FILE...`, `-o/--output-dir`, `--model`, setup bools
+    /// as `--x`/`--no-x`, sample overrides such as `--inference-type`; an unknown
+    /// argument exits 2), `cosmos_predict2/config.py` (`InferenceArguments.from_files`:
+    /// `.json` is one sample, `.jsonl` one per line, other suffixes raise; every sample is
+    /// validated with the CLI overrides merged in, before the model loads: unknown keys
+    /// (`extra="forbid"`), a missing prompt, guidance outside 0..7, an `input_path` that
+    /// is not a file or whose suffix is not one of `.png .jpg .jpeg .webp .mp4` print the
+    /// error and exit 1; relative paths resolve against the file's folder; duplicate names
+    /// exit 1) and `cosmos_predict2/inference.py` (the load writes `<out>/config.yaml`;
+    /// then per sample `<name>.json` first, the text guardrail (a block is skipped with
+    /// `keep_going`, else raises), `generate_vid2world` (a resolution other than "none"
+    /// or "H,W" raises or asserts, uncaught: the process dies with exit 1 and the rest of
+    /// the batch is lost), `<name>.mp4` last, with
+    /// `get_pixel_num_frames(state_t=24)` = 93 frames unless `enable_autoregressive`).
+    /// Loads are logged to `<root>/loads.jsonl`, the invocation to `invocations.jsonl`.
     static let inference25 = #"""
 import argparse, json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _standin as s
 
-p = argparse.ArgumentParser(description="Cosmos-Predict2.5 inference stand-in")
+MODELS = ["2B/pre-trained", "2B/post-trained", "2B/distilled", "14B/pre-trained", "14B/post-trained"]
+SETUP_BOOLS = {"offload_diffusion_model": False, "offload_tokenizer": False, "offload_text_encoder": False,
+               "disable_guardrails": False, "offload_guardrail_models": True, "keep_going": True, "profile": False}
+SAMPLE_KEYS = {"name", "prompt_path", "prompt", "negative_prompt", "seed", "guidance", "inference_type", "input_path",
+               "resolution", "num_output_frames", "num_steps", "enable_autoregressive", "chunk_size", "chunk_overlap"}
+EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".mp4"]
+
+p = argparse.ArgumentParser(description="Base model inference script (stand-in)", allow_abbrev=False)
 p.add_argument("-i", "--input-files", nargs="+", required=True)
 p.add_argument("-o", "--output-dir", required=True)
-p.add_argument("--inference-type", choices=["text2world", "image2world", "video2world"], default=None)
-p.add_argument("--model", choices=["2B/post-trained", "2B/distilled", "14B/post-trained"], default="2B/post-trained")
-for flag in ["--disable_guardrails", "--offload_guardrail_models", "--offload_diffusion_model", "--offload_tokenizer",
-             "--offload_text_encoder", "--keep_going"]:
-    p.add_argument(flag, action="store_true")
+p.add_argument("--model", choices=MODELS, default="2B/post-trained")
+p.add_argument("--checkpoint-path"); p.add_argument("--experiment"); p.add_argument("--config-file", default="")
+p.add_argument("--context-parallel-size", type=int)
+for name, default in SETUP_BOOLS.items():
+    flag = name.replace("_", "-")
+    p.add_argument("--" + flag, dest=name, action="store_true", default=default)
+    p.add_argument("--no-" + flag, dest=name, action="store_false")
+overrides = {"inference_type": str, "prompt": str, "negative_prompt": str, "seed": int, "guidance": int,
+             "resolution": str, "num_output_frames": int, "num_steps": int, "input_path": str, "prompt_path": str}
+for name, kind in overrides.items():
+    p.add_argument("--" + name.replace("_", "-"), dest="o_" + name, type=kind, default=None)
 args = p.parse_args()
-samples = []
+override = {k[2:]: v for k, v in vars(args).items() if k.startswith("o_") and v is not None}
+
+def fail(message):
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+samples, raw = [], []
 for path in args.input_files:
     with open(path) as f:
-        if path.endswith(".jsonl"):
-            samples += [json.loads(line) for line in f if line.strip()]
-        else:
-            samples.append(json.load(f))
-s.log_invocation("inference", samples=samples)
-os.makedirs(args.output_dir, exist_ok=True)
+        text = f.read()
+    if path.endswith(".jsonl"):
+        data = [json.loads(line) for line in text.splitlines() if line]
+    elif path.endswith(".json"):
+        data = [json.loads(text)]
+    else:
+        raise ValueError("Unsupported file extension")
+    base = os.path.dirname(os.path.abspath(path))
+    for i, sample in enumerate(data):
+        raw.append(sample)
+        sample = dict(sample, **override)
+        unknown = set(sample) - SAMPLE_KEYS
+        if unknown:
+            fail(f"Error validating parameters from '{path}' at line {i}\n{sorted(unknown)}: Extra inputs are not permitted")
+        if "name" not in sample or "inference_type" not in sample:
+            fail(f"Error validating parameters from '{path}' at line {i}\nname and inference_type are required")
+        if sample.get("prompt") is None:
+            fail(f"Error validating parameters from '{path}' at line {i}\nprompt: Field required")
+        if not isinstance(sample.get("guidance", 7), int) or not 0 <= sample.get("guidance", 7) <= 7:
+            fail(f"Error validating parameters from '{path}' at line {i}\nguidance: must be an integer in 0..7")
+        if not isinstance(sample.get("resolution", "none"), str):
+            fail(f"Error validating parameters from '{path}' at line {i}\nresolution: Input should be a valid string")
+        if sample["inference_type"] != "text2world":
+            source = sample.get("input_path")
+            if source is None:
+                fail(f"input_path is required for inference type {sample['inference_type']}")
+            source = os.path.join(base, os.path.expanduser(source))
+            if not os.path.isfile(source):
+                fail(f"Error validating parameters from '{path}' at line {i}\ninput_path: Path does not point to a file")
+            if os.path.splitext(source)[1] not in EXTENSIONS:
+                fail(f"input_path has unsupported file extension '{os.path.splitext(source)[1]}'")
+            sample["input_path"] = source
+        samples.append(sample)
 names = [x["name"] for x in samples]
 if len(set(names)) != len(names):
-    sys.exit("sample names must be unique")
+    fail("Error: Inference samplename is not unique")
+s.log_invocation("inference", samples=raw)
+s.record_load("inference", argparse.Namespace(model_size=args.model))
+os.makedirs(args.output_dir, exist_ok=True)
+with open(os.path.join(args.output_dir, "config.yaml"), "w") as f:
+    f.write(json.dumps({k: v for k, v in vars(args).items() if not k.startswith("o_")}, sort_keys=True) + "\n")
 for sample in samples:
-    if (args.inference_type or sample.get("inference_type")) != "text2world" and not os.path.exists(sample.get("input_path", "")):
-        print(f"missing input for {sample['name']}", flush=True)
-        continue
-    if s.blocked(sample.get("prompt", "")):
-        continue
-    out = os.path.join(args.output_dir, sample["name"] + ".mp4")
-    s.write_video(out, int(sample.get("num_output_frames", 77)), 16)
-    with open(os.path.join(args.output_dir, sample["name"] + ".json"), "w") as f:
+    out = os.path.join(args.output_dir, sample["name"])
+    with open(out + ".json", "w") as f:
         json.dump(sample, f)
+    if not args.disable_guardrails and s.blocked(sample["prompt"]):
+        if args.keep_going:
+            continue
+        raise Exception("Guardrail blocked text2world generation.")
+    resolution = sample.get("resolution", "none")
+    if resolution != "none":
+        size = tuple(int(x) for x in resolution.split(","))
+        assert len(size) == 2, "Resolution must be in 'H,W' format"
+    frames = sample.get("num_output_frames", 77) if sample.get("enable_autoregressive") else 93
+    s.write_video(out + ".mp4", frames, 16)
+    s.generated(out + ".mp4")
 sys.exit(0)
 """#
 }

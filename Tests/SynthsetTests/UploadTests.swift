@@ -83,7 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if state["requests"] <= fail_first:
             record({"status": 503, "path": self.path})
             return self.reply(503, {"success": False, "error": "try again"})
-        if self.path not in ("/api/training/files", "/api/testing/files"):
+        if self.path not in ("/api/training/files", "/api/testing/files", "/api/validation/files"):
             return self.refuse("unexpected path " + self.path)
         if self.headers.get("x-api-key") != expected_key:
             return self.refuse("missing or wrong x-api-key")
@@ -249,7 +249,7 @@ server.server_close()
             #expect((request["files"] as? [String])?.count ?? 0 <= 7)
         }
 
-        // Each split went to its category: train → training, test and validation → testing.
+        // Each split went to its category: train → training, test → testing, validation → validation.
         let workspace = project.appendingPathComponent("ws")
         let splits = try Self.datasetImages(workspace)
         #expect(splits.values.map(\.count).reduce(0, +) == 40)
@@ -257,7 +257,8 @@ server.server_close()
             let path = request["path"] as? String
             for name in request["files"] as? [String] ?? [] {
                 let split = splits.first { $0.value.contains(name) }?.key
-                #expect(path == (split == "train" ? "/api/training/files" : "/api/testing/files"), "\(name) in \(split ?? "?") went to \(path ?? "?")")
+                let category = ["train": "training", "test": "testing", "validation": "validation"][split ?? ""] ?? "?"
+                #expect(path == "/api/\(category)/files", "\(name) in \(split ?? "?") went to \(path ?? "?")")
             }
         }
 
@@ -313,7 +314,8 @@ server.server_close()
         #expect(EdgeImpulseUploadAdapter(batchSize: 5000).batchSize == 1000)
         #expect(EdgeImpulseUploadAdapter(environment: ["SYNTHSET_UPLOAD_BATCH": "7"]).batchSize == 7)
         #expect(EdgeImpulseUploadAdapter.category(of: "train") == "training")
-        #expect(EdgeImpulseUploadAdapter.category(of: "validation") == "testing")
+        #expect(EdgeImpulseUploadAdapter.category(of: "test") == "testing")
+        #expect(EdgeImpulseUploadAdapter.category(of: "validation") == "validation")
         #expect(EdgeImpulseUploadAdapter.endpoint(baseURL: "https://ingestion.edgeimpulse.com/", category: "testing")
                 == "https://ingestion.edgeimpulse.com/api/testing/files")
     }
@@ -329,9 +331,66 @@ server.server_close()
         #expect(body == expected)
     }
 
+    /// Replies read as edge-impulse-cli 64dbc03 `cli-common/make-image.ts` reads them.
     @Test func serverRepliesNameRefusedFiles() {
+        typealias Client = EdgeImpulseUploadAdapter.Client
         let reply = Data(#"{"success":true,"files":[{"success":true,"fileName":"a.jpg"},{"success":false,"fileName":"b.jpg","error":"An item with this hash already exists"},{"success":false,"fileName":"c.jpg","error":"bad image"}]}"#.utf8)
-        #expect(EdgeImpulseUploadAdapter.Client.rejectedFiles(in: reply) == ["c.jpg": "bad image"])
-        #expect(EdgeImpulseUploadAdapter.Client.rejectedFiles(in: Data("not json".utf8)).isEmpty)
+        #expect(Client.reply(reply) == .accepted(rejected: ["c.jpg": "bad image"]))
+        // A 200 whose body is no ingestion reply, or says success: false, fails the request.
+        guard case .failed(let notJSON) = Client.reply(Data("not json".utf8)) else { Issue.record("not JSON was accepted"); return }
+        #expect(notJSON.contains("not an ingestion response"))
+        #expect(Client.reply(Data(#"{"success":false,"error":"Project is over its storage quota"}"#.utf8)) == .failed("Project is over its storage quota"))
+        // A per-file failure without a name fails the whole request; an unnamed duplicate does not.
+        guard case .failed(let unnamed) = Client.reply(Data(#"{"success":true,"files":[{"success":true},{"success":false,"error":"corrupt JPEG"}]}"#.utf8)) else {
+            Issue.record("an unnamed refusal was ignored"); return
+        }
+        #expect(unnamed.contains("corrupt JPEG") && unnamed.contains("without a name"))
+        #expect(Client.reply(Data(#"{"success":true,"files":[{"success":false,"error":"duplicate sample"}]}"#.utf8)) == .accepted(rejected: [:]))
+    }
+
+    /// A run against a server that answers 200 with `success: false` fails the upload item
+    /// and records nothing as uploaded.
+    @Test func successFalseFailsTheRun() async throws {
+        let project = try TestSupport.temporaryDirectory("synthset-upload-refused")
+        defer { try? FileManager.default.removeItem(at: project) }
+        let script = #"""
+import json, os, sys, time, http.server
+port_file, record_file = sys.argv[1], sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with open(record_file, "a") as f:
+            f.write(json.dumps({"path": self.path}) + "\n")
+        data = json.dumps({"success": False, "error": "Project is over its storage quota"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+        self.close_connection = True
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+server.timeout = 0.5
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+deadline = time.time() + 120
+while time.time() < deadline and not os.path.exists(port_file + ".stop"):
+    server.handle_request()
+"""#
+        let server = try await LoopbackServer.start(script: script, arguments: [], in: project)
+        defer { Task { await server.stop() } }
+        try Self.workflow(seeds: 4, port: server.port, keyVariable: "EI_TEST_KEY")
+            .write(to: project.appendingPathComponent("upload.yaml"), atomically: true, encoding: .utf8)
+        let result = try await TestSupport.run(["run", "upload.yaml", "--workspace", "ws"], in: project,
+                                               environment: ["EI_TEST_KEY": "ei_refused_key", "SYNTHSET_UPLOAD_BACKOFF": "0", "SYNTHSET_RETRY_BACKOFF": "0.05"])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("over its storage quota"), "\(result.output)")
+        #expect(!server.requests().isEmpty)
+        let receipts = (try? FileManager.default.contentsOfDirectory(atPath: project.appendingPathComponent("ws/outputs/upload").path)) ?? []
+        #expect(receipts.filter { $0.hasSuffix(".json") }.isEmpty, "\(receipts)")
     }
 }

@@ -33,18 +33,21 @@ extension ProcessRunner {
     ///   - executable: an absolute path, a path relative to `workingDirectory`, or a name
     ///     looked up in `PATH`.
     ///   - workingDirectory: the child's working directory (default: this process's).
+    ///   - environment: variables set for the child on top of this process's.
     ///   - includeStandardError: collect stderr with stdout (some programs print their
     ///     version there); otherwise stderr is discarded.
     /// - Throws: ``ProcessRunnerError`` when the program cannot be found or launched, or
     ///   prints more than `limit` bytes; `CancellationError` when the task was cancelled.
     public static func capture(
-        _ executable: String, arguments: [String] = [], workingDirectory: URL? = nil,
+        _ executable: String, arguments: [String] = [], workingDirectory: URL? = nil, environment: [String: String] = [:],
         includeStandardError: Bool = false, limit: Int = 1 << 20, gracePeriod: Duration = .seconds(2)
     ) async throws -> CapturedOutput {
         try Task.checkCancellation()
         let directory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let path = try resolveExecutable(executable, workingDirectory: directory,
                                          searchPath: ProcessInfo.processInfo.environment["PATH"])
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in environment { if let k = Environment.Key(rawValue: key) { updates[k] = value } }
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
@@ -53,12 +56,14 @@ extension ProcessRunner {
         do {
             if includeStandardError {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+                    workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .combinedWithOutput)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             } else {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), workingDirectory: FilePath(directory.path),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+                    workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .discarded)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             }

@@ -41,11 +41,26 @@ public struct Executor: Sendable {
         return diagnostics
     }
 
+    /// Whether the run has GPU tasks to do (read without the lock, as ``preflight()``
+    /// does): only then are the machine's GPUs checked against `hardware`.
+    func hasGPUWork() -> Bool {
+        let gpuItems = Set(plan.tasks.filter { $0.device == .gpu }.flatMap(\.items))
+        guard !gpuItems.isEmpty else { return false }
+        let done = (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
+        let scope = RunScope.make(plan: plan, workflow: workflow, options: options, done: done).scope
+        return !scope.toDo.isDisjoint(with: gpuItems)
+    }
+
     /// Runs the plan. Takes the workspace lock for the whole run; cancelling the calling
     /// task stops scheduling, tears child processes down and returns an interrupted summary.
     public func run(events: @escaping @Sendable (RunEvent) -> Void) async throws -> RunSummary {
-        let problems = preflight()
+        var problems = preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
+        if hasGPUWork() {
+            problems = await GPUCheck.diagnostics(plan: plan, workflow: workflow)
+            if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
+            for warning in problems { events(.warning(warning.message + (warning.hint.map { "; " + $0 } ?? ""))) }
+        }
         let workspace = options.workspace
         // The lock comes first: nothing (not even the store's migration) touches the
         // workspace before this process owns it.

@@ -122,8 +122,14 @@ enum InvocationBuilder {
     /// A tool's `tools.<family>.env`; for multi-GPU runs the checkout goes first on
     /// PYTHONPATH, since `examples/x.py` run as a file puts examples/ there instead.
     static func environment(_ family: String, workflow: Workflow, gpus: Int) -> [String: String] {
+        environment(family, workflow: workflow, checkoutOnPath: gpus > 1)
+    }
+
+    /// A tool's `tools.<family>.env`, with the checkout first on PYTHONPATH when
+    /// `checkoutOnPath` (a script outside the checkout that imports its packages).
+    static func environment(_ family: String, workflow: Workflow, checkoutOnPath: Bool) -> [String: String] {
         var environment = workflow.tools[family]?.environment ?? [:]
-        if gpus > 1, let root = ToolSupport.root(family, workflow: workflow) {
+        if checkoutOnPath, let root = ToolSupport.root(family, workflow: workflow) {
             environment["PYTHONPATH"] = [root.path, environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
         }
         return environment

@@ -12,9 +12,17 @@ public protocol RunnableTool: PlanningTool {
     /// under `tools.<family>`, or synthset's own version for tools built into synthset.
     /// Asynchronous: probes run programs (`git`, `ffmpeg -version`) through ``ProcessRunner``.
     func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String]
+
+    /// What `synthset doctor` checks for a step of this tool: its installation, the
+    /// scripts the plan calls, the interpreter's imports, the checkpoints the step needs
+    /// (see ``DoctorCheck`` for the building blocks). Checks are told apart by name, so
+    /// steps of one family may return the same ones. The default: none.
+    func doctorChecks(for step: Step, context: DoctorContext) -> [DoctorCheck]
 }
 
 extension RunnableTool {
+    public func doctorChecks(for step: Step, context: DoctorContext) -> [DoctorCheck] { [] }
+
     public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         guard let family else { return ["synthset": synthsetVersion] }
         return await ToolVersions.checkout(family, workflow: workflow)

@@ -26,9 +26,10 @@ public struct Invocation: Sendable {
     /// Nil when an adapter is driven outside a run.
     public var store: CheckpointStore? = nil
 
-    /// The environment that pins a GPU task to its GPUs.
+    /// The environment that pins a GPU task to its GPUs: the devices of its slots among
+    /// those the user's own `CUDA_VISIBLE_DEVICES` lists (``VisibleDevices``).
     public var gpuEnvironment: [String: String] {
-        gpus.isEmpty ? [:] : ["CUDA_VISIBLE_DEVICES": gpus.map(String.init).joined(separator: ",")]
+        gpus.isEmpty ? [:] : ["CUDA_VISIBLE_DEVICES": VisibleDevices.names(of: gpus).joined(separator: ",")]
     }
 }
 

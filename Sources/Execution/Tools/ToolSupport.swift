@@ -31,14 +31,6 @@ enum ToolSupport {
         program(workflow.tools[family]?.python ?? "python3", workflow: workflow)
     }
 
-    /// `torchrun` for multi-GPU launches: the one beside the interpreter when the
-    /// interpreter is a path (a virtual environment), else `torchrun` from `PATH`.
-    static func torchrun(python: String) -> String {
-        guard python.contains("/") else { return "torchrun" }
-        let sibling = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("torchrun").path
-        return FileManager.default.isExecutableFile(atPath: sibling) ? sibling : "torchrun"
-    }
-
     /// The absolute path of an executable (a path, or a name found in `PATH`), nil if none.
     static func findExecutable(_ program: String, environment: [String: String] = [:]) -> String? {
         let spec = ProcessSpec(executable: program, environment: environment,

@@ -154,7 +154,7 @@ struct Run: AsyncParsableCommand {
         if let frozen {
             // Re-hash the files on disk as `verify` does: the store's hashes say what was
             // committed, not whether the file was changed since.
-            let onDisk = Verifier(lock: frozen, workspace: workspace).verify().findings.map { finding in
+            let onDisk = Verifier(lock: frozen, workspace: workspace).verify().failures.map { finding in
                 "\(finding.problem.rawValue) \(finding.path) (\(finding.step) item \(finding.item.prefix(12)))"
             }
             let differences = Reproduction.outputDifferences(locked: frozen, produced: produced) + onDisk

@@ -11,7 +11,8 @@ struct Verify: AsyncParsableCommand {
         discussion: """
             Reads <workflow>.lock beside the recipe (written by the last complete run) and \
             hashes every item's output in the workspace. Exit 0 when all match, 1 when a file \
-            is missing or changed, 2 when there is no readable lock.
+            is missing or changed, 2 when there is no readable lock. Files a consumer added inside \
+            an exported folder (Ultralytics' labels/*.cache) are listed as extra and do not fail.
             """)
 
     @Argument(help: "The workflow file.")
@@ -44,10 +45,12 @@ struct Verify: AsyncParsableCommand {
                     text += "missing  \(finding.step)  \(finding.item)  \(finding.path)\n"
                 case .changed:
                     text += "changed  \(finding.step)  \(finding.item)  \(finding.path)  (sha256 \(finding.expected.prefix(12)) in the lock, \(finding.actual?.prefix(12) ?? "?") now)\n"
+                case .extra:
+                    text += "extra    \(finding.step)  \(finding.item)  \(finding.path)  (not written by synthset; not part of the dataset)\n"
                 }
             }
             let missing = report.findings.filter { $0.problem == .missing }.count
-            let changed = report.findings.count - missing
+            let changed = report.findings.filter { $0.problem == .changed }.count
             text += report.ok
                 ? "ok: \(report.checked) item\(report.checked == 1 ? "" : "s") match \(lockURL.lastPathComponent) (fingerprint \(lock.fingerprint.prefix(16)))\n"
                 : "\(missing) missing, \(changed) changed of \(report.checked) item\(report.checked == 1 ? "" : "s") in \(lockURL.lastPathComponent)\n"

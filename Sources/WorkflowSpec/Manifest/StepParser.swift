@@ -44,7 +44,7 @@ public struct StepParser {
         if let seeds = node("seeds") {
             step.seeds = SeedParser(reader: reader).parse(seeds, path("seeds"))
         }
-        if let node = node("resolution"), let value = reader.int(node, path("resolution")) {
+        if !tool.resolutions.isEmpty, let node = node("resolution"), let value = reader.int(node, path("resolution")) {
             if tool.resolutions.contains(value) { step.resolution = value } else {
                 reader.error("resolution \(value) is not offered by \(uses.rawValue)",
                              hint: "choose one of: \(tool.resolutions.map(String.init).joined(separator: ", "))", at: node)

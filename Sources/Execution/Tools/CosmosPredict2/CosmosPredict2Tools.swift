@@ -229,14 +229,31 @@ public struct CosmosBestOfNTool: RunnableTool {
     public var frameRates: [Int] { [10, 16] }
     public var defaultFPS: Int? { 16 }
     public var multiGPU: Bool { true }
+    /// Exactly the flags `parse_args()` of examples/video2world_bestofn.py defines
+    /// (cosmos-predict2 661da47): video2world's but `--batch_input_json`, `--natten`,
+    /// `--use_cuda_graphs` and `--benchmark` (argparse would exit 2 on them), plus the
+    /// rejection-sampling and GR00T ones.
     public var options: [OptionSpec] {
-        CosmosOptions.guardrail(affectsOutput: true) + CosmosOptions.common + CosmosOptions.video + [
+        CosmosOptions.guardrail(affectsOutput: true) + CosmosOptions.common.filter { $0.name != "use_cuda_graphs" }
+            + CosmosOptions.video.filter { $0.name != "natten" } + [
             .init("num_conditional_frames", .integerChoice([1, 5]), affectsOutput: true),
             .init("num_generations", .integerRange(1...64), affectsOutput: true, help: "Clips generated per item; the critic keeps the best."),
             .init("num_critic_trials", .integerRange(1...64), affectsOutput: true),
             .init("checkpoint_dir", .path, affectsOutput: true),
-            .init("prompt_prefix", .string, affectsOutput: true),
+            .init("gr00t_variant", .choice(["gr1", "droid"]), affectsOutput: true, help: "Generate with the GR00T Dreams pipeline of this variant."),
+            .init("prompt_prefix", .string, affectsOutput: true, help: "Prefix the GR00T pipeline puts before the prompt (only with gr00t_variant)."),
         ]
+    }
+
+    /// `--prompt_prefix` reaches the GR00T pipeline only (`functools.partial(
+    /// process_single_generation_gr00t, prompt_prefix=...)`); without `gr00t_variant` it
+    /// would change item ids and nothing else.
+    public func parseKeys(_ parser: StepParser, into step: inout Step) {
+        parser.parseGenericKeys(keys, into: &step)
+        if step.options["prompt_prefix"] != nil && step.options["gr00t_variant"] == nil {
+            parser.optionError("prompt_prefix", "option 'prompt_prefix' does nothing without 'gr00t_variant': video2world_bestofn.py hands it only to the GR00T pipeline",
+                               hint: "add 'gr00t_variant: gr1' (or droid), or remove prompt_prefix and write the prefix into the prompt")
+        }
     }
     public var runner: any ToolAdapter { CosmosBestOfNAdapter() }
 

@@ -11,7 +11,7 @@ public struct CosmosPredict25Adapter: ToolAdapter {
     static let setupFlags: Set<String> = ["disable_guardrails", "offload_guardrail_models", "offload_diffusion_model",
                                           "offload_tokenizer", "offload_text_encoder"]
     /// Options that are per-sample fields of the JSONL.
-    static let sampleFields = ["guidance", "num_steps", "num_output_frames"]
+    static let sampleFields = ["guidance", "num_steps"]
 
     var collector = BatchCollector()
 

@@ -13,7 +13,8 @@ import FoundationNetworking
 /// Per split, the images of `edge-impulse/<split>/` go in batches of at most 1,000 files
 /// (and about 64 MB): one `data` part per image, plus one `data` part named
 /// `bounding_boxes.labels` holding the labels of that batch's images. `train` goes to
-/// `training`; `test` and `validation` go to `testing`. Headers: `x-api-key` (read from the
+/// `training`, `test` to `testing`, `validation` to `validation`. A 2xx reply counts only
+/// when it says `success: true` (``Client/reply(_:)``). Headers: `x-api-key` (read from the
 /// environment variable the step names, never written anywhere) and
 /// `x-disallow-duplicates: 1`.
 ///
@@ -117,9 +118,12 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
         var description: String
     }
 
-    /// The Edge Impulse category a dataset split goes to.
+    /// The Edge Impulse category a dataset split goes to: `train` to training, `test` to
+    /// testing, `validation` to validation (the ingestion API's own category; see
+    /// `ExportUploaderInfoFileCategory` in edge-impulse-cli 64dbc03
+    /// shared/bounding-box-file-types.ts).
     public static func category(of split: String) -> String {
-        split == "train" ? "training" : "testing"
+        EdgeImpulse.category(ofSplit: split)
     }
 
     /// The store's upload target of an endpoint: the URL the files are posted to.
@@ -337,31 +341,55 @@ public struct EdgeImpulseUploadAdapter: ToolAdapter {
                 return PostResult(status: nil, attempts: failure.attempts, accepted: [], rejected: [:], error: failure.description)
             }
             if (200..<300).contains(response.status) {
-                let rejected = Self.rejectedFiles(in: response.data)
-                return PostResult(status: response.status, attempts: response.attempts,
-                                  accepted: batch.filter { rejected[$0.name] == nil }, rejected: rejected, error: nil)
+                switch Self.reply(response.data) {
+                case .accepted(let rejected):
+                    return PostResult(status: response.status, attempts: response.attempts,
+                                      accepted: batch.filter { rejected[$0.name] == nil }, rejected: rejected, error: nil)
+                case .failed(let reason):
+                    return PostResult(status: response.status, attempts: response.attempts, accepted: [], rejected: [:],
+                                      error: "\(target) answered HTTP \(response.status) but refused the request: \(reason)")
+                }
             }
             let attempts = response.attempts
             return PostResult(status: response.status, attempts: attempts, accepted: [], rejected: [:],
                               error: "HTTP \(response.status) from \(target): \(HTTPTransport.snippet(response.data)) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))")
         }
 
-        /// Files the server answered `success: false` for, when its reply lists them
-        /// (`{"files": [{"fileName", "success", "error"}]}`). A file refused as a duplicate
-        /// is already in the project, so it counts as uploaded.
-        static func rejectedFiles(in data: Data) -> [String: String] {
-            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let files = object["files"] as? [[String: Any]] else { return [:] }
+        /// What a 2xx reply says, read as edge-impulse-cli reads it (64dbc03,
+        /// cli-common/make-image.ts `upload()`): a body that is not a JSON object, or
+        /// `success: false`, fails the request; so does a `files` entry with
+        /// `success: false` that names no file, since synthset cannot tell which file it
+        /// was. A named refusal fails that file only, and a refusal as a duplicate means the
+        /// file is already in the project, so it counts as uploaded.
+        enum Reply: Equatable {
+            case accepted(rejected: [String: String])
+            case failed(String)
+        }
+
+        static func reply(_ data: Data) -> Reply {
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                return .failed("the reply is not an ingestion response: \(HTTPTransport.snippet(data))")
+            }
+            if object["success"] as? Bool != true {
+                return .failed((object["error"] as? String) ?? "success is not true: \(HTTPTransport.snippet(data))")
+            }
             var rejected: [String: String] = [:]
-            for file in files {
-                guard let success = file["success"] as? Bool, !success,
-                      let name = (file["fileName"] ?? file["filename"] ?? file["name"]) as? String else { continue }
+            var unnamed: [String] = []
+            for file in object["files"] as? [[String: Any]] ?? [] {
+                guard file["success"] as? Bool != true else { continue }
                 let reason = (file["error"] as? String) ?? "refused"
                 let lower = reason.lowercased()
                 if lower.contains("duplicate") || lower.contains("already exists") { continue }
-                rejected[name] = reason
+                if let name = (file["fileName"] ?? file["filename"] ?? file["name"]) as? String {
+                    rejected[name] = reason
+                } else {
+                    unnamed.append(reason)
+                }
             }
-            return rejected
+            if !unnamed.isEmpty {
+                return .failed("\(unnamed.count) file(s) refused without a name: \(unnamed.prefix(3).joined(separator: "; "))")
+            }
+            return .accepted(rejected: rejected)
         }
     }
 }

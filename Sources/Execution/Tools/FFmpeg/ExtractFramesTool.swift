@@ -18,7 +18,7 @@ public struct ExtractFramesTool: RunnableTool {
 
     public func versions(of step: Step, workflow: Workflow, synthsetVersion: String) async -> [String: String] {
         let program = workflow.tools[FFmpegFramesAdapter.family]?.program ?? "ffmpeg"
-        return ["ffmpeg": ToolVersions.firstLine(await ToolVersions.run(program, ["-version"])) ?? "unknown"]
+        return ["ffmpeg": await FFmpegVersion.of(ToolSupport.program(program, workflow: workflow))?.line ?? "unknown"]
     }
 
     public var keys: [KeySpec] {
@@ -50,7 +50,7 @@ public struct ExtractFramesTool: RunnableTool {
 
     /// One ffmpeg run for the task's clip, writing frames up to the last one planned:
     ///
-    ///     ffmpeg -nostdin -v error -i <clip> -vf 'select=not(mod(n\,EVERY))' -vsync vfr -q:v 2 -frames:v K <scratch>/f%06d.jpg
+    ///     ffmpeg -nostdin -v error -i <clip> -vf 'select=not(mod(n\,EVERY))' -fps_mode vfr -q:v 2 -frames:v K <scratch>/f%06d.jpg
     ///     ffmpeg -nostdin -v error -i <clip> -vf fps=N -q:v 2 -frames:v K <scratch>/f%06d.jpg
     public func invocation(for items: [PlannedItem], context: InvocationContext) -> TaskInvocation {
         let step = context.step, workflow = context.workflow

@@ -1,3 +1,4 @@
+import Foundation
 import Planning
 import WorkflowSpec
 
@@ -14,13 +15,45 @@ public struct LabelTool: RunnableTool {
     public var acceptedInputs: Set<ToolKind.Output> { [.image] }
     public var defaultMaxBatch: Int? { 256 }
     public var runner: any ToolAdapter { GroundedSAM2Adapter() }
+    /// The script's own options (the article's grounded_sam2_batch_image.py, eivholt/
+    /// edgeai-synthetic-cosmos-predict 9483899): its defaults are paths relative to the
+    /// Grounded-SAM-2 checkout, where it runs, and `--sam2_config` is a Hydra config name
+    /// inside the `sam2` package (`build_sam2` calls `compose(config_name=...)`,
+    /// IDEA-Research/Grounded-SAM-2 2c0178f sam2/build_sam.py), not a file path.
     public var options: [OptionSpec] {
         [
-            .init("grounding_config", .path, affectsOutput: true, help: "Grounding DINO config file."),
-            .init("grounding_checkpoint", .path, affectsOutput: true, help: "Grounding DINO weights."),
-            .init("sam2_config", .path, affectsOutput: true, help: "SAM 2 config."),
-            .init("sam2_checkpoint", .path, affectsOutput: true, help: "SAM 2 weights."),
+            .init("grounding_config", .string, affectsOutput: true,
+                  help: "Grounding DINO config file, relative to the Grounded-SAM-2 checkout (tools.grounded-sam2.root) or absolute."),
+            .init("grounding_checkpoint", .string, affectsOutput: true,
+                  help: "Grounding DINO weights, relative to the checkout or absolute."),
+            .init("sam2_config", .string, affectsOutput: true,
+                  help: "SAM 2 config name inside the sam2 package, e.g. configs/sam2.1/sam2.1_hiera_l.yaml."),
+            .init("sam2_checkpoint", .string, affectsOutput: true,
+                  help: "SAM 2 weights, relative to the checkout or absolute."),
         ]
+    }
+
+    /// Options that name files the script opens from its working directory, the checkout.
+    static let checkoutPathOptions: Set<String> = ["grounding_config", "grounding_checkpoint", "sam2_checkpoint"]
+
+    /// `options:` as the script's flags: file options absolute, resolved against the
+    /// checkout as the script would resolve them; `sam2_config` as written.
+    static func flags(_ step: Step, workflow: Workflow, only names: Set<String>? = nil) -> [String] {
+        let root = ToolSupport.root(GroundedSAM2Adapter.family, workflow: workflow)
+        var flags: [String] = []
+        for spec in step.tool.options where names?.contains(spec.name) ?? true {
+            guard case .string(let value)? = step.options[spec.name] else { continue }
+            flags += ["--\(spec.name)", checkoutPathOptions.contains(spec.name) ? checkoutPath(value, root: root) : value]
+        }
+        return flags
+    }
+
+    /// A path the script opens: `~` expanded, absolute kept, relative against the checkout
+    /// (unchanged when no root is set: the tool then runs in its scratch folder).
+    static func checkoutPath(_ value: String, root: URL?) -> String {
+        if value.hasPrefix("~") { return (value as NSString).expandingTildeInPath }
+        guard !value.hasPrefix("/"), let root else { return value }
+        return root.appendingPathComponent(value).standardizedFileURL.path
     }
 
     public var keys: [KeySpec] {
@@ -44,7 +77,13 @@ public struct LabelTool: RunnableTool {
         ]
     }
 
-    public func parseKeys(_ parser: StepParser, into step: inout Step) { step.labeling = parser.parseLabeling() }
+    public func parseKeys(_ parser: StepParser, into step: inout Step) {
+        step.labeling = parser.parseLabeling()
+        if case .string(let name)? = step.options["sam2_config"], name.hasPrefix("/") || name.hasPrefix("~") || name.hasPrefix(".") {
+            parser.optionError("sam2_config", "option 'sam2_config' is '\(name)', a file path: SAM 2 loads its config by name from inside the sam2 package (Hydra), so a path is never found",
+                               hint: "write the name as the sam2 package lists it, e.g. configs/sam2.1/sam2.1_hiera_l.yaml")
+        }
+    }
 
     public func addSignatureMembers(of step: Step, to signature: inout ItemSignature, params: inout [String: OptionValue]) {
         guard let labeling = step.labeling else { return }
@@ -76,6 +115,9 @@ public struct LabelTool: RunnableTool {
     /// `tools.grounded-sam2.python` in the checkout; each image's JSON comes back as
     /// `<scratch>/json/<id16>.json`:
     ///
+    /// `PYTHONPATH` starts with the checkout; file options are absolute, resolved against
+    /// the checkout (``flags(_:workflow:only:)``):
+    ///
     ///     <python> <script> --input_folder IN --output_folder ANNOTATED --json_output_folder JSON
     ///         --text_prompt "can. person." --box_threshold 0.35 --text_threshold 0.25 [option flags]   (script mode)
     ///     <python> <raw labeler> --input_folder IN --json_output_folder JSON
@@ -101,12 +143,12 @@ public struct LabelTool: RunnableTool {
         if labeling.stage == .candidates {
             arguments += ["--json_output_folder", .path(.scratch("json")), "--text_prompt", .text(ItemExpander.caption(labeling)),
                           "--box_floor", .text(String(ItemExpander.boxFloor(labeling)))]
-            arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow, only: ["grounding_config", "grounding_checkpoint"]))
+            arguments += InvocationBuilder.text(Self.flags(step, workflow: workflow, only: ["grounding_config", "grounding_checkpoint"]))
         } else {
             arguments += ["--output_folder", .path(.scratch("annotated")), "--json_output_folder", .path(.scratch("json")),
                           "--text_prompt", .text(ItemExpander.caption(labeling)),
                           "--box_threshold", .text(String(labeling.boxThreshold)), "--text_threshold", .text(String(labeling.textThreshold))]
-            arguments += InvocationBuilder.text(ToolSupport.flags(step, workflow: workflow))
+            arguments += InvocationBuilder.text(Self.flags(step, workflow: workflow))
         }
         var links: [InvocationLink] = []
         var outputs: [InvocationOutput] = []
@@ -115,8 +157,11 @@ public struct LabelTool: RunnableTool {
             links.append(InvocationLink(source: .workspace(image), at: "input/\(item.stem).jpg"))
             outputs.append(InvocationOutput(item: item.id, file: .scratch("json/\(item.stem).json")))
         }
+        // The checkout on the import path: a script outside it (`script:` beside the
+        // recipe, or synthset's own in scratch) imports `grounding_dino` from there.
+        let environment = InvocationBuilder.environment(family, workflow: workflow, checkoutOnPath: true)
         return TaskInvocation(program: ToolSupport.python(family, workflow: workflow), arguments: arguments,
-                              environment: workflow.tools[family]?.environment ?? [:],
+                              environment: environment,
                               workingDirectory: InvocationBuilder.checkout(family, workflow: workflow),
                               files: files, links: links, outputs: outputs, parameters: settings)
     }

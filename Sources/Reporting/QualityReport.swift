@@ -22,6 +22,8 @@ public struct QualityReport: Sendable {
     public var sweeps: [ThresholdSweep]
     /// Things the reader should know (labels that could not be read, …).
     public var warnings: [String]
+    /// Finished trainings, in plan order.
+    public var trainings: [TrainingSummary] = []
 
     /// The plan against what happened for one planned step.
     public struct StepProgress: Sendable {
@@ -117,5 +119,28 @@ public struct Gallery: Sendable, Encodable {
         static func round(_ value: Double, _ scale: Double) -> Double {
             value.isFinite ? (value * scale).rounded() / scale : 0
         }
+    }
+}
+
+/// One finished training (`ultralytics/train` item) as the report's Training section
+/// shows it: its metrics, its per-epoch curves and a few test images with predicted boxes
+/// beside the ground truth.
+public struct TrainingSummary: Sendable {
+    public var step: String
+    public var item: String
+    public var metrics: TrainingMetrics
+    /// `results.csv` rows by column.
+    public var epochs: [[String: Double]]
+    public var samples: [Sample]
+
+    /// A test image: its URL relative to the page, size, and boxes as `[class, confidence,
+    /// x1, y1, x2, y2]` in pixels (truth with confidence 1).
+    public struct Sample: Sendable {
+        public var name: String
+        public var href: String
+        public var width: Int
+        public var height: Int
+        public var truth: [[Double]]
+        public var predicted: [[Double]]
     }
 }

@@ -110,11 +110,14 @@ public struct ReportBuilder: Sendable {
             row.failures.map { QualityReport.FailedItem(step: row.step, item: $0.item, error: $0.error, attempts: $0.attempts, log: $0.log) }
         }
         let hardware = plan.hardware.gpu.map { "\(plan.hardware.count) × \(plan.hardware.name ?? $0)" }
+        let trainings = self.trainings(done: { item in
+            records[item.id]?.status == .done && FileManager.default.fileExists(atPath: workspace.url(item.path).path)
+        }, warnings: &warnings)
         return QualityReport(
             workflow: workflow.name, description: workflow.description, manifest: workflow.file, planHash: plan.hash,
             workspace: workspace.root.path, lastRun: status.lastRun, runningNow: status.lockedBy, hardware: hardware,
             pricePerGPUHour: plan.hardware.pricePerGPUHour, steps: progress, failures: failures, gallery: gallery,
-            sources: sources, sweeps: sweeps, warnings: warnings)
+            sources: sources, sweeps: sweeps, warnings: warnings, trainings: trainings)
     }
 
     // MARK: - Which images

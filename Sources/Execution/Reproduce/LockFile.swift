@@ -1,4 +1,5 @@
 import Basics
+import Datasets
 import Foundation
 import Planning
 import WorkflowSpec
@@ -18,8 +19,15 @@ import WorkspaceStore
 ///     tool cosmos-predict2 git <commit>
 ///     tool synthset 0.1.0
 ///     item <step> <id> <sha256> <bytes> <path>
+///     result <step> <id> <sha256> <bytes> <path>
+///     metrics <step> <id16> fraction=1 split=test images=84 map50=0.91 map50_95=0.62 precision=0.88 recall=0.85
 ///     fingerprint <hex> export 1
 ///
+/// `result` lines are measured results (``ToolKind/Output/isMeasured``: trainings), which
+/// are not bit-reproducible across machines: recorded, but kept out of the fingerprint
+/// and not checked by `verify` or `run --frozen`. `metrics` lines give what each
+/// training measured, per evaluated split (``TrainingMetrics``), so `synthset diff` can
+/// say what a recipe change did to accuracy.
 /// `file` lines record the user files a step runs (a labeling script, a command's
 /// program given by path), whose content is part of their items' ids.
 /// Sections come in that order. Prompts are sorted by set (file order) then index; tools
@@ -58,6 +66,10 @@ public struct LockFile: Sendable, Equatable {
     public var files: [String] = []
     public var tools: [String: String]
     public var items: [Item]
+    /// Measured results (`result` lines), in the order of ``items``.
+    public var results: [Item] = []
+    /// `metrics` lines without the leading keyword, sorted.
+    public var metrics: [String] = []
     public var fingerprint: String
     /// `export` or `leaf`: whose items the fingerprint covers.
     public var fingerprintScope: String
@@ -89,6 +101,8 @@ public struct LockFile: Sendable, Equatable {
         lines += files.map { "file \($0)" }
         lines += tools.keys.sorted().map { "tool \($0) \(tools[$0] ?? "unknown")" }
         lines += items.map { "item \($0.step) \($0.id) \($0.sha256) \($0.bytes) \($0.path)" }
+        lines += results.map { "result \($0.step) \($0.id) \($0.sha256) \($0.bytes) \($0.path)" }
+        lines += metrics.map { "metrics \($0)" }
         lines.append("fingerprint \(fingerprint) \(fingerprintScope) \(fingerprintCount)")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -122,10 +136,11 @@ public struct LockFile: Sendable, Equatable {
             case "tool":
                 guard fields.count >= 3 else { throw bad() }
                 lock.tools[fields[1]] = fields[2...].joined(separator: " ")
-            case "item":
+            case "item", "result":
                 guard fields.count >= 6, let bytes = Int64(fields[4]) else { throw bad() }
-                lock.items.append(Item(step: fields[1], id: fields[2], sha256: fields[3], bytes: bytes,
-                                       path: fields[5...].joined(separator: " ")))
+                let item = Item(step: fields[1], id: fields[2], sha256: fields[3], bytes: bytes, path: fields[5...].joined(separator: " "))
+                if fields[0] == "item" { lock.items.append(item) } else { lock.results.append(item) }
+            case "metrics": lock.metrics.append(rest)
             case "fingerprint":
                 guard fields.count >= 4, let count = Int(fields[3]) else { throw bad() }
                 lock.fingerprint = fields[1]
@@ -220,8 +235,10 @@ public enum Reproduction {
     }
 
     /// The lock for a plan whose every item is recorded done in the store, or nil when
-    /// some item is not (the run was partial).
-    public static func lock(workflow: Workflow, plan: Plan, store: CheckpointStore, tools: [String: String]) throws -> LockFile? {
+    /// some item is not (the run was partial). Measured results go to `result` lines, with
+    /// their `metrics.json` from `workspace` when given.
+    public static func lock(workflow: Workflow, plan: Plan, store: CheckpointStore, tools: [String: String],
+                            workspace: Workspace? = nil) throws -> LockFile? {
         let records = try store.doneOutputs()
         var items: [LockFile.Item] = []
         items.reserveCapacity(plan.items.count)
@@ -242,10 +259,18 @@ public enum Reproduction {
         }
         items = sorted
         let (scope, steps) = fingerprintSteps(plan)
-        let covered = items.filter { steps.contains($0.step) }.map(\.sha256)
+        let measured = Set(plan.items.filter(\.kind.isMeasured).map(\.id))
+        let covered = items.filter { steps.contains($0.step) && !measured.contains($0.id) }.map(\.sha256)
         var lock = LockFile(workflow: workflow.name, recipeFile: URL(fileURLWithPath: workflow.file).lastPathComponent,
                             recipeSHA256: workflow.sourceHash, planHash: plan.hash, prompts: promptLines(workflow), tools: tools,
-                            items: items, fingerprint: fingerprint(covered), fingerprintScope: scope, fingerprintCount: covered.count)
+                            items: items.filter { !measured.contains($0.id) }, fingerprint: fingerprint(covered), fingerprintScope: scope,
+                            fingerprintCount: covered.count)
+        lock.results = items.filter { measured.contains($0.id) }
+        if let workspace {
+            lock.metrics = lock.results.flatMap { result in
+                (try? TrainingMetrics.read(from: workspace.url(result.path))).map { $0.lockLines(step: result.step, id: result.id) } ?? []
+            }.sorted()
+        }
         lock.files = fileLines(workflow)
         return lock
     }
@@ -262,7 +287,7 @@ public enum Reproduction {
         let lockedFiles = Set(lock.files), currentFiles = fileLines(workflow)
         for line in currentFiles where !lockedFiles.contains(line) { differences.append("file not as in the lock: \(line)") }
         var locked: [String: Set<String>] = [:]
-        for item in lock.items { locked[item.step, default: []].insert(item.id) }
+        for item in lock.items + lock.results { locked[item.step, default: []].insert(item.id) }
         var planned: [String: Set<String>] = [:]
         for item in plan.items { planned[item.step, default: []].insert(item.id) }
         var steps = plan.steps.map(\.id)
@@ -285,7 +310,8 @@ public enum Reproduction {
     }
 
     /// What differs between a lock and a freshly made one for the same plan: items whose
-    /// output hash changed, and the fingerprint.
+    /// output hash changed, and the fingerprint. Measured results (`result` lines) may
+    /// differ and are not compared.
     public static func outputDifferences(locked: LockFile, produced: LockFile) -> [String] {
         var differences: [String] = []
         let before = Dictionary(locked.items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -77,7 +77,7 @@ public struct Executor: Sendable {
         if !live.isEmpty { throw RunError.clusterJobsInFlight(workspace: workspace.root.path, jobs: live) }
         // Tools a killed run left behind still hold GPUs: end them before scheduling.
         for ended in OrphanedTools.end(store: store) { events(.warning(ended)) }
-        let folders = plan.items.filter { $0.kind == .dataset }.map(\.path)
+        let folders = plan.items.filter { $0.kind.isFolder }.map(\.path)
         for swept in CrashLeftovers.sweep(workspace: workspace, recipe: workflow.file, folderOutputs: folders) {
             events(.warning(swept))
         }

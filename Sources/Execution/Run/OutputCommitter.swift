@@ -45,10 +45,10 @@ struct OutputCommitter: Sendable {
         case .symlink: throw OutputRejected(description: "\(name) is a symbolic link, not a file the tool wrote")
         case .other: throw OutputRejected(description: "\(name) is not a regular file")
         case .directory:
-            guard kind == .dataset else { throw OutputRejected(description: "\(name) is a folder, expected a file") }
+            guard kind.isFolder else { throw OutputRejected(description: "\(name) is a folder, expected a file") }
             return
         case .file:
-            if kind == .dataset { throw OutputRejected(description: "expected a dataset folder at \(path)") }
+            if kind.isFolder { throw OutputRejected(description: "expected a \(kind.rawValue) folder at \(path)") }
         }
         for companion in output.companions where WholeFile.entry(companion.file) != .file {
             throw OutputRejected(description: "\(companion.file.lastPathComponent) (beside \(name)) is missing or not a regular file")
@@ -69,7 +69,7 @@ struct OutputCommitter: Sendable {
             }
         case .labels, .upload:
             if let problem = WholeFile.jsonProblem(output.file) { throw OutputRejected(description: problem) }
-        case .dataset, .file:
+        case .dataset, .model, .file:
             break
         }
     }

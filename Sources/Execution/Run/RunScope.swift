@@ -107,7 +107,7 @@ extension Workspace {
         for item in plan.items {
             guard let record = recorded[item.id] else { continue }
             let status = FileStatus(path: base + record.path)
-            let mainOK = item.kind == .dataset ? status?.isDirectory == true : status?.size == record.bytes
+            let mainOK = item.kind.isFolder ? status?.isDirectory == true : status?.size == record.bytes
             // Companions and a folder's files count too: a missing or resized one means
             // the item is produced again (a later step would read it).
             if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }

@@ -18,6 +18,7 @@ extension ToolRegistry {
         ExportTool(),
         EdgeImpulseUploadTool(),
         CommandTool(),
+        UltralyticsTrainTool(),
     ])
 }
 

@@ -260,6 +260,18 @@ public struct ItemExpander {
         }
     }
 
+    /// One item per upstream item and per value of `param` (training `fractions:`): the
+    /// items of one value share a signature whose `params[param]` is that value.
+    package func oneItemPerInput(varying param: String, over values: [OptionValue]) -> [PlannedItem] {
+        values.flatMap { value -> [PlannedItem] in
+            var base = baseSignature()
+            base.params = (base.params ?? [:]).merging([param: value]) { _, new in new }
+            let factory = ItemFactory(step: step, base: base, fromItem: [.inputs])
+            let out = CanonicalJSONWriter()
+            return upstream.map { input in factory.item(inputs: [input.id], lineage: input.lineageOrigin, using: out) }
+        }
+    }
+
     /// One item per upstream item, whose only input it is.
     package func oneItemPerInput() -> [PlannedItem] {
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])

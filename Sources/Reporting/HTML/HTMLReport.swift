@@ -29,6 +29,7 @@ public struct HTMLReport: Sendable {
         page += gallerySection()
         page += classesSection()
         page += thresholdsSection()
+        if !report.trainings.isEmpty { page += trainingSection() }
         page += planSection()
         if !report.warnings.isEmpty { page += warningsSection() }
         page += "<footer>synthset report of <code>\(HTML.escape(report.manifest))</code> · plan \(report.planHash.prefix(12)) · generated \(Self.timestamp(generated))</footer>"
@@ -88,7 +89,8 @@ public struct HTMLReport: Sendable {
     }
 
     func nav() -> String {
-        "<nav><a href=\"#gallery-section\">Gallery</a><a href=\"#classes\">Classes</a><a href=\"#thresholds\">Thresholds</a><a href=\"#plan\">Plan vs actual</a>"
+        "<nav><a href=\"#gallery-section\">Gallery</a><a href=\"#classes\">Classes</a><a href=\"#thresholds\">Thresholds</a>"
+            + (report.trainings.isEmpty ? "" : "<a href=\"#training\">Training</a>") + "<a href=\"#plan\">Plan vs actual</a>"
             + (report.warnings.isEmpty ? "" : "<a href=\"#warnings\">Warnings (\(report.warnings.count))</a>") + "</nav>"
     }
 

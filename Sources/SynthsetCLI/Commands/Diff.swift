@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Execution
 import Foundation
 import Planning
@@ -14,8 +15,11 @@ struct Diff: AsyncParsableCommand {
             options. A changed item is one in the same slot (step, seed, prompt, input) with \
             a new id; the reason names the signature fields that differ. Beside the net \
             change of GPU-hours, 'work' prices the items the change makes (added and \
-            changed), which is what the next run costs. Exit 0 whether or \
-            not anything differs; 2 when a side cannot be read or planned.
+            changed), which is what the next run costs. When both sides have a lock file \
+            (the recipe's path with .lock appended, read at the same revision) with \
+            training metrics, the change of mAP per training step, fraction and split is \
+            shown too. Exit 0 whether or not anything differs; 2 when a side cannot be read \
+            or planned.
             """)
 
     @Argument(help: "The old recipe: a file or REV:path.")
@@ -45,11 +49,63 @@ struct Diff: AsyncParsableCommand {
         let oldPlan = try await plan(old, options: options)
         let newPlan = try await plan(new, options: options)
         let diff = PlanDiff.compare(old: oldPlan, new: newPlan)
+        var metrics: MetricsDiff?
+        if let oldLock = await Self.lock(old), let newLock = await Self.lock(new) {
+            metrics = MetricsDiff.compare(old: oldLock, new: newLock)
+        }
         if json {
-            Console.out(JSONOutput.line(diff))
+            Console.out(JSONOutput.line(WithMetrics(diff: diff, metrics: metrics)))
             return
         }
-        Console.out(Self.table(diff, old: old, new: new, limit: limit))
+        var text = Self.table(diff, old: old, new: new, limit: limit)
+        if let metrics, !metrics.rows.isEmpty { text += "\n" + Self.metricsTable(metrics) }
+        Console.out(text)
+    }
+
+    /// The plan diff's JSON with `metrics` added when both sides have lock files.
+    struct WithMetrics: Encodable {
+        var diff: PlanDiff
+        var metrics: MetricsDiff?
+        enum Key: String, CodingKey { case metrics }
+        func encode(to encoder: any Encoder) throws {
+            try diff.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encodeIfPresent(metrics?.rows, forKey: .metrics)
+        }
+    }
+
+    /// The lock file beside a side's recipe (at the same revision for REV:path), nil when
+    /// there is none or it cannot be read.
+    static func lock(_ side: String) async -> LockFile? {
+        if let (rev, path) = revision(side) {
+            let url = URL(fileURLWithPath: path)
+            guard let data = await gitShowData(rev: rev, path: url.lastPathComponent + ".lock", in: url.deletingLastPathComponent()) else { return nil }
+            return try? LockFile.parse(String(decoding: data, as: UTF8.self), file: "\(rev):\(path).lock")
+        }
+        let url = LockFile.url(forRecipe: side)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try? LockFile.read(from: url)
+    }
+
+    static func metricsTable(_ metrics: MetricsDiff) -> String {
+        func value(_ side: LockedMetrics?, _ key: KeyPath<LockedMetrics, Double>) -> String { side.map { String(format: "%.4f", $0[keyPath: key]) } ?? "-" }
+        let header = ["step", "fraction", "split", "images", "mAP50 old", "mAP50 new", "delta", "mAP50-95 old", "mAP50-95 new", "delta"]
+        var rows = [header]
+        for row in metrics.rows {
+            let images = [row.old?.images, row.new?.images].map { $0.map(String.init) ?? "-" }
+            rows.append([row.step, String(row.fraction), row.split, images[0] == images[1] ? images[1] : "\(images[0]) -> \(images[1])",
+                         value(row.old, \.map50), value(row.new, \.map50), row.map50Delta.map { signed($0, decimals: 4) } ?? "-",
+                         value(row.old, \.map50_95), value(row.new, \.map50_95), row.map50_95Delta.map { signed($0, decimals: 4) } ?? "-"])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var text = "training metrics (from the lock files; measured, not bit-reproducible across machines):\n"
+        for row in rows {
+            text += row.enumerated().map { column, cell in
+                column >= 3 ? String(repeating: " ", count: widths[column] - cell.count) + cell
+                    : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
+        }
+        return text
     }
 
     // MARK: - Reading a side

@@ -190,7 +190,7 @@ struct Run: AsyncParsableCommand {
     func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) async throws {
         let tools = await ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version)
         guard let store = try? CheckpointStore(path: workspace.store),
-              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store, tools: tools)
+              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store, tools: tools, workspace: workspace)
         else { return }  // a partial run (--only, blocked items) writes no lock
         if let frozen {
             // Re-hash the files on disk as `verify` does: the store's hashes say what was

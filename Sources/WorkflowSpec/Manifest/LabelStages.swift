@@ -14,10 +14,10 @@ extension Step {
     /// Whether the step is planned as the two stages above.
     public var isRawLabel: Bool { labeling?.mode == .raw }
 
-    /// The device the step's tasks run on: a command step may ask for a GPU, and a
-    /// raw-mode label step itself only post-processes on a CPU.
+    /// The device the step's tasks run on: a command or training step may ask for a GPU,
+    /// and a raw-mode label step itself only post-processes on a CPU.
     public var device: ToolKind.Device {
-        if command?.usesGPU == true { return .gpu }
+        if command?.usesGPU == true || training?.usesGPU == true { return .gpu }
         if labeling?.stage == .postprocess { return .cpu }
         return tool.device
     }

@@ -27,7 +27,8 @@ public struct StepParser {
         } else if tool.requiresInput {
             reader.error("step '\(id)' (\(uses.rawValue)) needs input", hint: "add 'from: <step id>'", at: fields.node)
         }
-        if let model = node("model") {
+        // A tool without model sizes that takes `model:` reads it itself (ultralytics/train).
+        if !tool.models.isEmpty, let model = node("model") {
             if let value = reader.string(model, path("model"), allowNonText: true) {
                 if tool.models.contains(value) {
                     step.model = value

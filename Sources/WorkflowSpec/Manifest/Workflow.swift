@@ -211,6 +211,7 @@ public struct Step: Sendable, Hashable {
     public var scene: SceneSpec?
     public var command: CommandSpec?
     public var upload: UploadSpec?
+    public var training: TrainingSpec?
     /// Values of the tool's own keys that the generic parser reads (``KeySpec/kind``),
     /// for tools without settings of their own type.
     public var settings: [String: OptionValue]

@@ -93,7 +93,7 @@ extension ToolDefinition {
         case .image: "jpg"
         case .video: "mp4"
         case .labels, .upload: "json"
-        case .dataset: ""
+        case .dataset, .model: ""
         case .file: "bin"
         }
     }

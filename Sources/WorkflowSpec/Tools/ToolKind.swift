@@ -34,9 +34,18 @@ public struct ToolKind: RawRepresentable, Sendable, Hashable, Codable, Comparabl
     public static let edgeImpulseUpload = ToolKind("edge-impulse/upload")
     public static let command = ToolKind("command")
 
-    /// What one item of a tool is.
+    /// What one item of a tool is. A `model` is a trained detector: a folder of weights
+    /// and the metrics measured on it.
     public enum Output: String, Sendable, Codable, CaseIterable {
-        case image, video, labels, dataset, upload, file
+        case image, video, labels, dataset, upload, file, model
+
+        /// Whether an item is a folder (a dataset, a trained model) rather than one file.
+        public var isFolder: Bool { self == .dataset || self == .model }
+
+        /// Whether an item is a measured result rather than a reproducible output: training
+        /// is not bit-reproducible across machines, so such items are recorded with their
+        /// hash and metrics but kept out of the dataset fingerprint and not verified.
+        public var isMeasured: Bool { self == .model }
     }
 
     /// Where a task of a tool runs; GPU tasks take GPU slots and VRAM.

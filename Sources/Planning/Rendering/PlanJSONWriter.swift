@@ -110,11 +110,95 @@ enum PlanJSONWriter {
         }
     }
 
-    static let invocationEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    // MARK: invocations, by hand: what `JSONEncoder` with `.sortedKeys` writes for
+    // ``TaskInvocation``'s Codable form (a test compares the two), at a fraction of its
+    // cost on the batch files and parameters of large tasks.
+
+    static func invocation(_ out: CanonicalJSONWriter, _ invocation: TaskInvocation) {
+        out.object {
+            out.key("arguments"); out.array(invocation.arguments) { argument(out, $0) }
+            if let builtin = invocation.builtin { out.key("builtin"); out.string(builtin) }
+            out.key("environment")
+            out.object { for key in invocation.environment.keys.sorted() { out.key(key); out.string(invocation.environment[key]!) } }
+            out.key("files")
+            out.array(invocation.files) { file in
+                out.object {
+                    out.key("content"); content(out, file.content)
+                    out.key("format"); out.string(file.format.rawValue)
+                    out.key("path"); out.string(file.path)
+                }
+            }
+            out.key("links")
+            out.array(invocation.links) { link in
+                out.object {
+                    out.key("at"); out.string(link.at)
+                    out.key("source"); path(out, link.source)
+                }
+            }
+            out.key("outputs")
+            out.array(invocation.outputs) { output in
+                out.object {
+                    out.key("companions")
+                    out.array(output.companions) { companion in
+                        out.object {
+                            out.key("destination"); out.string(companion.destination)
+                            out.key("file"); path(out, companion.file)
+                        }
+                    }
+                    out.key("file"); path(out, output.file)
+                    out.key("item"); out.string(output.item)
+                }
+            }
+            if let parameters = invocation.parameters { out.key("parameters"); content(out, parameters) }
+            if let program = invocation.program { out.key("program"); out.string(program) }
+            if let input = invocation.standardInput {
+                out.key("stdin")
+                out.object {
+                    out.key("ahead"); out.raw(String(input.ahead))
+                    if let answers = input.answers { out.key("answers"); path(out, answers) }
+                    out.key("lines"); out.array(input.lines) { content(out, $0) }
+                }
+            }
+            if let directory = invocation.workingDirectory { out.key("working_directory"); path(out, directory) }
+        }
+    }
+
+    static func path(_ out: CanonicalJSONWriter, _ path: InvocationPath) {
+        out.object {
+            switch path {
+            case .scratch(let value): out.key("scratch"); out.string(value)
+            case .workspace(let value): out.key("workspace"); out.string(value)
+            case .absolute(let value): out.key("absolute"); out.string(value)
+            }
+        }
+    }
+
+    static func argument(_ out: CanonicalJSONWriter, _ argument: InvocationArgument) {
+        switch argument {
+        case .text(let text): out.string(text)
+        case .path(let value): path(out, value)
+        case .joined(let pieces): out.object { out.key("joined"); out.array(pieces) { Self.argument(out, $0) } }
+        }
+    }
+
+    static func content(_ out: CanonicalJSONWriter, _ content: InvocationContent) {
+        switch content {
+        case .string(let text): out.string(text)
+        case .int(let value): out.raw(String(value))
+        case .number(let value): out.number(value)
+        case .bool(let value): out.raw(value ? "true" : "false")
+        case .path(let value): path(out, value)
+        case .array(let values): out.array(values) { Self.content(out, $0) }
+        case .object(let members):
+            // Sorted, as `.sortedKeys` does; a repeated key keeps its last value, as a
+            // keyed container does.
+            var latest: [String: Int] = [:]
+            for (index, member) in members.enumerated() { latest[member.key] = index }
+            out.object {
+                for key in latest.keys.sorted() { out.key(key); Self.content(out, members[latest[key]!].value) }
+            }
+        }
+    }
 
     static func task(_ out: CanonicalJSONWriter, _ task: PlannedTask) {
         out.object {
@@ -124,7 +208,7 @@ enum PlanJSONWriter {
             out.key("id"); out.string(task.id)
             if let invocation = task.invocation {
                 out.key("invocation")
-                out.raw(String(decoding: (try? invocationEncoder.encode(invocation)) ?? Data("null".utf8), as: UTF8.self))
+                Self.invocation(out, invocation)
             }
             out.key("items"); out.array(task.items) { out.string($0) }
             if let model = task.model { out.key("model"); out.string(model) }

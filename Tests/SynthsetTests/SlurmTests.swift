@@ -348,6 +348,33 @@ struct SlurmExecutorTests {
         #expect(wrongPartition.first?.message.contains("the test job failed") == true, "\(wrongPartition)")
     }
 
+    /// `synthset doctor` on a cluster recipe runs the cluster's checks instead of the local
+    /// GPUs'; without Slurm's commands they fail with a fix and doctor exits 2.
+    @Test func doctorRunsTheClusterChecks() async throws {
+        try SlurmTestCluster.require()
+        let directory = try TestSupport.temporaryDirectory("synthset-slurm-doctor-cli")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let recipe = try Self.flakyRecipe(in: directory, name: "doctor", seeds: "[0]", failFirst: false)
+        let workspace = directory.appendingPathComponent("ws").path
+        func clusterChecks(_ result: TestSupport.Result) throws -> [[String: Any]] {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+            return (object["checks"] as? [[String: Any]] ?? []).filter { ($0["name"] as? String)?.hasPrefix("cluster: ") == true }
+        }
+        let ready = try await Self.run(["doctor", recipe.path, "--json", "--workspace", workspace], in: directory)
+        let passed = try clusterChecks(ready)
+        #expect(passed.count == 2, "\(ready.stdout)")
+        #expect(passed.allSatisfy { $0["status"] as? String == "ok" }, "\(passed)")
+
+        var environment = Self.environment
+        environment["PATH"] = directory.appendingPathComponent("no-slurm-here").path
+        let missing = try await TestSupport.run(["doctor", recipe.path, "--json", "--workspace", workspace], in: directory, environment: environment)
+        #expect(missing.status == 2)
+        let commands = try #require(try clusterChecks(missing).first { ($0["name"] as? String)?.contains("Slurm commands") == true })
+        #expect(commands["status"] as? String == "failed")
+        #expect((commands["detail"] as? String)?.contains("sbatch is not on PATH") == true, "\(commands)")
+        #expect((commands["fix"] as? String)?.isEmpty == false)
+    }
+
     /// The narrowest window: Slurm accepted the job but the coordinator died before it
     /// read the id. An `sbatch` shim on PATH submits for real, then SIGKILLs its parent.
     @Test func aCoordinatorKilledBeforeSbatchAnsweredFindsItsJobByName() async throws {

@@ -122,6 +122,15 @@ import WorkflowSpec
         #expect(result.stderr.contains("ultralytics cannot be imported in '/usr/bin/python3'"), "\(result.stderr)")
         #expect(result.stderr.contains("pip install ultralytics"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(".synthset/t/outputs").path))
+
+        // doctor imports it, and says the same.
+        let doctor = try await TestSupport.run(["doctor", "t.yaml", "--json"], in: root)
+        #expect(doctor.status == 2, "\(doctor.stdout)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(doctor.stdout.utf8)) as? [String: Any], "\(doctor.stdout)")
+        let check = try #require((object["checks"] as? [[String: Any]])?.first { ($0["name"] as? String)?.hasPrefix("ultralytics: ") == true })
+        #expect(check["status"] as? String == "failed")
+        #expect((check["detail"] as? String)?.contains("ultralytics cannot be imported in '/usr/bin/python3'") == true, "\(check)")
+        #expect((check["fix"] as? String)?.contains("pip install ultralytics") == true, "\(check)")
     }
 
     @Test func fractionsMakeOneItemEachAndNestedSubsets() throws {

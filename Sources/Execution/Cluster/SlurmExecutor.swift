@@ -44,8 +44,8 @@ public struct SlurmExecutor: Sendable {
 
     /// Problems that stop the run before anything is submitted: the local preflight
     /// (tools the definitions need) and Slurm's commands.
-    public func preflight() -> [Diagnostic] {
-        var problems = Executor(workflow: workflow, plan: plan, options: options).preflight()
+    public func preflight() async -> [Diagnostic] {
+        var problems = await Executor(workflow: workflow, plan: plan, options: options).preflight()
         for command in ["sbatch", "squeue", "scancel"] where ToolSupport.findExecutable(command) == nil {
             problems.append(Diagnostic(.error, "--executor slurm needs \(command), which is not on PATH",
                                        hint: "run synthset on a machine that submits to the cluster (a login node), or run without --executor slurm",
@@ -55,7 +55,7 @@ public struct SlurmExecutor: Sendable {
     }
 
     public func run(events: @escaping @Sendable (RunEvent) -> Void) async throws -> RunSummary {
-        let problems = preflight()
+        let problems = await preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
         let workspace = options.workspace
         try workspace.createRoot()

@@ -25,22 +25,26 @@ public enum Doctor {
 
     /// Every check for the plan, tools' first (in step order), then the machine's; one per
     /// name.
-    public static func checks(workflow: Workflow, plan: Plan, workspace: Workspace) -> [DoctorCheck] {
+    /// With a Slurm `executor`, the cluster's checks replace the local GPUs' (the login
+    /// node running synthset has none; the jobs get theirs from Slurm).
+    public static func checks(workflow: Workflow, plan: Plan, workspace: Workspace, executor: ExecutorSettings? = nil) -> [DoctorCheck] {
         let context = DoctorContext(workflow: workflow, plan: plan)
         var checks: [DoctorCheck] = []
         for step in workflow.steps {
             guard let tool = step.tool as? any RunnableTool else { continue }
             checks += tool.doctorChecks(for: step, context: context)
         }
-        checks += machineChecks(workflow: workflow, plan: plan, workspace: workspace)
+        let executor = executor ?? workflow.executor ?? ExecutorSettings()
+        if executor.kind == .slurm { checks += clusterChecks(workspace: workspace, settings: executor) }
+        checks += machineChecks(workflow: workflow, plan: plan, workspace: workspace, localGPUs: executor.kind == .local)
         var seen = Set<String>()
         return checks.filter { seen.insert($0.name).inserted }
     }
 
     /// Runs the checks one after the other (their output order is the report's).
-    public static func run(workflow: Workflow, plan: Plan, workspace: Workspace) async -> Report {
+    public static func run(workflow: Workflow, plan: Plan, workspace: Workspace, executor: ExecutorSettings? = nil) async -> Report {
         var results: [Result] = []
-        for check in checks(workflow: workflow, plan: plan, workspace: workspace) {
+        for check in checks(workflow: workflow, plan: plan, workspace: workspace, executor: executor) {
             let outcome = await check.probe()
             results.append(Result(name: check.name, status: outcome.status, detail: outcome.detail, fix: outcome.fix))
         }
@@ -49,15 +53,43 @@ public enum Doctor {
 
     // MARK: the machine
 
-    static func machineChecks(workflow: Workflow, plan: Plan, workspace: Workspace) -> [DoctorCheck] {
+    static func machineChecks(workflow: Workflow, plan: Plan, workspace: Workspace, localGPUs: Bool = true) -> [DoctorCheck] {
         var checks: [DoctorCheck] = []
-        if plan.tasks.contains(where: { $0.device == .gpu }) { checks += gpuChecks(plan.hardware) }
+        if localGPUs && plan.tasks.contains(where: { $0.device == .gpu }) { checks += gpuChecks(plan.hardware) }
         if plan.items.contains(where: { $0.kind == .video }) {
             checks.append(.program("machine: ffprobe (counts the frames of every clip)", "ffprobe", versionArguments: ["-version"],
                                    fix: "install ffmpeg, which brings ffprobe: apt-get install ffmpeg (or brew install ffmpeg)"))
         }
         checks.append(diskCheck(plan: plan, workspace: workspace))
         return checks
+    }
+
+    /// `--executor slurm`: Slurm's commands answer (``ClusterChecks/slurmCommands()``) and a
+    /// test job sees the workspace (``ClusterChecks/sharedFilesystem(workspace:settings:timeout:)``).
+    static func clusterChecks(workspace: Workspace, settings: ExecutorSettings) -> [DoctorCheck] {
+        [
+            DoctorCheck("cluster: Slurm commands (sbatch, squeue, scancel, scontrol)") {
+                outcome(await ClusterChecks.slurmCommands(), ok: "on PATH, and squeue answers")
+            },
+            DoctorCheck("cluster: the workspace is visible from the compute nodes") {
+                outcome(await ClusterChecks.sharedFilesystem(workspace: workspace, settings: settings),
+                        ok: "a test job read a file written here in \(workspace.root.path)")
+            },
+        ]
+    }
+
+    /// A check's outcome from diagnostics: failed on an error, a warning on a warning,
+    /// else ok (with any notes).
+    static func outcome(_ diagnostics: [Diagnostic], ok: String) -> DoctorOutcome {
+        let errors = diagnostics.filter { $0.severity == .error }, warnings = diagnostics.filter { $0.severity == .warning }
+        if let first = errors.first {
+            return .failed(errors.map(\.message).joined(separator: "; "), fix: first.hint ?? "see the message")
+        }
+        if let first = warnings.first {
+            return .warning(warnings.map(\.message).joined(separator: "; "), fix: first.hint ?? "see the message")
+        }
+        let notes = diagnostics.map { $0.message + ($0.hint.map { " (\($0))" } ?? "") }
+        return .ok(([ok] + notes).joined(separator: "; "))
     }
 
     /// nvidia-smi read once, then one check per thing `hardware` says: the driver

@@ -22,7 +22,7 @@ public struct Executor: Sendable {
     }
 
     /// Problems that stop the run before anything is written.
-    public func preflight() -> [Diagnostic] {
+    public func preflight() async -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         // Only `--only`'s missing-input check needs what is done; the run reads it again
         // under the workspace lock.
@@ -36,7 +36,7 @@ public struct Executor: Sendable {
                                               at: workflow.location(of: "steps.\(step.id).uses")))
                 continue
             }
-            diagnostics += adapter.preflight(step: step, workflow: workflow)
+            diagnostics += await adapter.preflight(step: step, workflow: workflow)
         }
         return diagnostics
     }
@@ -54,7 +54,7 @@ public struct Executor: Sendable {
     /// Runs the plan. Takes the workspace lock for the whole run; cancelling the calling
     /// task stops scheduling, tears child processes down and returns an interrupted summary.
     public func run(events: @escaping @Sendable (RunEvent) -> Void) async throws -> RunSummary {
-        var problems = preflight()
+        var problems = await preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
         if hasGPUWork() {
             problems = await GPUCheck.diagnostics(plan: plan, workflow: workflow)

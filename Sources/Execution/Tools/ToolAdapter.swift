@@ -54,7 +54,7 @@ public struct InvocationOutcome: Sendable {
 public protocol ToolAdapter: Sendable {
     /// Problems that make the step impossible to run here (a missing tool), found before
     /// any work starts.
-    func preflight(step: Step, workflow: Workflow) -> [Diagnostic]
+    func preflight(step: Step, workflow: Workflow) async -> [Diagnostic]
 
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome
 }

@@ -12,7 +12,9 @@ struct DoctorCommand: AsyncParsableCommand {
             scripts it calls, that each tool's Python runs and imports what the tool imports, \
             the checkpoints the steps load, nvidia-smi's driver, GPU count, model and memory \
             against 'hardware', ffmpeg and ffprobe with their versions, and free disk for the \
-            planned outputs. Writes nothing. Each failed check says how to fix it. Exit 0 when \
+            planned outputs; with --executor slurm (or executor: { kind: slurm }), Slurm's \
+            commands and a test job that must see the workspace instead of the local GPUs. \
+            Writes nothing but that test job's files, which it removes. Each failed check says how to fix it. Exit 0 when \
             every check passes, 2 when any fails (or the workflow is invalid).
             """)
 
@@ -25,11 +27,14 @@ struct DoctorCommand: AsyncParsableCommand {
     @Flag(help: "Print the checks as JSON.")
     var json = false
 
+    @OptionGroup var cluster: ExecutorOptions
+
     func run() async throws {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: PlanOptions())
         DiagnosticPrinter().print(outcome.diagnostics.filter { $0.severity == .error })
         guard let loaded = outcome.workflow, let plan = outcome.plan else { throw CommandError.invalidInput }
-        let report = await Doctor.run(workflow: loaded, plan: plan, workspace: WorkflowService.workspace(for: loaded, override: workspace))
+        let report = await Doctor.run(workflow: loaded, plan: plan, workspace: WorkflowService.workspace(for: loaded, override: workspace),
+                                      executor: cluster.settings(for: loaded))
         if json {
             Console.out(JSONOutput.line(report))
         } else {

@@ -11,7 +11,7 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
 
     public init() {}
 
-    public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] {
+    public func preflight(step: Step, workflow: Workflow) async -> [Diagnostic] {
         guard let training = step.training else { return [] }
         var diagnostics: [Diagnostic] = []
         if training.modelIsFile, !FileManager.default.fileExists(atPath: ToolSupport.absolutePath(training.model, workflow: workflow)) {
@@ -19,17 +19,19 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
                                           hint: "put it beside the recipe, or train from scratch with a model yaml such as yolov8n.yaml",
                                           at: workflow.location(of: "steps.\(step.id).model")))
         }
-        if let problem = Self.ultralyticsProblem(workflow: workflow) {
+        if let problem = await Self.ultralyticsProblem(workflow: workflow, importing: false) {
             diagnostics.append(Diagnostic(.error, "step '\(step.id)': \(problem.message)", hint: problem.hint,
                                           at: workflow.location(of: workflow.tools[Self.family] == nil ? "steps.\(step.id).uses" : "tools.\(Self.family)")))
         }
         return diagnostics
     }
 
-    /// Why `tools.ultralytics.python` cannot train: not found, or `import ultralytics`
-    /// fails in it (run offline, with a throwaway config folder); nil when it can. For
-    /// preflight and `doctor`. Blocks for the few seconds the import takes.
-    public static func ultralyticsProblem(workflow: Workflow) -> (message: String, hint: String)? {
+    /// Why `tools.ultralytics.python` cannot train: not found, or ultralytics (with torch
+    /// and torchvision's operators) is not installed in it; nil when it can. Preflight
+    /// only looks the packages up (`importlib.util.find_spec`, a fraction of a second on
+    /// every run); `doctor` (`importing: true`) imports them, offline, with a throwaway
+    /// config folder, which takes the seconds torch needs to load.
+    public static func ultralyticsProblem(workflow: Workflow, importing: Bool = true) async -> (message: String, hint: String)? {
         let python = ToolSupport.python(family, workflow: workflow)
         let environment = workflow.tools[family]?.environment ?? [:]
         let install = "install it into that Python ('\(python) -m pip install ultralytics'), or set tools.\(family).python to a Python that has it"
@@ -38,25 +40,22 @@ public struct UltralyticsTrainAdapter: ToolAdapter {
         }
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("synthset-ultralytics-check-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: config) }
-        var env = ProcessInfo.processInfo.environment.merging(environment) { _, own in own }
+        var env = environment
         env["YOLO_OFFLINE"] = "1"
         env["YOLO_CONFIG_DIR"] = config.path
-        // Foundation's Process, not ProcessRunner: preflight is synchronous, and blocking
-        // on an async runner from here could starve a small cooperative pool.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", "import ultralytics, torch, torchvision.ops; print(ultralytics.__version__)"]
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch {
-            return ("cannot start '\(python)' for \(family): \(error.localizedDescription)", install)
+        let code = importing
+            ? "import ultralytics, torch, torchvision.ops; print(ultralytics.__version__)"
+            : "import importlib.util as u, sys; missing = [m for m in ('ultralytics', 'torch', 'torchvision') if u.find_spec(m) is None]; "
+                + "print('No module named ' + ', '.join(missing)) if missing else None; sys.exit(1 if missing else 0)"
+        let probe: CapturedOutput
+        do {
+            probe = try await ProcessRunner.capture(executable, arguments: ["-c", code], environment: env,
+                                                    includeStandardError: true, limit: 1 << 16, gracePeriod: .seconds(2))
+        } catch {
+            return ("cannot start '\(python)' for \(family): \(error)", install)
         }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "exit \(process.terminationStatus)"
+        guard probe.succeeded else {
+            let text = probe.text.split(separator: "\n").last.map(String.init) ?? "it failed"
             return ("ultralytics cannot be imported in '\(python)': \(text.prefix(200))", install)
         }
         return nil

@@ -9,7 +9,7 @@ extension UltralyticsTrainTool {
         let workflow = context.workflow
         let python = ToolSupport.python(UltralyticsTrainAdapter.family, workflow: workflow)
         return [DoctorCheck("ultralytics: import ultralytics in \(python)") {
-            if let problem = UltralyticsTrainAdapter.ultralyticsProblem(workflow: workflow) { return .failed(problem.message, fix: problem.hint) }
+            if let problem = await UltralyticsTrainAdapter.ultralyticsProblem(workflow: workflow) { return .failed(problem.message, fix: problem.hint) }
             return .ok("ultralytics, torch and torchvision import")
         }]
     }

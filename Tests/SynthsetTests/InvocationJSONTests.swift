@@ -1,5 +1,5 @@
 import Basics
-import Execution
+@testable import Execution
 import Foundation
 @testable import Planning
 import Testing
@@ -32,6 +32,21 @@ import WorkflowSpec
             let decoded = try JSONDecoder().decode(TaskInvocation.self, from: Data(out.bytes))
             #expect(try Self.encoder.encode(decoded) == expected)
         }
+    }
+
+    /// The export's parameters are built by hand too (a dataset of 100,000 images is
+    /// 100,000 sources): the same JSON as encoding them.
+    @Test func exportParametersAreTheirEncoding() async throws {
+        let workflow = try loadExample("demo-export.yaml")
+        var plan = try await makePlan(workflow)
+        Planner.attachInvocations(to: &plan, workflow: workflow)
+        let task = try #require(plan.tasks.first { $0.uses == .export })
+        let parameters = try #require(task.invocation).decodedParameters(ExportParameters.self)
+        #expect(parameters.datasets.first?.sources.isEmpty == false)
+        #expect(try Self.encoder.encode(parameters.content) == Self.encoder.encode(try InvocationContent(encoding: parameters)))
+        var failing = parameters
+        failing.datasets[0].problem = "input item 0123 is not in the current plan"
+        #expect(try Self.encoder.encode(failing.content) == Self.encoder.encode(try InvocationContent(encoding: failing)))
     }
 
     @Test func contentWithEveryKindOfValue() throws {

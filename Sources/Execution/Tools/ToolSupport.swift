@@ -220,6 +220,10 @@ struct BatchCollector: Sendable {
 
 extension PlannedItem {
     /// The item's file name in scratch space (`<id16>.jpg`).
-    var scratchName: String { URL(fileURLWithPath: path).lastPathComponent }
-    var stem: String { (scratchName as NSString).deletingPathExtension }
+    var scratchName: String { fileName }
+    var stem: String {
+        let name = fileName
+        guard let dot = name.lastIndex(of: "."), dot > name.startIndex else { return name }
+        return String(name[..<dot])
+    }
 }

@@ -6,7 +6,22 @@ import WorkflowSpec
 extension PlannedItem {
     /// The item's workspace path with another extension (`outputs/s/abc.txt`).
     public func companionPath(_ ext: String) -> String {
-        (path as NSString).deletingPathExtension + "." + ext
+        pathWithoutExtension + "." + ext
+    }
+
+    /// The item's file name (`abc.jpg` of `outputs/s/abc.jpg`). Plain string work:
+    /// planning asks for it on every item of every task, where `URL` and `NSString` cost
+    /// most of the time.
+    package var fileName: String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// The path without the file's extension (`outputs/s/abc`).
+    package var pathWithoutExtension: String {
+        let name = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        guard let dot = path[name...].lastIndex(of: "."), dot > name else { return path }
+        return String(path[..<dot])
     }
 }
 

@@ -58,15 +58,8 @@ public struct SlurmExecutor: Sendable {
         let problems = await preflight()
         if problems.contains(where: { $0.severity == .error }) { throw RunError.preflight(problems) }
         let workspace = options.workspace
-        try workspace.createRoot()
-        let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
+        let (lock, store) = try workspace.openForRun(argv: options.argv, events: events)
         defer { lock.release() }
-        try workspace.createDirectories()
-        if let stale {
-            events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
-        }
-        let store = try CheckpointStore(path: workspace.store)
-        try store.markAbandonedRuns()
         let script = workspace.cluster.appendingPathComponent("job.sh")
         do {
             for folder in [workspace.clusterJobs, workspace.clusterRecords, workspace.clusterScratch] {

@@ -62,17 +62,8 @@ public struct Executor: Sendable {
             for warning in problems { events(.warning(warning.message + (warning.hint.map { "; " + $0 } ?? ""))) }
         }
         let workspace = options.workspace
-        // The lock comes first: nothing (not even the store's migration) touches the
-        // workspace before this process owns it.
-        try workspace.createRoot()
-        let (lock, stale) = try WorkspaceLock.acquire(directory: workspace.root, command: options.argv.joined(separator: " "))
+        let (lock, store) = try workspace.openForRun(argv: options.argv, events: events)
         defer { lock.release() }
-        try workspace.createDirectories()
-        if let stale {
-            events(.warning("taking over a stale lock from pid \(stale.pid) (\(stale.command), started \(ISO8601DateFormatter().string(from: stale.startedAt)))"))
-        }
-        let store = try CheckpointStore(path: workspace.store)
-        try store.markAbandonedRuns()
         let live = await ClusterLeftovers.settleEnded(store: store, workspace: workspace)
         if !live.isEmpty { throw RunError.clusterJobsInFlight(workspace: workspace.root.path, jobs: live) }
         // Tools a killed run left behind still hold GPUs: end them before scheduling.

@@ -415,10 +415,18 @@ struct SlurmExecutorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let recipe = try Self.flakyRecipe(in: directory, name: "detached", seeds: "[0, 1]", sleep: 2, failFirst: false)
         let workspace = directory.appendingPathComponent("ws")
-        let detached = try await Self.run(["run", recipe.path, "--workspace", workspace.path, "--detach"], in: directory)
+        // --partition and --account reach sbatch: Slurm shows them on the queued jobs (the
+        // test cluster keeps no accounting database, so any account name is taken).
+        let detached = try await Self.run(["run", recipe.path, "--workspace", workspace.path, "--detach",
+                                           "--partition", "debug", "--account", "vision"], in: directory)
         #expect(detached.status == 0, "\(detached.stderr)")
         #expect(detached.stderr.contains("2 Slurm job(s) queued or running"), "\(detached.stderr)")
-        #expect(try Self.jobs(workspace).filter { !$0.settled }.count == 2)
+        let queued = try Self.jobs(workspace).filter { !$0.settled }
+        #expect(queued.count == 2)
+        for job in queued {
+            let shown = try await ProcessRunner.capture("scontrol", arguments: ["show", "job", "--oneliner", try #require(job.jobID)]).text
+            #expect(shown.contains("Account=vision") && shown.contains("Partition=debug"), "\(shown)")
+        }
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("detached.yaml.lock").path))
 
         let status = try await Self.run(["status", recipe.path, "--workspace", workspace.path], in: directory)
@@ -490,6 +498,40 @@ struct ClusterPlanningTests {
         let gpu = try await TestSupport.run(["plan", TestSupport.packageRoot.appendingPathComponent("workflows/can-factory-h100.yaml").path,
                                              "--executor", "slurm"], in: FileManager.default.temporaryDirectory)
         #expect(gpu.stdout.contains("gpu:1"), "\(gpu.stdout)")
+    }
+
+    @Test func planJSONCarriesTheSlurmJobs() async throws {
+        let recipe = TestSupport.packageRoot.appendingPathComponent("workflows/demo-export.yaml").path
+        let result = try await TestSupport.run(["plan", recipe, "--format", "json", "--executor", "slurm", "--max-jobs", "4",
+                                                "--partition", "cpu", "--account", "vision"],
+                                               in: FileManager.default.temporaryDirectory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let cluster = try #require(plan["cluster"] as? [String: Any], "\(plan.keys.sorted())")
+        #expect(cluster["executor"] as? String == "slurm")
+        #expect(cluster["partition"] as? String == "cpu")
+        #expect(cluster["account"] as? String == "vision")
+        #expect(cluster["max_jobs"] as? Int == 4)
+        let jobs = try #require(cluster["jobs"] as? [[String: Any]])
+        // As the table: 8 scene tasks in two arrays of 4, then the export's one job.
+        #expect(jobs.map { $0["step"] as? String } == ["scenes", "scenes", "dataset"])
+        #expect(jobs.map { $0["tasks"] as? Int } == [4, 4, 1])
+        #expect(jobs.map { $0["concurrency"] as? Int } == [4, 4, nil])
+        #expect(jobs.allSatisfy { $0["time_limit"] as? String == "00:10:00" })
+        // Every task of the plan is in exactly one job, under its plan id.
+        let planned = try #require(plan["tasks"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+        let submitted = jobs.flatMap { $0["task_ids"] as? [String] ?? [] }
+        #expect(submitted.sorted() == planned.sorted() && !planned.isEmpty)
+        // The key sorts in among the plan's own; without the executor there is none.
+        #expect(result.stdout.contains("\"catalog_version\"") && result.stdout.range(of: "\"cluster\"")!.lowerBound
+                    < result.stdout.range(of: "\"diagnostics\"")!.lowerBound)
+        let local = try await TestSupport.run(["plan", recipe, "--format", "json"], in: FileManager.default.temporaryDirectory)
+        #expect(local.status == 0 && !local.stdout.contains("\"cluster\""))
+        let uploads = try await TestSupport.run(["plan", TestSupport.packageRoot.appendingPathComponent("workflows/can-factory-h100.yaml").path,
+                                                 "--format", "json", "--executor", "slurm"], in: FileManager.default.temporaryDirectory)
+        let gpuPlan = try #require(try JSONSerialization.jsonObject(with: Data(uploads.stdout.utf8)) as? [String: Any])
+        let gpuJobs = try #require((gpuPlan["cluster"] as? [String: Any])?["jobs"] as? [[String: Any]])
+        #expect(gpuJobs.contains { $0["gpus"] as? Int == 1 })
     }
 
     @Test func detachWithoutTheSlurmExecutorIsAUsageError() async throws {

@@ -370,5 +370,46 @@ extension TrainingTests {
         #expect((metrics.splits["coco-real"]?.instances?["can"] ?? 0) > 0)
         let lock = try String(contentsOf: root.appendingPathComponent("t.yaml.lock"), encoding: .utf8)
         #expect(lock.contains("split=coco-real") && lock.contains("split=yolo-real"))
+
+        // Fine-tuning: the weights just trained, put beside a recipe as `model: base.pt`,
+        // are loaded (not downloaded, not trained from scratch) and trained on further;
+        // their bytes are part of the training's identity.
+        try FileManager.default.copyItem(at: outputs.appendingPathComponent(folder).appendingPathComponent("weights.pt"),
+                                         to: root.appendingPathComponent("base.pt"))
+        let tune = Self.recipe(training: """
+              detector:
+                uses: ultralytics/train
+                from: dataset
+                model: base.pt
+                epochs: 1
+                imgsz: 64
+
+            """).replacingOccurrences(of: "name: t\n", with: "name: tune\n")
+        try tune.write(to: root.appendingPathComponent("tune.yaml"), atomically: true, encoding: .utf8)
+        func trainingID() async throws -> String {
+            let plan = try await TestSupport.run(["plan", "tune.yaml", "--format", "json"], in: root, environment: environment)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any], "\(plan.stderr)")
+            let items = try #require(json["items"] as? [[String: Any]])
+            return try #require(items.first { $0["step"] as? String == "detector" }?["id"] as? String)
+        }
+        let before = try await trainingID()
+        let tuned = try await TestSupport.run(["run", "tune.yaml"], in: root, environment: environment)
+        #expect(tuned.status == 0, "\(tuned.stderr)\n\(tuned.stdout)")
+        let tuneOutputs = root.appendingPathComponent(".synthset/tune/outputs/detector")
+        let tuneFolder = try #require(try FileManager.default.contentsOfDirectory(atPath: tuneOutputs.path).first { !$0.hasPrefix(".") })
+        let tunedMetrics = try TrainingMetrics.read(from: tuneOutputs.appendingPathComponent(tuneFolder))
+        #expect(tunedMetrics.epochsRun == 1 && (0...1).contains(tunedMetrics.map50))
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: tuneOutputs.appendingPathComponent(tuneFolder)
+            .appendingPathComponent("metrics.json"))) as? [String: Any]
+        #expect((written?["model"] as? String)?.hasSuffix("/base.pt") == true, "\(written?["model"] ?? "none")")
+        // Ultralytics says it transferred the weights into the model it trains.
+        let logs = TestSupport.files(under: root.appendingPathComponent(".synthset/tune/logs"))
+        #expect(logs.values.contains { String(decoding: $0, as: UTF8.self).contains("Transferred") }, "\(logs.keys.sorted())")
+        // Other weights, another training: the id changes with the file's bytes.
+        let handle = try FileHandle(forWritingTo: root.appendingPathComponent("base.pt"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0]))
+        try handle.close()
+        #expect(try await trainingID() != before)
     }
 }

@@ -62,6 +62,8 @@ public struct PlannedClusterJob: Sendable, Codable, Hashable {
     public var step: String
     /// Tasks in it: more than one is a job array.
     public var tasks: Int
+    /// The plan's ids of those tasks, in array index order.
+    public var taskIDs: [String]
     /// The array's `%` cap, for arrays.
     public var concurrency: Int?
     public var gpus: Int
@@ -74,6 +76,7 @@ public struct PlannedClusterJob: Sendable, Codable, Hashable {
         case step, tasks, concurrency, gpus, cpus
         case memoryMB = "memory_mb"
         case timeLimit = "time_limit"
+        case taskIDs = "task_ids"
     }
 
     /// The jobs a cluster run of the whole plan submits, when every task of a step is
@@ -85,10 +88,45 @@ public struct PlannedClusterJob: Sendable, Codable, Hashable {
         return ClusterJobShape.groups(plan.tasks.filter { !local.contains($0.id) }, settings: settings, maxJobs: maxJobs).map { group in
             let shape = ClusterJobShape(task: group[0], settings: settings)
             let minutes = ClusterJobShape.timeLimitMinutes(seconds: group.map(\.seconds).max() ?? 0, settings: settings)
-            return PlannedClusterJob(step: shape.step, tasks: group.count, concurrency: group.count > 1 ? maxJobs : nil,
+            return PlannedClusterJob(step: shape.step, tasks: group.count, taskIDs: group.map(\.id), concurrency: group.count > 1 ? maxJobs : nil,
                                      gpus: shape.gpus, cpus: shape.cpus, memoryMB: shape.memoryMB,
                                      timeLimit: ClusterJobShape.timeLimit(minutes: minutes))
         }
+    }
+}
+
+/// What a cluster run of the plan submits, as `plan --executor slurm --format json` shows
+/// it (the top-level `cluster` member; docs/plan-format.md).
+public struct PlannedCluster: Sendable, Codable, Hashable {
+    public var executor: String
+    public var partition: String?
+    public var account: String?
+    /// The cap on tasks queued or running at once.
+    public var maxJobs: Int
+    public var jobs: [PlannedClusterJob]
+    /// Tasks the coordinator runs itself (uploads), never submitted.
+    public var coordinatorTasks: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case executor, partition, account, jobs
+        case maxJobs = "max_jobs"
+        case coordinatorTasks = "coordinator_tasks"
+    }
+
+    public init(plan: Plan, settings: ExecutorSettings) {
+        executor = settings.kind.rawValue
+        partition = settings.partition
+        account = settings.account
+        maxJobs = settings.maxJobs ?? SlurmDefaults.maxJobs
+        jobs = PlannedClusterJob.jobs(for: plan, settings: settings)
+        coordinatorTasks = plan.tasks.filter { $0.device == .network }.map(\.id)
+    }
+
+    /// Compact, key-sorted JSON, the form ``PlanRenderer/json(_:adding:)`` takes.
+    public var json: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
     }
 }
 

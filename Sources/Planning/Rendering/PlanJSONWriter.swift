@@ -8,15 +8,18 @@ import WorkflowSpec
 /// through `JSONEncoder`, and the whole is then indented the way Foundation indents.
 enum PlanJSONWriter {
     /// The whole plan JSON at once (without the trailing newline).
-    static func json(_ plan: Plan) -> [UInt8] {
+    static func json(_ plan: Plan, adding extra: [String: [UInt8]] = [:]) -> [UInt8] {
         var all: [UInt8] = []
-        write(plan) { all.append(contentsOf: $0) }
+        write(plan, adding: extra) { all.append(contentsOf: $0) }
         return all
     }
 
     /// Writes the plan JSON to `sink` a piece at a time, so a plan of millions of items is
-    /// never held as one string.
-    static func write(_ plan: Plan, flushingEvery limit: Int = 1 << 20, to sink: ([UInt8]) -> Void) {
+    /// never held as one string. `extra` adds top-level members the plan itself does not
+    /// hold (the cluster's jobs): each a key and its value as compact JSON, placed in key
+    /// order among the plan's own.
+    static func write(_ plan: Plan, adding extra: [String: [UInt8]] = [:], flushingEvery limit: Int = 1 << 20,
+                      to sink: ([UInt8]) -> Void) {
         var printer = PrettyPrinter()
         func feed(_ bytes: [UInt8]) {
             printer.feed(bytes)
@@ -35,11 +38,23 @@ enum PlanJSONWriter {
             out.string(text)
             return out.bytes
         }
-        feed("{\"catalog_version\":"); feed(string(plan.catalogVersion))
-        feed(",\"diagnostics\":"); feed(encoded(plan.diagnostics))
-        feed(",\"format\":"); feed(string(plan.format))
-        feed(",\"hardware\":"); feed(encoded(plan.hardware))
-        feed(",\"items\":[")
+        // The plan's own members in key order, each preceded by the extra ones sorting before it.
+        var pending = extra.sorted { $0.key < $1.key }[...]
+        var first = true
+        func member(_ key: String) {
+            while let next = pending.first, next.key < key {
+                pending.removeFirst()
+                member(next.key)
+                feed(next.value)
+            }
+            feed(first ? "{" : ","); first = false
+            feed(string(key)); feed(":")
+        }
+        member("catalog_version"); feed(string(plan.catalogVersion))
+        member("diagnostics"); feed(encoded(plan.diagnostics))
+        member("format"); feed(string(plan.format))
+        member("hardware"); feed(encoded(plan.hardware))
+        member("items"); feed("[")
         // Items, nearly all of the output, are written and indented in chunks on all
         // cores, a batch at a time; the chunks are joined in order.
         let items = plan.items
@@ -74,17 +89,20 @@ enum PlanJSONWriter {
                 }
             }
         }
-        feed("],\"manifest_sha256\":"); feed(string(plan.manifestSHA256))
-        feed(",\"steps\":"); feed(encoded(plan.steps))
-        feed(",\"tasks\":[")
+        feed("]")
+        member("manifest_sha256"); feed(string(plan.manifestSHA256))
+        member("steps"); feed(encoded(plan.steps))
+        member("tasks"); feed("[")
         for (index, planned) in plan.tasks.enumerated() {
             if index > 0 { feed(",") }
             out.reset()
             task(out, planned)
             feed(out.bytes)
         }
-        feed("],\"totals\":"); feed(encoded(plan.totals))
-        feed(",\"workflow\":"); feed(string(plan.workflow))
+        feed("]")
+        member("totals"); feed(encoded(plan.totals))
+        member("workflow"); feed(string(plan.workflow))
+        for (key, value) in pending { member(key); feed(value) }
         feed("}")
         sink(printer.out)
     }

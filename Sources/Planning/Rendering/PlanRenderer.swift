@@ -100,15 +100,16 @@ public enum PlanRenderer {
     /// Byte for byte what `JSONEncoder` (`.sortedKeys`, `.prettyPrinted`,
     /// `.withoutEscapingSlashes`) writes, written by hand (``PlanJSONWriter``) because
     /// encoding a million items through `JSONEncoder` took most of a minute.
-    public static func json(_ plan: Plan) -> String {
-        var bytes = PlanJSONWriter.json(plan)
+    /// `extra` adds top-level members (key and compact JSON value) the plan does not hold.
+    public static func json(_ plan: Plan, adding extra: [String: [UInt8]] = [:]) -> String {
+        var bytes = PlanJSONWriter.json(plan, adding: extra)
         bytes.append(UInt8(ascii: "\n"))
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// ``json(_:)`` written to `sink` a megabyte at a time, newline included.
-    public static func writeJSON(_ plan: Plan, to sink: (Data) -> Void) {
-        PlanJSONWriter.write(plan) { sink(Data($0)) }
+    public static func writeJSON(_ plan: Plan, adding extra: [String: [UInt8]] = [:], to sink: (Data) -> Void) {
+        PlanJSONWriter.write(plan, adding: extra) { sink(Data($0)) }
         sink(Data("\n".utf8))
     }
 

@@ -51,10 +51,13 @@ struct PlanCommand: AsyncParsableCommand {
         let outcome = WorkflowService.loadAndPlan(file: workflow, options: options)
         DiagnosticPrinter().print(outcome.diagnostics)
         guard var plan = outcome.plan, let loaded = outcome.workflow else { throw CommandError.invalidInput }
+        let settings = cluster.settings(for: loaded)
         if format == .json {
-            // JSON shows what each task will run (synthset-plan/1, docs/plan-format.md).
+            // JSON shows what each task will run (synthset-plan/1, docs/plan-format.md),
+            // and with a Slurm executor the jobs that carry them.
             Planner.attachInvocations(to: &plan, workflow: loaded)
-            PlanRenderer.writeJSON(plan) { FileHandle.standardOutput.write($0) }
+            let extra = settings.kind == .slurm ? ["cluster": PlannedCluster(plan: plan, settings: settings).json] : [:]
+            PlanRenderer.writeJSON(plan, adding: extra) { FileHandle.standardOutput.write($0) }
         } else {
             Console.out(PlanRenderer.render(plan, as: format))
         }
@@ -64,7 +67,6 @@ struct PlanCommand: AsyncParsableCommand {
                 Console.out(Self.remainingWork(plan, workspace: WorkflowService.workspace(for: loaded, override: workspace)))
             }
             if explain { Console.out(Self.explanation(plan)) }
-            let settings = cluster.settings(for: loaded)
             if settings.kind == .slurm { Console.out(Self.clusterJobs(plan, settings: settings)) }
         }
         // The process ends next: leave the plan to the OS instead of freeing a million
@@ -85,7 +87,8 @@ struct PlanCommand: AsyncParsableCommand {
     /// The Slurm jobs a cluster run submits (`plan --executor slurm`): per step, a job or a
     /// job array with its `%` cap, resources and time limit.
     static func clusterJobs(_ plan: Plan, settings: ExecutorSettings) -> String {
-        let jobs = PlannedClusterJob.jobs(for: plan, settings: settings)
+        let cluster = PlannedCluster(plan: plan, settings: settings)
+        let jobs = cluster.jobs
         var rows = [["step", "submission", "gres", "cpus", "mem", "time limit"]]
         for job in jobs {
             let submission = job.tasks > 1 ? "array of \(job.tasks) (%\(job.concurrency ?? job.tasks))" : "1 job"
@@ -99,7 +102,7 @@ struct PlanCommand: AsyncParsableCommand {
             text += "  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
         }
-        let local = plan.tasks.filter { $0.device == .network }.count
+        let local = cluster.coordinatorTasks.count
         if local > 0 { text += "  and \(local) upload task(s) run by the coordinator itself\n" }
         return text
     }

@@ -384,7 +384,7 @@ extension TrainingTests {
                 epochs: 1
                 imgsz: 64
 
-            """).replacingOccurrences(of: "name: t\n", with: "name: tune\n")
+            """).replacingOccurrences(of: "name: t\n", with: "name: tune\n").replacingOccurrences(of: "seeds: 0..9", with: "seeds: 0..29")
         try tune.write(to: root.appendingPathComponent("tune.yaml"), atomically: true, encoding: .utf8)
         func trainingID() async throws -> String {
             let plan = try await TestSupport.run(["plan", "tune.yaml", "--format", "json"], in: root, environment: environment)
@@ -411,5 +411,72 @@ extension TrainingTests {
         try handle.write(contentsOf: Data([0]))
         try handle.close()
         #expect(try await trainingID() != before)
+    }
+}
+
+extension TrainingTests {
+    /// `gpu: true`: the task takes a GPU slot from the executor, the script is told
+    /// `--device 0` and sees the slot's GPU as CUDA_VISIBLE_DEVICES. This machine has no
+    /// GPU, so the Python named in `tools.ultralytics.python` is a wrapper that records
+    /// what it was given and then runs the real script on the real Ultralytics with
+    /// `--device cpu` in place of `--device 0`: everything else is the run a GPU machine does.
+    @Test(.timeLimit(.minutes(10))) func aGPUTrainingGetsAGPUFromTheExecutor() async throws {
+        let python = Self.venvBin.appendingPathComponent("python3")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("no Python with ultralytics at \(Self.venvBin.path): run bash .ci/setup-python.sh first")
+            return
+        }
+        let root = try TestSupport.temporaryDirectory("train-gpu")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let seen = root.appendingPathComponent("seen.jsonl")
+        try TestSupport.script("""
+            #!\(python.path)
+            import json, os, sys
+            args = sys.argv[1:]
+            if args and args[0].endswith("synthset_train.py"):
+                with open(\(String(reflecting: seen.path)), "a") as log:
+                    log.write(json.dumps({"cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "args": args}) + "\\n")
+                at = args.index("--device")
+                args[at + 1] = "cpu" if args[at + 1] == "0" else args[at + 1]
+            os.execv(\(String(reflecting: python.path)), [\(String(reflecting: python.path))] + args)
+            """, at: root.appendingPathComponent("gpu-python"))
+        let text = Self.recipe(training: """
+              detector:
+                uses: ultralytics/train
+                from: dataset
+                epochs: 1
+                imgsz: 64
+                fractions: [0.5, 1.0]
+                gpu: true
+
+            """).replacingOccurrences(of: "seeds: 0..9", with: "seeds: 0..29")
+            .replacingOccurrences(of: "name: t\n", with: "name: t\nhardware: { gpu: h100-sxm, count: 2 }\ntools:\n  ultralytics: { python: \(root.appendingPathComponent("gpu-python").path) }\n")
+        try text.write(to: root.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
+        let smi = try FakeNvidiaSMI.install(in: root, gpus: [FakeNvidiaSMI.h100, FakeNvidiaSMI.h100])
+        let environment = ["PATH": FakeNvidiaSMI.path(smi)]
+
+        // The plan puts the trainings on the GPUs.
+        let plan = try await TestSupport.run(["plan", "t.yaml", "--format", "json"], in: root, environment: environment)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any], "\(plan.stderr)")
+        let steps = try #require(json["steps"] as? [[String: Any]])
+        #expect(steps.first { $0["id"] as? String == "detector" }?["device"] as? String == "gpu")
+
+        let run = try await TestSupport.run(["run", "t.yaml"], in: root, environment: environment)
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
+        let calls = try String(contentsOf: seen, encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(calls.count == 2)
+        for call in calls {
+            let args = try #require(call["args"] as? [String])
+            let device = try #require(args.firstIndex(of: "--device"))
+            #expect(args[device + 1] == "0", "\(args)")
+            #expect(["0", "1"].contains(call["cuda"] as? String ?? "-"), "\(call)")
+        }
+        let outputs = root.appendingPathComponent(".synthset/t/outputs/detector")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: outputs.path).filter { !$0.hasPrefix(".") }
+        #expect(folders.count == 2)
+        for folder in folders {
+            #expect(try TrainingMetrics.read(from: outputs.appendingPathComponent(folder)).epochsRun == 1)
+        }
     }
 }

@@ -11,6 +11,12 @@ import WorkspaceStore
 /// The export adapter resolves each input to an image and a `synthset-boxes/1` file:
 /// procedural images through their sidecar, label items through their input image.
 @Suite struct ExportAdapterTests {
+    @Test(arguments: ["outputs/images/3fa2c9e1.jpg", "outputs/clips/a.b/f.PNG", "outputs/x/noext", "outputs/x.y/noext",
+                      "outputs/x/.hidden", "a.tar.gz", "name.", "", "plain.jpeg"])
+    func theImagesExtensionIsFoundationsPathExtension(_ path: String) {
+        #expect(ExportTool.pathExtension(path) == (path as NSString).pathExtension)
+    }
+
     static let manifest = """
         version: 1
         name: adapter

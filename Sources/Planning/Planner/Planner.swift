@@ -183,11 +183,19 @@ public struct Planner: Sendable {
     /// does not build the batch files of a hundred thousand items.
     public static func attachInvocations(to plan: inout Plan, workflow: Workflow) {
         let byID = plan.itemsByID()
-        for index in plan.tasks.indices {
-            guard let step = workflow.plannedStep(plan.tasks[index].step) else { continue }
-            let items = plan.tasks[index].items.compactMap { byID[$0] }
+        let tasks = plan.tasks
+        // On every core, the largest tasks first, so that one big task (an export of every
+        // image) is not left to run alone at the end.
+        let order = tasks.indices.sorted { tasks[$0].items.count > tasks[$1].items.count }
+        let invocations = Parallel.map(order.count) { position -> TaskInvocation? in
+            let task = tasks[order[position]]
+            guard let step = workflow.plannedStep(task.step) else { return nil }
+            let items = task.items.compactMap { byID[$0] }
             let context = InvocationContext(workflow: workflow, step: step, items: { byID[$0] })
-            plan.tasks[index].invocation = step.planning.invocation(for: items, context: context)
+            return step.planning.invocation(for: items, context: context)
+        }
+        for (position, index) in order.enumerated() {
+            if let invocation = invocations[position] { plan.tasks[index].invocation = invocation }
         }
     }
 

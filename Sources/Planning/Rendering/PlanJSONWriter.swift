@@ -55,25 +55,41 @@ enum PlanJSONWriter {
         member("format"); feed(string(plan.format))
         member("hardware"); feed(encoded(plan.hardware))
         member("items"); feed("[")
-        // Items, nearly all of the output, are written and indented in chunks on all
-        // cores, a batch at a time; the chunks are joined in order.
-        let items = plan.items
-        let chunkSize = 2048
+        // Items and tasks, nearly all of the output, are written and indented on all cores.
+        elements(plan.items.count, into: &printer, flushingEvery: limit, to: sink) { out, index in item(out, plan.items[index]) }
+        feed("]")
+        member("manifest_sha256"); feed(string(plan.manifestSHA256))
+        member("steps"); feed(encoded(plan.steps))
+        member("tasks"); feed("[")
+        elements(plan.tasks.count, chunkSize: 16, into: &printer, flushingEvery: limit, to: sink) { out, index in task(out, plan.tasks[index]) }
+        feed("]")
+        member("totals"); feed(encoded(plan.totals))
+        member("workflow"); feed(string(plan.workflow))
+        for (key, value) in pending { member(key); feed(value) }
+        feed("}")
+        sink(printer.out)
+    }
+
+    /// The elements of a top-level array (`count` of them, each written by `write`),
+    /// written and indented in chunks of `chunkSize` on all cores, a batch of chunks at a
+    /// time, and appended to `printer` in order.
+    static func elements(_ count: Int, chunkSize: Int = 2048, into printer: inout PrettyPrinter, flushingEvery limit: Int,
+                         to sink: ([UInt8]) -> Void, _ write: @Sendable (CanonicalJSONWriter, Int) -> Void) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let batchSize = chunkSize * max(1, cores) * 2
-        for batchStart in stride(from: 0, to: items.count, by: batchSize) {
-            let batchEnd = min(batchStart + batchSize, items.count)
+        for batchStart in stride(from: 0, to: count, by: batchSize) {
+            let batchEnd = min(batchStart + batchSize, count)
             let chunkCount = (batchEnd - batchStart + chunkSize - 1) / chunkSize
             let chunks = [[UInt8]](unsafeUninitializedCapacity: chunkCount) { buffer, initialized in
                 let base = UncheckedSendable(buffer.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
                     let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
                     let out = CanonicalJSONWriter()
-                    var printer = PrettyPrinter(depth: 2)  // inside the plan object and its items array
+                    var printer = PrettyPrinter(depth: 2)  // inside the plan object and its array
                     for index in start..<end {
                         if index > start { printer.feed([UInt8(ascii: ",")]) }
                         out.reset()
-                        item(out, items[index])
+                        write(out, index)
                         printer.feed(out.bytes)
                     }
                     (base.value + chunk).initialize(to: printer.out)
@@ -89,22 +105,6 @@ enum PlanJSONWriter {
                 }
             }
         }
-        feed("]")
-        member("manifest_sha256"); feed(string(plan.manifestSHA256))
-        member("steps"); feed(encoded(plan.steps))
-        member("tasks"); feed("[")
-        for (index, planned) in plan.tasks.enumerated() {
-            if index > 0 { feed(",") }
-            out.reset()
-            task(out, planned)
-            feed(out.bytes)
-        }
-        feed("]")
-        member("totals"); feed(encoded(plan.totals))
-        member("workflow"); feed(string(plan.workflow))
-        for (key, value) in pending { member(key); feed(value) }
-        feed("}")
-        sink(printer.out)
     }
 
     static func item(_ out: CanonicalJSONWriter, _ item: PlannedItem) {

@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Planning
@@ -100,17 +101,27 @@ public struct ExportTool: RunnableTool {
         // One image labeled by two label steps is exported twice, told apart by the label id.
         var imageCounts: [String: Int] = [:]
         for pair in pairs { imageCounts[pair.imageItem.id, default: 0] += 1 }
-        let sources = pairs.map { pair in
-            let image = pair.imageItem
+        // 100,000 images are 100,000 names and lineage hashes: on every core.
+        let pairList = pairs, counts = imageCounts
+        let sources = Parallel.map(pairList.count) { index in
+            let pair = pairList[index], image = pair.imageItem
             var id = String(image.id.prefix(8))
-            if imageCounts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
+            if counts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
             let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
-                                                  extension: (image.path as NSString).pathExtension)
+                                                  extension: Self.pathExtension(image.path))
             // The split follows the image's lineage (its root generation), not its id.
             return ExportParameters.Source(lineage: image.lineage, fileName: fileName,
                                            image: .workspace(image.path), labels: .workspace(pair.labels))
         }
         return .init(item: item.id, sources: sources)
+    }
+
+    /// What `NSString.pathExtension` gives for a workspace path, without the bridge: the
+    /// text after the last `.` of the last component, empty when there is none.
+    static func pathExtension(_ path: String) -> String {
+        let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path.utf8[path.utf8.index(after: $0)...] } ?? path.utf8[...]
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return "" }
+        return String(Substring(name[name.index(after: dot)...]))
     }
 }
 
@@ -134,9 +145,10 @@ struct ExportParameters: Codable {
             .init("datasets", .array(datasets.map { dataset in
                 var members: [InvocationContent.Member] = [
                     .init("item", .string(dataset.item)),
-                    .init("sources", .array(dataset.sources.map { source in
-                        .object([.init("lineage", .string(source.lineage)), .init("file_name", .string(source.fileName)),
-                                 .init("image", .path(source.image)), .init("labels", .path(source.labels))])
+                    .init("sources", .array(Parallel.map(dataset.sources.count) { index in
+                        let source = dataset.sources[index]
+                        return .object([.init("lineage", .string(source.lineage)), .init("file_name", .string(source.fileName)),
+                                        .init("image", .path(source.image)), .init("labels", .path(source.labels))])
                     })),
                 ]
                 if let problem = dataset.problem { members.append(.init("problem", .string(problem))) }

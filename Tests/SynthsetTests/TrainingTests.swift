@@ -480,3 +480,46 @@ extension TrainingTests {
         }
     }
 }
+
+extension TrainingTests {
+    static func trainingPlan(_ training: String, hardware: String = "") throws -> StepPlan {
+        var text = Self.recipe(training: training).replacingOccurrences(of: "seeds: 0..9", with: "seeds: 0..99")
+        if !hardware.isEmpty { text = text.replacingOccurrences(of: "name: t\n", with: "name: t\n\(hardware)\n") }
+        let loaded = WorkflowLoader().load(text: text, file: "t.yaml", directory: URL(fileURLWithPath: "/tmp"))
+        let workflow = try #require(loaded.workflow, "\(loaded.diagnostics)")
+        let plan = try #require(Planner().plan(workflow).plan)
+        return try #require(plan.steps.first { $0.id == "detector" })
+    }
+
+    /// The plan counts a training's time from the catalog's training rows: epochs x the
+    /// images it trains on x seconds per image-epoch scaled by pixels, plus start-up; on a
+    /// GPU it is GPU-hours (and money).
+    @Test func theEstimateScalesWithEpochsImagesAndPixels() throws {
+        let rows = try #require(Catalog.builtIn.trainingTimings)
+        let cpu = try #require(rows.first { $0.uses == "ultralytics/train" && $0.device == "cpu" })
+        let gpu = try #require(rows.first { $0.uses == "ultralytics/train" && $0.device == "gpu" && $0.gpu == nil })
+        func expected(_ row: Catalog.TrainingTiming, epochs: Double, images: Double, size: Double) -> Double {
+            row.startupSeconds + epochs * images * row.secondsPerImageEpoch * pow(size / Double(row.imageSize), 2)
+        }
+        // 100 scenes, 0.8 of them in the training split, fractions 0.5 and 1.0: 60 images on average.
+        let onCPU = try Self.trainingPlan("""
+              detector: { uses: ultralytics/train, from: dataset, epochs: 10, imgsz: 320, fractions: [0.5, 1.0] }
+            """)
+        let perItem = try #require(onCPU.secondsPerItem)
+        #expect(abs(perItem.value - expected(cpu, epochs: 10, images: 60, size: 320)) < 1e-9, "\(perItem)")
+        #expect(perItem.basis == cpu.basis && perItem.source.contains("10 epochs (at most) x 60 training images"))
+        #expect(onCPU.device == .cpu && onCPU.gpuHours == 0)
+
+        let longer = try Self.trainingPlan("""
+              detector: { uses: ultralytics/train, from: dataset, epochs: 20, imgsz: 640 }
+            """)
+        #expect(abs(try #require(longer.secondsPerItem).value - expected(cpu, epochs: 20, images: 80, size: 640)) < 1e-9)
+
+        let onGPU = try Self.trainingPlan("""
+              detector: { uses: ultralytics/train, from: dataset, epochs: 10, imgsz: 640, gpu: true }
+            """, hardware: "hardware: { gpu: h100-sxm }")
+        let gpuFigure = try #require(onGPU.secondsPerItem)
+        #expect(abs(gpuFigure.value - expected(gpu, epochs: 10, images: 80, size: 640)) < 1e-9, "\(gpuFigure)")
+        #expect(onGPU.device == .gpu && abs(onGPU.gpuHours - gpuFigure.value / 3600) < 1e-9)
+    }
+}

@@ -14,12 +14,15 @@ public struct Catalog: Sendable, Codable {
     public var scaling: [ScalingEntry]
     public var loadSeconds: [LoadEntry]
     public var otherTimings: [OtherTiming]
+    /// Training speed per image and epoch (`ultralytics/train`); absent in older catalogs.
+    public var trainingTimings: [TrainingTiming]?
 
     enum CodingKeys: String, CodingKey {
         case version, sources, models, gpus, timings, scaling
         case priceSource = "price_source"
         case loadSeconds = "load_seconds"
         case otherTimings = "other_timings"
+        case trainingTimings = "training_timings"
     }
 
     public struct ModelEntry: Sendable, Codable {
@@ -86,6 +89,27 @@ public struct Catalog: Sendable, Codable {
         public var basis: Basis
         public var derivation: String
         enum CodingKeys: String, CodingKey { case uses, model, basis, derivation; case secondsPerItem = "seconds_per_item" }
+    }
+
+    /// How fast a detector trains: seconds per training image and epoch at `image_size`
+    /// pixels (validation each epoch included), plus a start-up once per training (imports,
+    /// model construction, the final evaluation). On the CPU (`device: cpu`) or a GPU (`gpu`
+    /// names one; a row without applies to every GPU without its own).
+    public struct TrainingTiming: Sendable, Codable {
+        public var uses: String
+        public var device: String
+        public var gpu: String?
+        public var imageSize: Int
+        public var secondsPerImageEpoch: Double
+        public var startupSeconds: Double
+        public var basis: Basis
+        public var derivation: String
+        enum CodingKeys: String, CodingKey {
+            case uses, device, gpu, basis, derivation
+            case imageSize = "image_size"
+            case secondsPerImageEpoch = "seconds_per_image_epoch"
+            case startupSeconds = "startup_seconds"
+        }
     }
 
     /// Where a figure comes from.

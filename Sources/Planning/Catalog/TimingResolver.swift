@@ -118,6 +118,11 @@ public struct TimingResolver: Sendable {
     public var catalog: Catalog
     public var overrides: CatalogOverrides
     public var measured: [String: MeasuredTiming]
+    /// The workflow being planned, and how many input items each step planned so far
+    /// reads: for tools whose time per item depends on what they read (a training's
+    /// images). Set by the planner.
+    public var workflow: Workflow?
+    public var inputItems: [String: Int] = [:]
 
     public init(catalog: Catalog, overrides: CatalogOverrides = CatalogOverrides(), measured: [String: MeasuredTiming] = [:]) {
         self.catalog = catalog

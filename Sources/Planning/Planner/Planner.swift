@@ -58,7 +58,8 @@ public struct Planner: Sendable {
         var bag = DiagnosticBag()
         bag.append(contentsOf: PinnedPrompts.staleness(workflow))
         let hardware = resolveHardware(workflow, &bag)
-        let resolver = TimingResolver(catalog: options.catalog, overrides: workflow.catalog, measured: options.measured)
+        var resolver = TimingResolver(catalog: options.catalog, overrides: workflow.catalog, measured: options.measured)
+        resolver.workflow = workflow
         guard let order = topologicalSort(nodes: workflow.steps.map(\.id),
                                           predecessors: { workflow.step($0)?.from ?? [] }) else {
             bag.error("steps form a cycle", hint: "run 'synthset validate' for the path", at: workflow.location(of: "steps"))
@@ -83,6 +84,7 @@ public struct Planner: Sendable {
         for step in order.flatMap({ workflow.step($0)?.plannedStages ?? [] }) {
             step.planning.checkPlan(step, workflow: workflow, diagnostics: &bag)
             let upstreamCount = step.from.compactMap { stepItems[$0]?.count }.reduce(0, +)
+            resolver.inputItems[step.id] = upstreamCount
             let bound = step.planning.itemCountBound(step, workflow: workflow, upstream: upstreamCount)
             let (total, overflow) = allItems.count.addingReportingOverflow(bound.value ?? .max)
             if bound.value == nil || overflow || total > options.maxItems {

@@ -1,4 +1,5 @@
 import Datasets
+import Foundation
 import Planning
 import WorkflowSpec
 
@@ -84,6 +85,27 @@ public struct UltralyticsTrainTool: RunnableTool {
             params["evaluate_on"] = .string(training.evaluateOn.sorted { $0.name < $1.name }
                 .map { "\($0.name)=\($0.format.rawValue):\($0.path)@\($0.sha256)" }.joined(separator: ";"))
         }
+    }
+
+    /// Seconds per training from the catalog's `training_timings`: epochs × the images it
+    /// trains on (the export's inputs × the training split × the mean of `fractions:`) ×
+    /// seconds per image and epoch, scaled by pixels ((imgsz / the row's size)²), plus the
+    /// row's start-up. `epochs` is an upper bound: `patience` may stop a training earlier.
+    public func catalogSecondsPerItem(_ step: Step, gpu: String?, resolver: TimingResolver) -> Figure? {
+        guard let training = step.training, let workflow = resolver.workflow,
+              let source = Self.source(of: step, in: workflow), let split = source.export?.split else { return nil }
+        let onGPU = step.device == .gpu
+        let rows = (resolver.catalog.trainingTimings ?? []).filter { $0.uses == uses.rawValue && ($0.device == "gpu") == onGPU }
+        guard let row = rows.first(where: { $0.gpu != nil && $0.gpu == gpu }) ?? rows.first(where: { $0.gpu == nil }) else { return nil }
+        let images = resolver.inputItems[source.id] ?? 0
+        let fraction = training.fractions.reduce(0, +) / Double(max(1, training.fractions.count))
+        let trained = Double(images) * split.train * fraction
+        let scale = pow(Double(training.imageSize) / Double(row.imageSize), 2)
+        let seconds = row.startupSeconds + Double(training.epochs) * trained * row.secondsPerImageEpoch * scale
+        let perImage = TimingResolver.format(row.secondsPerImageEpoch * scale)
+        return Figure(seconds, row.basis,
+                      "\(training.epochs) epochs (at most) x \(Int(trained.rounded())) training images x \(perImage) s per image-epoch at \(training.imageSize) px"
+                        + " + \(TimingResolver.format(row.startupSeconds)) s start-up, on \(onGPU ? (row.gpu ?? "a GPU") : "the CPU"); \(row.derivation)")
     }
 
     public func expandItems(_ expander: inout ItemExpander) -> [PlannedItem] {

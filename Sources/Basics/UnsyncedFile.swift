@@ -28,7 +28,11 @@ package enum UnsyncedFile {
 
     /// Writes `data` to `url` (created, or truncated when it exists), with no fsync.
     package static func write(_ data: Data, to url: URL) throws {
-        let path = url.path
+        try write(data, toPath: url.path)
+    }
+
+    /// ``write(_:to:)`` by path.
+    package static func write(_ data: Data, toPath path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }

@@ -1,7 +1,11 @@
 import Basics
 import Foundation
+import Synchronization
 import SceneFormats
 import Scenes
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A dataset format the exporter writes (the manifest's `formats:` names).
 public enum DatasetFormat: String, Sendable, Hashable, Codable, CaseIterable {
@@ -121,78 +125,105 @@ public struct DatasetExporter: Sendable {
     }
 
     /// Writes the dataset into `folder` (created; must not hold an older export).
+    ///
+    /// Every folder is made first; then the files are written on every core: each image's
+    /// copies, XML and YOLO label in chunks of images, and each split's documents (COCO,
+    /// Edge Impulse) as jobs of their own. Which core writes a file changes nothing in it.
     @discardableResult
     public func export(_ sources: [DatasetSource], to folder: URL) throws -> DatasetReport {
         let (images, dropped) = try labeledImages(sources)
         let classes = classList(for: images)
         let activeSplits = splits.active
         let bySplit = Dictionary(grouping: images, by: \.split)
-        let sourceByName = Dictionary(uniqueKeysWithValues: sources.map { ($0.fileName, $0.image) })
-        let files = FileManager.default
-        try files.createDirectory(at: folder, withIntermediateDirectories: true)
+        let sourceByName = Dictionary(uniqueKeysWithValues: sources.map { ($0.fileName, $0.image.path) })
+        let root = folder.path
+        let formats = formats
+        @Sendable func path(_ relative: String) -> String { root + "/" + relative }
 
-        // Each folder is made once, not once per file written into it.
-        var made = Set<String>()
-        func write(_ data: Data, _ relative: String) throws {
-            let url = folder.appendingPathComponent(relative)
-            let parent = url.deletingLastPathComponent()
-            if made.insert(parent.path).inserted {
-                try files.createDirectory(at: parent, withIntermediateDirectories: true)
-            }
-            try UnsyncedFile.write(data, to: url)
+        var folders = [root]
+        for split in activeSplits.map(\.rawValue) {
+            folders.append("images/\(split)")
+            if formats.contains(.pascalVOC) { folders.append("pascal-voc/\(split)") }
+            if formats.contains(.yolo) { folders.append("labels/\(split)") }
+            if formats.contains(.edgeImpulse) { folders.append("edge-impulse/\(split)") }
         }
-        func placeImages(_ images: [LabeledImage], in relativeFolder: String) throws {
-            let target = folder.appendingPathComponent(relativeFolder)
-            try files.createDirectory(at: target, withIntermediateDirectories: true)
-            for image in images {
-                try Self.link(sourceByName[image.fileName]!, to: target.appendingPathComponent(image.fileName))
-            }
+        if formats.contains(.coco) && !activeSplits.isEmpty { folders.append("annotations") }
+        for relative in folders {
+            try FileManager.default.createDirectory(atPath: relative == root ? root : path(relative), withIntermediateDirectories: true)
         }
 
+        // The documents first: each is one job, and the longest (the training split's COCO
+        // file) must not be the last to start.
+        var jobs: [@Sendable () throws -> Void] = []
+        var imageJobs: [@Sendable () throws -> Void] = []
         for split in activeSplits {
             let members = bySplit[split] ?? []
             let name = split.rawValue
-            try placeImages(members, in: "images/\(name)")
-            if formats.contains(.pascalVOC) {
-                try placeImages(members, in: "pascal-voc/\(name)")
-                for image in members {
-                    try write(Data(PascalVOC.xml(for: image, folder: name).utf8), "pascal-voc/\(name)/\(image.stem).xml")
+            for start in stride(from: 0, to: members.count, by: Self.imagesPerJob) {
+                let chunk = members[start..<min(start + Self.imagesPerJob, members.count)]
+                imageJobs.append {
+                    for image in chunk {
+                        let source = sourceByName[image.fileName]!
+                        try Self.link(source, to: path("images/\(name)/\(image.fileName)"))
+                        if formats.contains(.pascalVOC) {
+                            try Self.link(source, to: path("pascal-voc/\(name)/\(image.fileName)"))
+                            try UnsyncedFile.write(Data(PascalVOC.xml(for: image, folder: name).utf8), toPath: path("pascal-voc/\(name)/\(image.stem).xml"))
+                        }
+                        if formats.contains(.yolo) {
+                            try UnsyncedFile.write(Data(YOLO.labels(for: image, classes: classes).utf8), toPath: path("labels/\(name)/\(image.stem).txt"))
+                        }
+                        if formats.contains(.edgeImpulse) {
+                            try Self.link(source, to: path("edge-impulse/\(name)/\(image.fileName)"))
+                        }
+                    }
                 }
             }
             if formats.contains(.coco) {
-                try write(COCO.json(images: members, classes: classes), "annotations/instances_\(name).json")
-            }
-            if formats.contains(.yolo) {
-                try files.createDirectory(at: folder.appendingPathComponent("labels/\(name)"), withIntermediateDirectories: true)
-                for image in members {
-                    try write(Data(YOLO.labels(for: image, classes: classes).utf8), "labels/\(name)/\(image.stem).txt")
-                }
+                jobs.append { try UnsyncedFile.write(COCO.json(images: members, classes: classes), toPath: path("annotations/instances_\(name).json")) }
             }
             if formats.contains(.edgeImpulse) {
-                try placeImages(members, in: "edge-impulse/\(name)")
-                try write(EdgeImpulse.json(images: members), "edge-impulse/\(name)/bounding_boxes.labels")
-                try write(CanonicalJSON.encode(EdgeImpulse.infoFile(images: members, category: EdgeImpulse.category(ofSplit: name))),
-                          "edge-impulse/\(name)/info.labels")
+                jobs.append {
+                    try UnsyncedFile.write(EdgeImpulse.json(images: members), toPath: path("edge-impulse/\(name)/bounding_boxes.labels"))
+                    try UnsyncedFile.write(CanonicalJSON.encode(EdgeImpulse.infoFile(images: members, category: EdgeImpulse.category(ofSplit: name))),
+                                           toPath: path("edge-impulse/\(name)/info.labels"))
+                }
             }
         }
         if formats.contains(.yolo) {
-            try write(Data(YOLO.dataYAML(classes: classes, splits: activeSplits).utf8), "data.yaml")
+            jobs.append { try UnsyncedFile.write(Data(YOLO.dataYAML(classes: classes, splits: activeSplits).utf8), toPath: path("data.yaml")) }
         }
         let report = DatasetReport.make(images: images, classes: classes, formats: formats, splits: splits, boxesDropped: dropped)
-        try write(CanonicalJSON.encode(report, pretty: true), "report.json")
+        jobs.append { try UnsyncedFile.write(CanonicalJSON.encode(report, pretty: true), toPath: path("report.json")) }
+        try Self.runAll(jobs + imageJobs)
         return report
+    }
+
+    /// Images whose files one job writes: enough to amortise the job, few enough to keep
+    /// every core busy to the end.
+    static let imagesPerJob = 256
+
+    /// Runs `jobs` on every core; throws the error of the first job (in list order) that
+    /// failed, after all have run.
+    static func runAll(_ jobs: [@Sendable () throws -> Void]) throws {
+        let failures = Mutex([Int: any Error]())
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+            do { try jobs[index]() } catch { failures.withLock { $0[index] = error } }
+        }
+        if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw first.value }
     }
 
     /// Places a copy of `source` at `target`: a reflink (a copy-on-write clone, no extra
     /// space) where the file system can, else a byte copy. Never a hard link: a link
     /// shares the bytes, so a tool rewriting or truncating the source in place would
     /// silently corrupt the dataset. An existing target is replaced.
-    static func link(_ source: URL, to target: URL) throws {
-        let files = FileManager.default
-        if files.fileExists(atPath: target.path) { try files.removeItem(at: target) }
+    static func link(_ source: String, to target: String) throws {
         #if os(Linux)
-        if FileClone.cloneOrCopy(source.path, to: target.path) { return }
+        if FileClone.cloneOrCopy(source, to: target) { return }
+        // The clone makes its target exclusively: an older file there goes first.
+        if unlink(target) == 0, FileClone.cloneOrCopy(source, to: target) { return }
         #endif
-        try files.copyItem(at: source, to: target)  // APFS clones here by itself
+        let files = FileManager.default
+        if files.fileExists(atPath: target) { try files.removeItem(atPath: target) }
+        try files.copyItem(atPath: source, toPath: target)  // APFS clones here by itself
     }
 }

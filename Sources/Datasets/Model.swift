@@ -75,7 +75,11 @@ public struct LabeledImage: Sendable, Hashable {
     }
 
     /// `fileName` without its extension (YOLO label files are matched by stem).
-    public var stem: String { (fileName as NSString).deletingPathExtension }
+    public var stem: String {
+        // NSString's deletingPathExtension for a bare file name, without the bridge.
+        guard let dot = fileName.utf8.lastIndex(of: UInt8(ascii: ".")), dot != fileName.utf8.startIndex else { return fileName }
+        return String(Substring(fileName.utf8[..<dot]))
+    }
 
     /// The image path relative to the dataset root: `images/<split>/<fileName>`.
     public var relativePath: String { "images/\(split.rawValue)/\(fileName)" }

@@ -7,6 +7,12 @@ import WorkflowSpec
 
 /// The format writers, the split and the exporter's folder layout.
 @Suite struct DatasetsTests {
+    @Test(arguments: ["scenes-17-3fa2c9e1.jpg", "a.b.PNG", "noext", ".hidden", "name.", "x.tar.gz", "images-0-abc.jpeg"])
+    func anImagesStemIsFoundationsDeletingPathExtension(_ name: String) {
+        let image = LabeledImage(id: "x", fileName: name, width: 1, height: 1, split: .train, detections: [])
+        #expect(image.stem == (name as NSString).deletingPathExtension)
+    }
+
     static let can = Detection(className: "can", xmin: 12, ymin: 40, xmax: 88, ymax: 130)
 
     static func image(_ name: String = "scenes-3-abcdef12.jpg", boxes detections: [Detection] = [can],

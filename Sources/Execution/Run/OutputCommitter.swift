@@ -125,33 +125,74 @@ struct OutputCommitter: Sendable {
         }
     }
 
-    /// SHA-256 of a file read in 1 MiB chunks, or of a folder (sorted relative paths and
-    /// their files' hashes).
+    /// SHA-256 of a file, or of a folder (sorted relative paths and their files' hashes).
     static func sha256(of url: URL) throws -> (sha256: String, bytes: Int64) {
         if FileStatus(path: url.path)?.isDirectory == true { return folderDigest(try folderListing(url)) }
-        let handle = try FileHandle(forReadingFrom: url)
-        defer { try? handle.close() }
+        return try sha256(ofFileAt: url.path)
+    }
+
+    /// SHA-256 and size of one file, read in 64 KiB pieces with plain `read(2)`.
+    static func sha256(ofFileAt path: String) throws -> (sha256: String, bytes: Int64) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OutputRejected(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
         var hasher = SHA256()
         var total: Int64 = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            total += Int64(chunk.count)
+        while true {
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw OutputRejected(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            total += Int64(count)
         }
         return (ContentHash.hex(hasher.finalize()), total)
     }
 
-    /// Every file inside a folder (sorted relative paths), with its hash and size.
+    /// Every file inside a folder (sorted relative paths), with its hash and size; the
+    /// files are hashed on every core (an export folder holds a few files per image).
     static func folderListing(_ url: URL) throws -> [ItemFile] {
-        let names = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
-        var files: [ItemFile] = []
-        for name in names {
-            // One stat per entry: an export folder holds a few files per image.
-            let child = url.appendingPathComponent(name)
-            if FileStatus(path: child.path)?.isDirectory == true { continue }
-            let (hash, bytes) = try sha256(of: child)
-            files.append(ItemFile(path: name, bytes: bytes, sha256: hash))
+        let root = url.path
+        let names = try filePaths(under: root).sorted()
+        let hashed = Parallel.map(names.count) { index in Result { try sha256(ofFileAt: root + "/" + names[index]) } }
+        return try names.indices.map { index in
+            let (hash, bytes) = try hashed[index].get()
+            return ItemFile(path: names[index], bytes: bytes, sha256: hash)
         }
-        return files
+    }
+
+    /// The relative paths of the files under `root`, found with `readdir(3)`: regular
+    /// files, and links to them; folders are walked (links to folders are not).
+    static func filePaths(under root: String) throws -> [String] {
+        var paths: [String] = []
+        var pending = [""]
+        while let relative = pending.popLast() {
+            let folder = relative.isEmpty ? root : root + "/" + relative
+            guard let directory = opendir(folder) else {
+                throw OutputRejected(description: "cannot list \(folder): \(String(cString: strerror(errno)))")
+            }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                let path = relative.isEmpty ? name : relative + "/" + name
+                switch Int32(entry.pointee.d_type) {
+                case Int32(DT_DIR): pending.append(path)
+                case Int32(DT_REG): paths.append(path)
+                default:
+                    // A link (or a file system that does not say): what it is, followed.
+                    var info = stat()
+                    guard stat(root + "/" + path, &info) == 0 else { continue }
+                    let kind = info.st_mode & S_IFMT
+                    if kind == S_IFREG { paths.append(path) } else if kind == S_IFDIR && Int32(entry.pointee.d_type) == Int32(DT_UNKNOWN) { pending.append(path) }
+                }
+            }
+        }
+        return paths
     }
 
     /// A folder's hash: of its listing, one `hash  path` line per file.

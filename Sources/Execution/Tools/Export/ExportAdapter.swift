@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Planning
@@ -53,11 +54,17 @@ public struct ExportAdapter: ToolAdapter {
     /// The planned images and labels of one dataset, read.
     static func sources(_ dataset: ExportParameters.Dataset, invocation: Invocation) throws -> [DatasetSource] {
         if let problem = dataset.problem { throw DatasetError(problem) }
-        return try dataset.sources.map { source in
-            try DatasetSource.load(id: source.lineage, fileName: source.fileName,
-                                   image: PlannedProcess.resolve(source.image, invocation),
-                                   labels: PlannedProcess.resolve(source.labels, invocation))
+        // A labels file read and decoded per image: on every core; the first failure in
+        // source order is the one reported.
+        let loaded = Parallel.map(dataset.sources.count) { index in
+            let source = dataset.sources[index]
+            return Result {
+                try DatasetSource.load(id: source.lineage, fileName: source.fileName,
+                                       image: PlannedProcess.resolve(source.image, invocation),
+                                       labels: PlannedProcess.resolve(source.labels, invocation))
+            }
         }
+        return try loaded.map { try $0.get() }
     }
 
     static func log(_ file: URL, report: DatasetReport, item: PlannedItem) {

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import WorkflowSpec
@@ -103,14 +104,29 @@ extension Workspace {
         let recorded = try store.doneOutputs()
         let files = try store.recordedFileSizes()
         let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        func size(_ path: String) -> Int64? { FileStatus(path: base + path)?.size }
-        for item in plan.items {
-            guard let record = recorded[item.id] else { continue }
+        @Sendable func size(_ path: String) -> Int64? { FileStatus(path: base + path)?.size }
+        // The stats, most of a no-op re-run's time, on every core: items in parallel, and
+        // the files of a big folder (an export's 500,000) in parallel after them.
+        let items = plan.items
+        let bigFolder = 4096
+        let there = Parallel.map(items.count) { index -> Bool? in
+            let item = items[index]
+            guard let record = recorded[item.id] else { return false }
             let status = FileStatus(path: base + record.path)
             let mainOK = item.kind.isFolder ? status?.isDirectory == true : status?.size == record.bytes
             // Companions and a folder's files count too: a missing or resized one means
             // the item is produced again (a later step would read it).
-            if mainOK && (files[item.id] ?? []).allSatisfy({ size($0.path) == $0.bytes }) { done.insert(item.id) }
+            let inside = files[item.id] ?? []
+            guard mainOK else { return false }
+            return inside.count < bigFolder ? inside.allSatisfy { size($0.path) == $0.bytes } : nil
+        }
+        for (index, item) in items.enumerated() {
+            if let ok = there[index] {
+                if ok { done.insert(item.id) }
+                continue
+            }
+            let inside = files[item.id] ?? []
+            if !Parallel.map(inside.count, { size(inside[$0].path) == inside[$0].bytes }).contains(false) { done.insert(item.id) }
         }
         return done
     }

@@ -208,10 +208,11 @@ public enum Reproduction {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Which steps' items the fingerprint covers: the `export` steps, else the leaf steps.
+    /// Which steps' items the fingerprint covers: the steps that make datasets (the
+    /// `export` scope, whichever tool writes them), else the leaf steps.
     public static func fingerprintSteps(_ plan: Plan) -> (scope: String, steps: Set<String>) {
-        let exports = plan.steps.filter { $0.uses == .export }.map(\.id)
-        if !exports.isEmpty { return ("export", Set(exports)) }
+        let exports = Set(plan.items.lazy.filter { $0.kind == .dataset }.map(\.step))
+        if !exports.isEmpty { return ("export", exports) }
         let read = Set(plan.steps.flatMap(\.from))
         return ("leaf", Set(plan.steps.map(\.id).filter { !read.contains($0) }))
     }

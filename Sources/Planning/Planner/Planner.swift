@@ -182,7 +182,13 @@ public struct Planner: Sendable {
     /// json` shows. Kept apart from ``plan(_:)`` so planning for a table or an estimate
     /// does not build the batch files of a hundred thousand items.
     public static func attachInvocations(to plan: inout Plan, workflow: Workflow) {
-        let byID = plan.itemsByID()
+        // Items by id through an index into the plan's items rather than a dictionary of
+        // item copies: cheaper to build for every item and to query for every input.
+        let allItems = plan.items
+        var index = ItemIndex()
+        index.reserveCapacity(allItems.count)
+        for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
+        let byID: @Sendable (String) -> PlannedItem? = { [index] id in index.find(id, in: allItems).map { allItems[$0] } }
         let tasks = plan.tasks
         // On every core, the largest tasks first, so that one big task (an export of every
         // image) is not left to run alone at the end.
@@ -190,8 +196,8 @@ public struct Planner: Sendable {
         let invocations = Parallel.map(order.count) { position -> TaskInvocation? in
             let task = tasks[order[position]]
             guard let step = workflow.plannedStep(task.step) else { return nil }
-            let items = task.items.compactMap { byID[$0] }
-            let context = InvocationContext(workflow: workflow, step: step, items: { byID[$0] })
+            let items = task.items.compactMap(byID)
+            let context = InvocationContext(workflow: workflow, step: step, items: byID)
             return step.planning.invocation(for: items, context: context)
         }
         for (position, index) in order.enumerated() {

@@ -4,8 +4,9 @@ import WorkflowSpec
 
 /// Writes the plan JSON byte for byte as `JSONEncoder` with `.sortedKeys`, `.prettyPrinted`
 /// and `.withoutEscapingSlashes` does (a test holds it to that), but fast: items and tasks,
-/// nearly all of a large plan, are written by hand as compact JSON, the small parts
-/// through `JSONEncoder`, and the whole is then indented the way Foundation indents.
+/// nearly all of a large plan, are written by hand and indented as they are written
+/// (``CanonicalJSONWriter/init(indentedAt:)``); the small parts go through `JSONEncoder`
+/// and are indented afterwards the way Foundation indents (``PrettyPrinter``).
 enum PlanJSONWriter {
     /// The whole plan JSON at once (without the trailing newline).
     static func json(_ plan: Plan, adding extra: [String: [UInt8]] = [:]) -> [UInt8] {
@@ -84,15 +85,13 @@ enum PlanJSONWriter {
                 let base = UncheckedSendable(buffer.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
                     let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
-                    let out = CanonicalJSONWriter()
-                    var printer = PrettyPrinter(depth: 2)  // inside the plan object and its array
+                    // Indented as it is written, inside the plan object and its array.
+                    let out = CanonicalJSONWriter(indentedAt: 2)
                     for index in start..<end {
-                        if index > start { printer.feed([UInt8(ascii: ",")]) }
-                        out.reset()
+                        if index > start { out.separator() }
                         write(out, index)
-                        printer.feed(out.bytes)
                     }
-                    (base.value + chunk).initialize(to: printer.out)
+                    (base.value + chunk).initialize(to: out.bytes)
                 }
                 initialized = chunkCount
             }
@@ -238,97 +237,4 @@ enum PlanJSONWriter {
         }
     }
 
-}
-
-/// Indents compact JSON as Foundation's `.prettyPrinted` does: two spaces a level,
-/// `"key" : value`, and an empty array or object as `[` or `{`, a blank line and the
-/// closing bracket on its own line. Takes its input in pieces of any size.
-struct PrettyPrinter {
-    var out: [UInt8] = []
-    private var depth = 0
-    private var inString = false
-    private var escaped = false
-    /// An `{` or `[` was the last byte: whether it is empty shows with the next one.
-    private var justOpened = false
-
-    init(depth: Int = 0) {
-        self.depth = depth
-    }
-
-    private mutating func newline() {
-        out.append(UInt8(ascii: "\n"))
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
-    }
-
-    /// Appends JSON already indented for the current depth (by a printer that started there).
-    mutating func appendIndented(_ bytes: [UInt8]) {
-        if justOpened {
-            justOpened = false
-            newline()
-        }
-        out.append(contentsOf: bytes)
-    }
-
-    mutating func feed(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { feed($0) }
-    }
-
-    mutating func feed(_ input: UnsafeBufferPointer<UInt8>) {
-        var index = 0
-        let count = input.count
-        while index < count {
-            if inString {
-                // Copy up to and including the closing quote in one go.
-                let start = index
-                while index < count {
-                    let byte = input[index]
-                    index += 1
-                    if escaped {
-                        escaped = false
-                    } else if byte == UInt8(ascii: "\\") {
-                        escaped = true
-                    } else if byte == UInt8(ascii: "\"") {
-                        inString = false
-                        break
-                    }
-                }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index]))
-                continue
-            }
-            let byte = input[index]
-            index += 1
-            if justOpened {
-                justOpened = false
-                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                    // Empty: a blank line, then the bracket under its opener.
-                    out.append(UInt8(ascii: "\n"))
-                    depth -= 1
-                    newline()
-                    out.append(byte)
-                    continue
-                }
-                newline()
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-                out.append(byte)
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                out.append(byte)
-                depth += 1
-                justOpened = true
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                newline()
-                out.append(byte)
-            case UInt8(ascii: ","):
-                out.append(byte)
-                newline()
-            case UInt8(ascii: ":"):
-                out.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-            default:
-                out.append(byte)
-            }
-        }
-    }
 }

@@ -91,10 +91,16 @@ public struct Planner: Sendable {
                           at: workflow.location(of: "steps.\(workflow.manifestStepID(step.id))"))
                 return Result(plan: nil, diagnostics: bag.diagnostics)
             }
-            var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
-                                        upstreamSteps: step.from.compactMap { workflow.step($0) })
-            let items = expander.expand()
-            bag.append(contentsOf: expander.diagnostics)
+            let items: [PlannedItem]
+            do {
+                // The expander holds its upstream items as a slice of allItems: it ends
+                // here, so that appending to allItems below grows a buffer it alone owns
+                // (moving the items) instead of copying every item planned so far.
+                var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
+                                            upstreamSteps: step.from.compactMap { workflow.step($0) })
+                items = expander.expand()
+                bag.append(contentsOf: expander.diagnostics)
+            }
             if items.isEmpty && bag.errors.isEmpty {
                 bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
             }

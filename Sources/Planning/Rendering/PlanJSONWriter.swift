@@ -57,12 +57,12 @@ enum PlanJSONWriter {
         member("hardware"); feed(encoded(plan.hardware))
         member("items"); feed("[")
         // Items and tasks, nearly all of the output, are written and indented on all cores.
-        elements(plan.items.count, into: &printer, flushingEvery: limit, to: sink) { out, index in item(out, plan.items[index]) }
+        elements(plan.items.count, into: &printer, to: sink) { out, index in item(out, plan.items[index]) }
         feed("]")
         member("manifest_sha256"); feed(string(plan.manifestSHA256))
         member("steps"); feed(encoded(plan.steps))
         member("tasks"); feed("[")
-        elements(plan.tasks.count, chunkSize: 16, into: &printer, flushingEvery: limit, to: sink) { out, index in task(out, plan.tasks[index]) }
+        elements(plan.tasks.count, chunkSize: 16, into: &printer, to: sink) { out, index in task(out, plan.tasks[index]) }
         feed("]")
         member("totals"); feed(encoded(plan.totals))
         member("workflow"); feed(string(plan.workflow))
@@ -73,8 +73,8 @@ enum PlanJSONWriter {
 
     /// The elements of a top-level array (`count` of them, each written by `write`),
     /// written and indented in chunks of `chunkSize` on all cores, a batch of chunks at a
-    /// time, and appended to `printer` in order.
-    static func elements(_ count: Int, chunkSize: Int = 2048, into printer: inout PrettyPrinter, flushingEvery limit: Int,
+    /// time, and handed to `sink` in order after what `printer` holds.
+    static func elements(_ count: Int, chunkSize: Int = 2048, into printer: inout PrettyPrinter,
                          to sink: ([UInt8]) -> Void, _ write: @Sendable (CanonicalJSONWriter, Int) -> Void) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let batchSize = chunkSize * max(1, cores) * 2
@@ -97,11 +97,14 @@ enum PlanJSONWriter {
             }
             for (chunk, bytes) in chunks.enumerated() {
                 if batchStart > 0 || chunk > 0 { printer.feed([UInt8(ascii: ",")]) }
-                printer.appendIndented(bytes)
-                if printer.out.count >= limit {
+                // What the printer holds (the comma, the new line after the opener) goes
+                // first, then the chunk as it is, not copied into the printer's buffer.
+                printer.appendIndented([])
+                if !printer.out.isEmpty {
                     sink(printer.out)
                     printer.out.removeAll(keepingCapacity: true)
                 }
+                sink(bytes)
             }
         }
     }
@@ -206,6 +209,27 @@ enum PlanJSONWriter {
         case .bool(let value): out.raw(value ? "true" : "false")
         case .path(let value): path(out, value)
         case .array(let values): out.array(values) { Self.content(out, $0) }
+        case .object(let members) where members.count <= 16:
+            // The same for the small objects of batch files and parameters (100,000 of
+            // them in a large plan), without a dictionary: the members' order by a
+            // stable insertion sort, the last of each run of equal keys written.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { order in
+                for index in members.indices {
+                    var slot = index
+                    while slot > 0, members[order[slot - 1]].key > members[index].key {
+                        order[slot] = order[slot - 1]
+                        slot -= 1
+                    }
+                    order[slot] = index
+                }
+                out.object {
+                    for position in members.indices
+                    where position == members.count - 1 || members[order[position + 1]].key != members[order[position]].key {
+                        out.key(members[order[position]].key)
+                        Self.content(out, members[order[position]].value)
+                    }
+                }
+            }
         case .object(let members):
             // Sorted, as `.sortedKeys` does; a repeated key keeps its last value, as a
             // keyed container does.

@@ -80,8 +80,12 @@ public struct ExportTool: RunnableTool {
     /// `procedural/scenes`, checked by the loader) has its ground truth beside it
     /// (`<name>.json`).
     static func dataset(_ item: PlannedItem, context: InvocationContext) -> ExportParameters.Dataset {
-        struct Pair { var imageItem: PlannedItem; var labels: String; var labelItemID: String? }
-        var pairs: [Pair] = []
+        // Kept as arrays of parts rather than pairs of whole items: 100,000 images are
+        // 100,000 item copies whenever a pair is copied.
+        var images: [PlannedItem] = [], labels: [String] = [], labelItemIDs: [String?] = []
+        images.reserveCapacity(item.inputs.count)
+        labels.reserveCapacity(item.inputs.count)
+        labelItemIDs.reserveCapacity(item.inputs.count)
         for inputID in item.inputs {
             guard let input = context.item(inputID) else {
                 return .init(item: item.id, problem: "input item \(inputID.prefix(16)) is not in the current plan")
@@ -91,27 +95,32 @@ public struct ExportTool: RunnableTool {
                 guard let imageID = input.inputs.first, let imageItem = context.item(imageID) else {
                     return .init(item: item.id, problem: "label item \(input.path) has no input image")
                 }
-                pairs.append(Pair(imageItem: imageItem, labels: input.path, labelItemID: input.id))
+                images.append(imageItem)
+                labels.append(input.path)
+                labelItemIDs.append(input.id)
             case .image:
-                pairs.append(Pair(imageItem: input, labels: input.companionPath("json"), labelItemID: nil))
+                labels.append(input.companionPath("json"))
+                labelItemIDs.append(nil)
+                images.append(input)
             default:
                 return .init(item: item.id, problem: "input \(input.path) is a \(input.kind.rawValue), not labels or an image")
             }
         }
         // One image labeled by two label steps is exported twice, told apart by the label id.
         var imageCounts: [String: Int] = [:]
-        for pair in pairs { imageCounts[pair.imageItem.id, default: 0] += 1 }
+        imageCounts.reserveCapacity(images.count)
+        for index in images.indices { imageCounts[images[index].id, default: 0] += 1 }
         // 100,000 images are 100,000 names and lineage hashes: on every core.
-        let pairList = pairs, counts = imageCounts
-        let sources = Parallel.map(pairList.count) { index in
-            let pair = pairList[index], image = pair.imageItem
-            var id = String(image.id.prefix(8))
-            if counts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
-            let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
-                                                  extension: Self.pathExtension(image.path))
+        let imageList = images, labelList = labels, labelIDs = labelItemIDs, counts = imageCounts
+        let sources = Parallel.map(imageList.count) { index in
+            var id = String(imageList[index].id.prefix(8))
+            if counts[imageList[index].id, default: 0] > 1, let labelID = labelIDs[index] { id += "-" + labelID.prefix(8) }
+            let path = imageList[index].path
+            let fileName = DatasetNaming.fileName(step: imageList[index].step, number: imageList[index].seed ?? imageList[index].frameIndex,
+                                                  id: id, extension: Self.pathExtension(path))
             // The split follows the image's lineage (its root generation), not its id.
-            return ExportParameters.Source(lineage: image.lineage, fileName: fileName,
-                                           image: .workspace(image.path), labels: .workspace(pair.labels))
+            return ExportParameters.Source(lineage: imageList[index].lineage, fileName: fileName,
+                                           image: .workspace(path), labels: .workspace(labelList[index]))
         }
         return .init(item: item.id, sources: sources)
     }

@@ -194,7 +194,7 @@ public struct Planner: Sendable {
         var index = ItemIndex()
         index.reserveCapacity(allItems.count)
         for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
-        let byID: @Sendable (String) -> PlannedItem? = { [index] id in index.find(id, in: allItems).map { allItems[$0] } }
+        let itemPosition: @Sendable (String) -> Int? = { [index] id in index.find(id, in: allItems) }
         let tasks = plan.tasks
         // On every core, the largest tasks first, so that one big task (an export of every
         // image) is not left to run alone at the end.
@@ -202,8 +202,8 @@ public struct Planner: Sendable {
         let invocations = Parallel.map(order.count) { position -> TaskInvocation? in
             let task = tasks[order[position]]
             guard let step = workflow.plannedStep(task.step) else { return nil }
-            let items = task.items.compactMap(byID)
-            let context = InvocationContext(workflow: workflow, step: step, items: byID)
+            let items = task.items.compactMap { itemPosition($0).map { allItems[$0] } }
+            let context = InvocationContext(workflow: workflow, step: step, planned: allItems, position: itemPosition)
             return step.planning.invocation(for: items, context: context)
         }
         for (position, index) in order.enumerated() {

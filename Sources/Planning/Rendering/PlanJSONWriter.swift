@@ -57,12 +57,20 @@ enum PlanJSONWriter {
         member("hardware"); feed(encoded(plan.hardware))
         member("items"); feed("[")
         // Items and tasks, nearly all of the output, are written and indented on all cores.
-        elements(plan.items.count, into: &printer, to: sink) { out, index in item(out, plan.items[index]) }
+        // Read in place: `plan.items[index]` in the closure copied each item (and each
+        // task, invocation and all), contending for the reference counts they share.
+        plan.items.withUnsafeBufferPointer { buffer in
+            let items = UncheckedSendable(buffer)
+            elements(buffer.count, into: &printer, to: sink) { out, index in item(out, items.value[index]) }
+        }
         feed("]")
         member("manifest_sha256"); feed(string(plan.manifestSHA256))
         member("steps"); feed(encoded(plan.steps))
         member("tasks"); feed("[")
-        elements(plan.tasks.count, chunkSize: 16, into: &printer, to: sink) { out, index in task(out, plan.tasks[index]) }
+        plan.tasks.withUnsafeBufferPointer { buffer in
+            let tasks = UncheckedSendable(buffer)
+            elements(buffer.count, chunkSize: 16, into: &printer, to: sink) { out, index in task(out, tasks.value[index]) }
+        }
         feed("]")
         member("totals"); feed(encoded(plan.totals))
         member("workflow"); feed(string(plan.workflow))

@@ -172,14 +172,15 @@ package final class CanonicalJSONWriter {
     /// Appends `text` as a JSON string: `"`, `\` and control characters escaped.
     package static func appendString(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        // Most strings (ids, prompts) need no escaping: copy them in one go.
-        var text = text
-        let plain = text.withUTF8 { utf8 in
+        // Most strings (ids, prompts) need no escaping: copy them in one go, read where
+        // they are (`withUTF8` needs a mutable copy of the string, a retain and release
+        // for each of the millions a large plan writes).
+        let plain = text.utf8.withContiguousStorageIfAvailable { utf8 in
             for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
             bytes.append(contentsOf: utf8)
             return true
         }
-        if plain {
+        if plain == true {
             bytes.append(UInt8(ascii: "\""))
             return
         }

@@ -55,6 +55,13 @@ package final class CanonicalJSONWriter {
         bytes.append(contentsOf: encoded)
     }
 
+    /// Writes a member (`"name":value`, or indented `"name" : value`) that a writer of the
+    /// same layout encoded earlier at the same depth, after the separator a member needs.
+    package func member(encoded: [UInt8]) {
+        nextMember()
+        bytes.append(contentsOf: encoded)
+    }
+
     package func object(_ body: () -> Void) {
         open(UInt8(ascii: "{"))
         body()

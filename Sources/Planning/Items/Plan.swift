@@ -103,7 +103,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         get { shape.signature(seed: seed, prompt: prompt, negative: negative, inputs: inputs, frameIndex: frameIndex) }
         set { shape = SignatureShape(newValue) }
     }
-    private var shape: SignatureShape
+    private(set) var shape: SignatureShape
 
     public init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
                 promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature,

@@ -108,8 +108,10 @@ public struct InvocationContext {
     /// What `body` reads from a planned item, by id; the item is not copied when the
     /// context was made from a plan.
     public func read<T>(_ id: String, _ body: (PlannedItem) -> T) -> T? {
-        guard let position else { return items(id).map(body) }
-        return position(id).map { body(planned[$0]) }
+        guard let position, let index = position(id) else { return position == nil ? items(id).map(body) : nil }
+        // Through the buffer, whose elements can be lent in place, where the array's
+        // subscript hands out a copy.
+        return planned.withUnsafeBufferPointer { body($0[index]) }
     }
 
     /// The workspace-relative path of an input item.

@@ -196,8 +196,11 @@ public struct Planner: Sendable {
         for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
         let itemPosition: @Sendable (String) -> Int? = { [index] id in index.find(id, in: allItems) }
         let tasks = plan.tasks
-        let build: @Sendable (Int) -> TaskInvocation? = { taskIndex in
-            let task = tasks[taskIndex]
+        // On every core, the largest tasks first, so that one big task (an export of every
+        // image) is not left to run alone at the end.
+        let order = tasks.indices.sorted { tasks[$0].items.count > tasks[$1].items.count }
+        let invocations = Parallel.map(order.count) { position -> TaskInvocation? in
+            let task = tasks[order[position]]
             guard let step = workflow.plannedStep(task.step) else { return nil }
             // A task's items are consecutive in the plan as a rule: the one after the last
             // found is tried before the index.
@@ -213,19 +216,8 @@ public struct Planner: Sendable {
             let context = InvocationContext(workflow: workflow, step: step, planned: allItems, position: itemPosition)
             return step.planning.invocation(for: items, context: context)
         }
-        // The largest tasks first. A task of ten thousand items or more (an export of every
-        // image) is built alone, using every core for its own parts; inside the map over
-        // tasks its parallel work would run on one thread (a concurrentPerform inside
-        // another runs its iterations serially) while the other cores sat idle.
-        let order = tasks.indices.sorted { tasks[$0].items.count > tasks[$1].items.count }
-        let alone = order.prefix { tasks[$0].items.count >= 10_000 }
-        for taskIndex in alone {
-            if let invocation = build(taskIndex) { plan.tasks[taskIndex].invocation = invocation }
-        }
-        let rest = Array(order.dropFirst(alone.count))
-        let invocations = Parallel.map(rest.count) { build(rest[$0]) }
-        for (position, taskIndex) in rest.enumerated() {
-            if let invocation = invocations[position] { plan.tasks[taskIndex].invocation = invocation }
+        for (position, index) in order.enumerated() {
+            if let invocation = invocations[position] { plan.tasks[index].invocation = invocation }
         }
     }
 

@@ -1,4 +1,3 @@
-import Basics
 import WorkflowSpec
 
 /// What a tool is to the planner: how a step's items are made and identified, how they
@@ -84,7 +83,7 @@ public struct InvocationContext {
     /// a plan: ``read(_:_:)`` reads them in place instead of copying each item it is asked
     /// about (an export reads 200,000).
     private let planned: [PlannedItem]
-    private let position: (@Sendable (String) -> Int?)?
+    private let position: ((String) -> Int?)?
 
     public init(workflow: Workflow, step: Step, items: @escaping (String) -> PlannedItem?) {
         self.workflow = workflow
@@ -95,7 +94,7 @@ public struct InvocationContext {
     }
 
     /// A context over a plan's items, found by `position`.
-    package init(workflow: Workflow, step: Step, planned: [PlannedItem], position: @escaping @Sendable (String) -> Int?) {
+    package init(workflow: Workflow, step: Step, planned: [PlannedItem], position: @escaping (String) -> Int?) {
         self.workflow = workflow
         self.step = step
         self.items = { id in position(id).map { planned[$0] } }
@@ -113,16 +112,6 @@ public struct InvocationContext {
         // Through the buffer, whose elements can be lent in place, where the array's
         // subscript hands out a copy.
         return planned.withUnsafeBufferPointer { body($0[index]) }
-    }
-
-    /// ``read(_:_:)`` of each of `ids`, in order: on every core when the context was made
-    /// from a plan (an export's 100,000 inputs otherwise kept one core busy alone).
-    package func readAll<T: Sendable>(_ ids: [String], _ body: @Sendable (PlannedItem) -> T) -> [T?] {
-        guard let position else { return ids.map { read($0, body) } }
-        let planned = self.planned
-        return Parallel.map(ids.count) { index in
-            position(ids[index]).map { found in planned.withUnsafeBufferPointer { body($0[found]) } }
-        }
     }
 
     /// The workspace-relative path of an input item.

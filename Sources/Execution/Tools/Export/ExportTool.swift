@@ -83,39 +83,31 @@ public struct ExportTool: RunnableTool {
         // What the export needs of each image, read in place (a plan's items are not
         // copied): 100,000 images are otherwise 200,000 item copies.
         struct Image { var id: String; var step: String; var number: Int?; var path: String; var lineage: PlannedItem.LineageOrigin }
-        @Sendable func image(_ item: PlannedItem) -> Image {
+        func image(_ item: PlannedItem) -> Image {
             Image(id: item.id, step: item.step, number: item.seed ?? item.frameIndex, path: item.path, lineage: item.lineageOrigin)
         }
+        var images: [Image] = [], labels: [String] = [], labelItemIDs: [String?] = []
+        images.reserveCapacity(item.inputs.count)
+        labels.reserveCapacity(item.inputs.count)
+        labelItemIDs.reserveCapacity(item.inputs.count)
         enum Input {
             case labels(path: String, image: String?)
             case image(Image, labels: String)
             case other(ToolKind.Output, path: String)
         }
-        // Read on every core: the inputs, then the images of the label inputs.
-        let reads = context.readAll(item.inputs) { input -> Input in
-            switch input.kind {
-            case .labels: .labels(path: input.path, image: input.inputs.first)
-            case .image: .image(image(input), labels: input.companionPath("json"))
-            default: .other(input.kind, path: input.path)
+        for inputID in item.inputs {
+            let read = context.read(inputID) { input -> Input in
+                switch input.kind {
+                case .labels: .labels(path: input.path, image: input.inputs.first)
+                case .image: .image(image(input), labels: input.companionPath("json"))
+                default: .other(input.kind, path: input.path)
+                }
             }
-        }
-        var imageIDs: [String] = []
-        imageIDs.reserveCapacity(reads.count)
-        for read in reads { if case .labels(_, let imageID?)? = read { imageIDs.append(imageID) } }
-        let imageReads = context.readAll(imageIDs, image)
-        var images: [Image] = [], labels: [String] = [], labelItemIDs: [String?] = []
-        images.reserveCapacity(item.inputs.count)
-        labels.reserveCapacity(item.inputs.count)
-        labelItemIDs.reserveCapacity(item.inputs.count)
-        var nextImage = 0
-        for (inputID, read) in zip(item.inputs, reads) {
             switch read {
             case nil:
                 return .init(item: item.id, problem: "input item \(inputID.prefix(16)) is not in the current plan")
             case .labels(let labelPath, let imageID)?:
-                let imageParts = imageID == nil ? nil : imageReads[nextImage]
-                if imageID != nil { nextImage += 1 }
-                guard let imageParts else {
+                guard let imageID, let imageParts = context.read(imageID, image) else {
                     return .init(item: item.id, problem: "label item \(labelPath) has no input image")
                 }
                 images.append(imageParts)

@@ -221,9 +221,6 @@ struct BatchCollector: Sendable {
 extension PlannedItem {
     /// The item's file name in scratch space (`<id16>.jpg`).
     var scratchName: String { fileName }
-    var stem: String {
-        let name = fileName
-        guard let dot = name.lastIndex(of: "."), dot > name.startIndex else { return name }
-        return String(name[..<dot])
-    }
+    /// The file name without its extension (`<id16>`).
+    var stem: String { PlannedItem.withoutExtension(fileName) }
 }

@@ -9,19 +9,27 @@ extension PlannedItem {
         pathWithoutExtension + "." + ext
     }
 
-    /// The item's file name (`abc.jpg` of `outputs/s/abc.jpg`). Plain string work:
-    /// planning asks for it on every item of every task, where `URL` and `NSString` cost
-    /// most of the time.
-    package var fileName: String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
-    }
+    /// The item's file name (`abc.jpg` of `outputs/s/abc.jpg`). Plain byte work: planning
+    /// asks for it on every item of every task, where `URL` and `NSString` cost most of
+    /// the time, and searching the path by `Character` most of the rest.
+    package var fileName: String { Self.fileName(of: path) }
 
     /// The path without the file's extension (`outputs/s/abc`).
-    package var pathWithoutExtension: String {
-        let name = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        guard let dot = path[name...].lastIndex(of: "."), dot > name else { return path }
-        return String(path[..<dot])
+    package var pathWithoutExtension: String { Self.withoutExtension(path) }
+
+    /// The last component of `path`.
+    package static func fileName(of path: String) -> String {
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(Substring(utf8[utf8.index(after: slash)...]))
+    }
+
+    /// `path` without the extension of its last component (a leading dot is no extension).
+    package static func withoutExtension(_ path: String) -> String {
+        let utf8 = path.utf8
+        let name = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
+        guard let dot = utf8[name...].lastIndex(of: UInt8(ascii: ".")), dot > name else { return path }
+        return String(Substring(utf8[..<dot]))
     }
 }
 
@@ -69,9 +77,22 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         public var key: String {
             switch self {
             case .root(let seed, let prompt):
-                ContentHash.sha256("lineage\nseed:\(seed.map(String.init) ?? "-")\nprompt:\(prompt ?? "")")
+                // The SHA-256 of "lineage\nseed:<seed or ->\nprompt:<prompt>", its bytes laid
+                // out directly: asked for every item the plan JSON writes and every image
+                // an export is given, the interpolated string was most of the cost.
+                Self.rootKey(seed: seed, prompt: prompt)
             case .key(let key): key
             }
+        }
+
+        private static func rootKey(seed: Int?, prompt: String?) -> String {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(40 + (prompt?.utf8.count ?? 0))
+            bytes.append(contentsOf: "lineage\nseed:".utf8)
+            if let seed { bytes.append(contentsOf: String(seed).utf8) } else { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: "\nprompt:".utf8)
+            if let prompt { bytes.append(contentsOf: prompt.utf8) }
+            return bytes.withUnsafeBytes { ContentHash.sha256(bytes: $0) }
         }
     }
 
@@ -82,7 +103,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         get { shape.signature(seed: seed, prompt: prompt, negative: negative, inputs: inputs, frameIndex: frameIndex) }
         set { shape = SignatureShape(newValue) }
     }
-    private var shape: SignatureShape
+    private(set) var shape: SignatureShape
 
     public init(id: String, step: String, kind: ToolKind.Output, seed: Int?, prompt: String?, negative: String?,
                 promptRef: String?, inputs: [String], frameIndex: Int?, path: String, signature: ItemSignature,

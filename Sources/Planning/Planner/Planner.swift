@@ -93,10 +93,16 @@ public struct Planner: Sendable {
                           at: workflow.location(of: "steps.\(workflow.manifestStepID(step.id))"))
                 return Result(plan: nil, diagnostics: bag.diagnostics)
             }
-            var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
-                                        upstreamSteps: step.from.compactMap { workflow.step($0) })
-            let items = expander.expand()
-            bag.append(contentsOf: expander.diagnostics)
+            let items: [PlannedItem]
+            do {
+                // The expander holds its upstream items as a slice of allItems: it ends
+                // here, so that appending to allItems below grows a buffer it alone owns
+                // (moving the items) instead of copying every item planned so far.
+                var expander = ItemExpander(workflow: workflow, step: step, upstream: Self.upstream(of: step, allItems, stepItems),
+                                            upstreamSteps: step.from.compactMap { workflow.step($0) })
+                items = expander.expand()
+                bag.append(contentsOf: expander.diagnostics)
+            }
             if items.isEmpty && bag.errors.isEmpty {
                 bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
             }
@@ -184,7 +190,13 @@ public struct Planner: Sendable {
     /// json` shows. Kept apart from ``plan(_:)`` so planning for a table or an estimate
     /// does not build the batch files of a hundred thousand items.
     public static func attachInvocations(to plan: inout Plan, workflow: Workflow) {
-        let byID = plan.itemsByID()
+        // Items by id through an index into the plan's items rather than a dictionary of
+        // item copies: cheaper to build for every item and to query for every input.
+        let allItems = plan.items
+        var index = ItemIndex()
+        index.reserveCapacity(allItems.count)
+        for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
+        let itemPosition: @Sendable (String) -> Int? = { [index] id in index.find(id, in: allItems) }
         let tasks = plan.tasks
         // On every core, the largest tasks first, so that one big task (an export of every
         // image) is not left to run alone at the end.
@@ -192,8 +204,18 @@ public struct Planner: Sendable {
         let invocations = Parallel.map(order.count) { position -> TaskInvocation? in
             let task = tasks[order[position]]
             guard let step = workflow.plannedStep(task.step) else { return nil }
-            let items = task.items.compactMap { byID[$0] }
-            let context = InvocationContext(workflow: workflow, step: step, items: { byID[$0] })
+            // A task's items are consecutive in the plan as a rule: the one after the last
+            // found is tried before the index.
+            var items: [PlannedItem] = []
+            items.reserveCapacity(task.items.count)
+            var next = -1
+            for id in task.items {
+                let found = next >= 0 && next < allItems.count && allItems[next].id == id ? next : itemPosition(id)
+                guard let found else { continue }
+                items.append(allItems[found])
+                next = found + 1
+            }
+            let context = InvocationContext(workflow: workflow, step: step, planned: allItems, position: itemPosition)
             return step.planning.invocation(for: items, context: context)
         }
         for (position, index) in order.enumerated() {
@@ -298,29 +320,66 @@ public struct Planner: Sendable {
 }
 
 /// Item ids to their index in the plan's items, keyed by the id's first 16 hex digits as
-/// a number (cheaper to hash than the string); ids that are not hex, or that share those
-/// digits with another id, go to a dictionary of whole ids.
+/// a number; ids that are not hex, or that share those digits with another id, go to a
+/// dictionary of whole ids. The digits of a SHA-256 are as good as a hash already, so the
+/// table is open addressing on them: a lookup is one probe of one array, without hashing
+/// (a dictionary's hashing was most of the cost of the lookups planning and invocations
+/// make for every item).
 struct ItemIndex {
-    private var byPrefix: [UInt64: Int] = [:]
+    private struct Slot {
+        var key: UInt64
+        /// The item's index; -1 for an empty slot.
+        var index: Int
+    }
+    private var slots: [Slot] = []
+    private var count = 0
     private var byID: [String: Int] = [:]
 
     mutating func reserveCapacity(_ count: Int) {
-        if byPrefix.capacity < count { byPrefix.reserveCapacity(max(count, 2 * byPrefix.capacity)) }
+        if 2 * count > slots.count { grow(to: 2 * count) }
+    }
+
+    /// Rehashes into at least `minimum` slots (a power of two, at least twice the entries).
+    private mutating func grow(to minimum: Int) {
+        var capacity = max(16, slots.count)
+        while capacity < minimum { capacity *= 2 }
+        let old = slots
+        slots = Array(repeating: Slot(key: 0, index: -1), count: capacity)
+        for slot in old where slot.index >= 0 { _ = place(slot.key, slot.index) }
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go.
+    private func probe(_ key: UInt64) -> Int {
+        let mask = slots.count - 1
+        var position = Int(truncatingIfNeeded: key) & mask
+        while slots[position].index >= 0, slots[position].key != key { position = (position + 1) & mask }
+        return position
+    }
+
+    /// Puts `index` under `key` unless the key is there; the index already there, if any.
+    private mutating func place(_ key: UInt64, _ index: Int) -> Int? {
+        let position = probe(key)
+        if slots[position].index >= 0 { return slots[position].index }
+        slots[position] = Slot(key: key, index: index)
+        return nil
     }
 
     func find(_ id: String, in items: [PlannedItem]) -> Int? {
         var id = id
         guard let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) else { return byID[id] }
-        guard let index = byPrefix[key] else { return nil }
-        return items[index].id == id ? index : byID[id]
+        guard !slots.isEmpty else { return nil }
+        let slot = slots[probe(key)]
+        guard slot.index >= 0 else { return nil }
+        return items[slot.index].id == id ? slot.index : byID[id]
     }
 
     /// False when the id is already there.
     mutating func insert(_ id: String, at index: Int, in items: [PlannedItem]) -> Bool {
         var id = id
         if let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) {
-            guard let existing = byPrefix[key] else {
-                byPrefix[key] = index
+            if 2 * (count + 1) > slots.count { grow(to: 2 * (count + 1)) }
+            guard let existing = place(key, index) else {
+                count += 1
                 return true
             }
             if items[existing].id == id { return false }

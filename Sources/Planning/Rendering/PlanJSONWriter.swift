@@ -4,8 +4,9 @@ import WorkflowSpec
 
 /// Writes the plan JSON byte for byte as `JSONEncoder` with `.sortedKeys`, `.prettyPrinted`
 /// and `.withoutEscapingSlashes` does (a test holds it to that), but fast: items and tasks,
-/// nearly all of a large plan, are written by hand as compact JSON, the small parts
-/// through `JSONEncoder`, and the whole is then indented the way Foundation indents.
+/// nearly all of a large plan, are written by hand and indented as they are written
+/// (``CanonicalJSONWriter/init(indentedAt:)``); the small parts go through `JSONEncoder`
+/// and are indented afterwards the way Foundation indents (``PrettyPrinter``).
 enum PlanJSONWriter {
     /// The whole plan JSON at once (without the trailing newline).
     static func json(_ plan: Plan, adding extra: [String: [UInt8]] = [:]) -> [UInt8] {
@@ -56,12 +57,23 @@ enum PlanJSONWriter {
         member("hardware"); feed(encoded(plan.hardware))
         member("items"); feed("[")
         // Items and tasks, nearly all of the output, are written and indented on all cores.
-        elements(plan.items.count, into: &printer, flushingEvery: limit, to: sink) { out, index in item(out, plan.items[index]) }
+        // Read in place: `plan.items[index]` in the closure copied each item (and each
+        // task, invocation and all), contending for the reference counts they share.
+        let layouts = SignatureLayout.layouts(of: plan.items)
+        plan.items.withUnsafeBufferPointer { buffer in
+            let items = UncheckedSendable(buffer)
+            elements(buffer.count, into: &printer, to: sink) { out, index in
+                item(out, items.value[index], layout: layouts[ObjectIdentifier(items.value[index].shape)])
+            }
+        }
         feed("]")
         member("manifest_sha256"); feed(string(plan.manifestSHA256))
         member("steps"); feed(encoded(plan.steps))
         member("tasks"); feed("[")
-        elements(plan.tasks.count, chunkSize: 16, into: &printer, flushingEvery: limit, to: sink) { out, index in task(out, plan.tasks[index]) }
+        plan.tasks.withUnsafeBufferPointer { buffer in
+            let tasks = UncheckedSendable(buffer)
+            elements(buffer.count, chunkSize: 16, into: &printer, to: sink) { out, index in task(out, tasks.value[index]) }
+        }
         feed("]")
         member("totals"); feed(encoded(plan.totals))
         member("workflow"); feed(string(plan.workflow))
@@ -72,8 +84,8 @@ enum PlanJSONWriter {
 
     /// The elements of a top-level array (`count` of them, each written by `write`),
     /// written and indented in chunks of `chunkSize` on all cores, a batch of chunks at a
-    /// time, and appended to `printer` in order.
-    static func elements(_ count: Int, chunkSize: Int = 2048, into printer: inout PrettyPrinter, flushingEvery limit: Int,
+    /// time, and handed to `sink` in order after what `printer` holds.
+    static func elements(_ count: Int, chunkSize: Int = 2048, into printer: inout PrettyPrinter,
                          to sink: ([UInt8]) -> Void, _ write: @Sendable (CanonicalJSONWriter, Int) -> Void) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let batchSize = chunkSize * max(1, cores) * 2
@@ -84,30 +96,31 @@ enum PlanJSONWriter {
                 let base = UncheckedSendable(buffer.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
                     let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
-                    let out = CanonicalJSONWriter()
-                    var printer = PrettyPrinter(depth: 2)  // inside the plan object and its array
+                    // Indented as it is written, inside the plan object and its array.
+                    let out = CanonicalJSONWriter(indentedAt: 2)
                     for index in start..<end {
-                        if index > start { printer.feed([UInt8(ascii: ",")]) }
-                        out.reset()
+                        if index > start { out.separator() }
                         write(out, index)
-                        printer.feed(out.bytes)
                     }
-                    (base.value + chunk).initialize(to: printer.out)
+                    (base.value + chunk).initialize(to: out.bytes)
                 }
                 initialized = chunkCount
             }
             for (chunk, bytes) in chunks.enumerated() {
                 if batchStart > 0 || chunk > 0 { printer.feed([UInt8(ascii: ",")]) }
-                printer.appendIndented(bytes)
-                if printer.out.count >= limit {
+                // What the printer holds (the comma, the new line after the opener) goes
+                // first, then the chunk as it is, not copied into the printer's buffer.
+                printer.appendIndented([])
+                if !printer.out.isEmpty {
                     sink(printer.out)
                     printer.out.removeAll(keepingCapacity: true)
                 }
+                sink(bytes)
             }
         }
     }
 
-    static func item(_ out: CanonicalJSONWriter, _ item: PlannedItem) {
+    static func item(_ out: CanonicalJSONWriter, _ item: PlannedItem, layout: SignatureLayout? = nil) {
         out.object {
             if let frameIndex = item.frameIndex { out.key("frame_index"); out.raw(String(frameIndex)) }
             out.key("id"); out.string(item.id)
@@ -120,9 +133,13 @@ enum PlanJSONWriter {
             if let ref = item.promptRef { out.key("prompt_ref"); out.string(ref) }
             if let seed = item.seed { out.key("seed"); out.raw(String(seed)) }
             out.key("signature")
-            let signature = item.signature
-            out.object {
-                for field in ItemSignature.Field.allCases { signature.write(field, to: out) }
+            if let layout {
+                layout.write(item, to: out)
+            } else {
+                let signature = item.signature
+                out.object {
+                    for field in ItemSignature.Field.allCases { signature.write(field, to: out) }
+                }
             }
             out.key("step"); out.string(item.step)
         }
@@ -207,6 +224,27 @@ enum PlanJSONWriter {
         case .bool(let value): out.raw(value ? "true" : "false")
         case .path(let value): path(out, value)
         case .array(let values): out.array(values) { Self.content(out, $0) }
+        case .object(let members) where members.count <= 16:
+            // The same for the small objects of batch files and parameters (100,000 of
+            // them in a large plan), without a dictionary: the members' order by a
+            // stable insertion sort, the last of each run of equal keys written.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { order in
+                for index in members.indices {
+                    var slot = index
+                    while slot > 0, members[order[slot - 1]].key > members[index].key {
+                        order[slot] = order[slot - 1]
+                        slot -= 1
+                    }
+                    order[slot] = index
+                }
+                out.object {
+                    for position in members.indices
+                    where position == members.count - 1 || members[order[position + 1]].key != members[order[position]].key {
+                        out.key(members[order[position]].key)
+                        Self.content(out, members[order[position]].value)
+                    }
+                }
+            }
         case .object(let members):
             // Sorted, as `.sortedKeys` does; a repeated key keeps its last value, as a
             // keyed container does.
@@ -240,95 +278,77 @@ enum PlanJSONWriter {
 
 }
 
-/// Indents compact JSON as Foundation's `.prettyPrinted` does: two spaces a level,
-/// `"key" : value`, and an empty array or object as `[` or `{`, a blank line and the
-/// closing bracket on its own line. Takes its input in pieces of any size.
-struct PrettyPrinter {
-    var out: [UInt8] = []
-    private var depth = 0
-    private var inString = false
-    private var escaped = false
-    /// An `{` or `[` was the last byte: whether it is empty shows with the next one.
-    private var justOpened = false
-
-    init(depth: Int = 0) {
-        self.depth = depth
+/// How the signatures of one step's items are written in the plan JSON: the members every
+/// item shares (tool, model, options, params...) indented once, the item's own (prompt,
+/// negative, seed, inputs) written per item. Rebuilding each item's signature and writing
+/// its shared members again was a third of the time spent on items.
+final class SignatureLayout: Sendable {
+    enum Segment: Sendable {
+        /// A shared member, key and value, indented at the depth of an item's signature.
+        case shared([UInt8])
+        case own(ItemSignature.Field)
     }
 
-    private mutating func newline() {
-        out.append(UInt8(ascii: "\n"))
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
-    }
+    let segments: [Segment]
 
-    /// Appends JSON already indented for the current depth (by a printer that started there).
-    mutating func appendIndented(_ bytes: [UInt8]) {
-        if justOpened {
-            justOpened = false
-            newline()
-        }
-        out.append(contentsOf: bytes)
-    }
-
-    mutating func feed(_ bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { feed($0) }
-    }
-
-    mutating func feed(_ input: UnsafeBufferPointer<UInt8>) {
-        var index = 0
-        let count = input.count
-        while index < count {
-            if inString {
-                // Copy up to and including the closing quote in one go.
-                let start = index
-                while index < count {
-                    let byte = input[index]
-                    index += 1
-                    if escaped {
-                        escaped = false
-                    } else if byte == UInt8(ascii: "\\") {
-                        escaped = true
-                    } else if byte == UInt8(ascii: "\"") {
-                        inString = false
-                        break
-                    }
-                }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index]))
+    /// For a shape whose items differ only in members the item holds as they are; nil when
+    /// a shared member changes per item (the frame index inside `params`).
+    init?(_ shape: SignatureShape) {
+        guard !shape.fromItem.contains(.frame) else { return nil }
+        var own: Set<ItemSignature.Field> = []
+        if shape.fromItem.contains(.prompt) { own.formUnion([.prompt, .negative]) }
+        if shape.fromItem.contains(.seed) { own.insert(.seed) }
+        if shape.fromItem.contains(.inputs) { own.insert(.inputs) }
+        // Depth 3 is an item's members; its signature's members are one deeper.
+        let scratch = CanonicalJSONWriter(indentedAt: 3)
+        let opening = 2 + 2 * 4, closing = 2 + 2 * 3  // `{` or `}`, a new line and the indent
+        var segments: [Segment] = []
+        for field in ItemSignature.Field.allCases {
+            if own.contains(field) {
+                segments.append(.own(field))
                 continue
             }
-            let byte = input[index]
-            index += 1
-            if justOpened {
-                justOpened = false
-                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
-                    // Empty: a blank line, then the bracket under its opener.
-                    out.append(UInt8(ascii: "\n"))
-                    depth -= 1
-                    newline()
-                    out.append(byte)
-                    continue
+            scratch.reset()
+            scratch.object { shape.base.write(field, to: scratch) }
+            let bytes = scratch.bytes
+            guard bytes.count > opening + closing else { continue }  // absent: `{`, a blank line, `}`
+            segments.append(.shared(Array(bytes[opening..<(bytes.count - closing)])))
+        }
+        self.segments = segments
+    }
+
+    /// The signature object of `item` (one of the shape's items), as ``PlannedItem/signature``
+    /// written whole would be.
+    func write(_ item: PlannedItem, to out: CanonicalJSONWriter) {
+        out.object {
+            for segment in segments {
+                switch segment {
+                case .shared(let bytes): out.member(encoded: bytes)
+                case .own(.prompt): if let prompt = item.prompt { out.key("prompt"); out.string(prompt) }
+                case .own(.negative): if let negative = item.negative { out.key("negative"); out.string(negative) }
+                case .own(.seed): if let seed = item.seed { out.key("seed"); out.raw(String(seed)) }
+                case .own(.inputs): if !item.inputs.isEmpty { out.key("inputs"); out.array(item.inputs) { out.string($0) } }
+                case .own: break
                 }
-                newline()
-            }
-            switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
-                out.append(byte)
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                out.append(byte)
-                depth += 1
-                justOpened = true
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                newline()
-                out.append(byte)
-            case UInt8(ascii: ","):
-                out.append(byte)
-                newline()
-            case UInt8(ascii: ":"):
-                out.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-            default:
-                out.append(byte)
             }
         }
+    }
+
+    /// The layouts of the steps' shapes, by shape. A plan read back from JSON has a shape
+    /// per item: past a few dozen shapes, items are written as before.
+    static func layouts(of items: [PlannedItem]) -> [ObjectIdentifier: SignatureLayout] {
+        var layouts: [ObjectIdentifier: SignatureLayout] = [:]
+        var seen: Set<ObjectIdentifier> = []
+        var last: ObjectIdentifier?
+        for index in items.indices {
+            let shape = items[index].shape, key = ObjectIdentifier(shape)
+            // A step's items are together and share one shape.
+            guard key != last else { continue }
+            last = key
+            guard seen.insert(key).inserted else { continue }
+            guard seen.count <= 64 else { break }
+            layouts[key] = SignatureLayout(shape)
+        }
+        return layouts
     }
 }

@@ -79,18 +79,43 @@ public struct InvocationContext {
     public let workflow: Workflow
     public let step: Step
     private let items: (String) -> PlannedItem?
+    /// The plan's items and an item's position among them, when the context is made from
+    /// a plan: ``read(_:_:)`` reads them in place instead of copying each item it is asked
+    /// about (an export reads 200,000).
+    private let planned: [PlannedItem]
+    private let position: ((String) -> Int?)?
 
     public init(workflow: Workflow, step: Step, items: @escaping (String) -> PlannedItem?) {
         self.workflow = workflow
         self.step = step
         self.items = items
+        self.planned = []
+        self.position = nil
+    }
+
+    /// A context over a plan's items, found by `position`.
+    package init(workflow: Workflow, step: Step, planned: [PlannedItem], position: @escaping (String) -> Int?) {
+        self.workflow = workflow
+        self.step = step
+        self.items = { id in position(id).map { planned[$0] } }
+        self.planned = planned
+        self.position = position
     }
 
     /// A planned item of the workflow (an input, or an input's input), by id.
     public func item(_ id: String) -> PlannedItem? { items(id) }
 
+    /// What `body` reads from a planned item, by id; the item is not copied when the
+    /// context was made from a plan.
+    public func read<T>(_ id: String, _ body: (PlannedItem) -> T) -> T? {
+        guard let position, let index = position(id) else { return position == nil ? items(id).map(body) : nil }
+        // Through the buffer, whose elements can be lent in place, where the array's
+        // subscript hands out a copy.
+        return planned.withUnsafeBufferPointer { body($0[index]) }
+    }
+
     /// The workspace-relative path of an input item.
-    public func inputPath(_ id: String) -> String? { items(id)?.path }
+    public func inputPath(_ id: String) -> String? { read(id) { $0.path } }
 }
 
 extension PlanningTool {

@@ -145,8 +145,11 @@ public struct CosmosPredict2Tool: RunnableTool {
     /// prompt), which the tool writes after the output.
     func outputs(for items: [PlannedItem]) -> [InvocationOutput] {
         items.map { item in
-            InvocationOutput(item: item.id, file: .scratch(item.scratchName),
-                             companions: [.init(file: .scratch("\(item.stem).txt"), destination: item.companionPath("txt"))])
+            // The path once for its three pieces: a planned item's path is made when asked for.
+            let path = item.path, name = PlannedItem.fileName(of: path)
+            return InvocationOutput(item: item.id, file: .scratch(name),
+                                    companions: [.init(file: .scratch(PlannedItem.withoutExtension(name) + ".txt"),
+                                                       destination: PlannedItem.withoutExtension(path) + ".txt")])
         }
     }
 

@@ -80,40 +80,68 @@ public struct ExportTool: RunnableTool {
     /// `procedural/scenes`, checked by the loader) has its ground truth beside it
     /// (`<name>.json`).
     static func dataset(_ item: PlannedItem, context: InvocationContext) -> ExportParameters.Dataset {
-        struct Pair { var imageItem: PlannedItem; var labels: String; var labelItemID: String? }
-        var pairs: [Pair] = []
+        // What the export needs of each image, read in place (a plan's items are not
+        // copied): 100,000 images are otherwise 200,000 item copies.
+        struct Image { var id: String; var step: String; var number: Int?; var path: String; var lineage: PlannedItem.LineageOrigin }
+        func image(_ item: PlannedItem) -> Image {
+            Image(id: item.id, step: item.step, number: item.seed ?? item.frameIndex, path: item.path, lineage: item.lineageOrigin)
+        }
+        var images: [Image] = [], labels: [String] = [], labelItemIDs: [String?] = []
+        images.reserveCapacity(item.inputs.count)
+        labels.reserveCapacity(item.inputs.count)
+        labelItemIDs.reserveCapacity(item.inputs.count)
+        enum Input {
+            case labels(path: String, image: String?)
+            case image(Image, labels: String)
+            case other(ToolKind.Output, path: String)
+        }
         for inputID in item.inputs {
-            guard let input = context.item(inputID) else {
-                return .init(item: item.id, problem: "input item \(inputID.prefix(16)) is not in the current plan")
-            }
-            switch input.kind {
-            case .labels:
-                guard let imageID = input.inputs.first, let imageItem = context.item(imageID) else {
-                    return .init(item: item.id, problem: "label item \(input.path) has no input image")
+            let read = context.read(inputID) { input -> Input in
+                switch input.kind {
+                case .labels: .labels(path: input.path, image: input.inputs.first)
+                case .image: .image(image(input), labels: input.companionPath("json"))
+                default: .other(input.kind, path: input.path)
                 }
-                pairs.append(Pair(imageItem: imageItem, labels: input.path, labelItemID: input.id))
-            case .image:
-                pairs.append(Pair(imageItem: input, labels: input.companionPath("json"), labelItemID: nil))
-            default:
-                return .init(item: item.id, problem: "input \(input.path) is a \(input.kind.rawValue), not labels or an image")
+            }
+            switch read {
+            case nil:
+                return .init(item: item.id, problem: "input item \(inputID.prefix(16)) is not in the current plan")
+            case .labels(let labelPath, let imageID)?:
+                guard let imageID, let imageParts = context.read(imageID, image) else {
+                    return .init(item: item.id, problem: "label item \(labelPath) has no input image")
+                }
+                images.append(imageParts)
+                labels.append(labelPath)
+                labelItemIDs.append(inputID)
+            case .image(let imageParts, let labelPath)?:
+                images.append(imageParts)
+                labels.append(labelPath)
+                labelItemIDs.append(nil)
+            case .other(let kind, let path)?:
+                return .init(item: item.id, problem: "input \(path) is a \(kind.rawValue), not labels or an image")
             }
         }
         // One image labeled by two label steps is exported twice, told apart by the label id.
         var imageCounts: [String: Int] = [:]
-        for pair in pairs { imageCounts[pair.imageItem.id, default: 0] += 1 }
+        imageCounts.reserveCapacity(images.count)
+        for index in images.indices { imageCounts[images[index].id, default: 0] += 1 }
         // 100,000 images are 100,000 names and lineage hashes: on every core.
-        let pairList = pairs, counts = imageCounts
-        let sources = Parallel.map(pairList.count) { index in
-            let pair = pairList[index], image = pair.imageItem
-            var id = String(image.id.prefix(8))
-            if counts[image.id, default: 0] > 1, let labelID = pair.labelItemID { id += "-" + labelID.prefix(8) }
-            let fileName = DatasetNaming.fileName(step: image.step, number: image.seed ?? image.frameIndex, id: id,
-                                                  extension: Self.pathExtension(image.path))
+        let imageList = images, labelList = labels, labelIDs = labelItemIDs, counts = imageCounts
+        let sources = Parallel.map(imageList.count) { index in
+            let image = imageList[index]
+            var id = Self.prefix(image.id, 8)
+            if counts[image.id, default: 0] > 1, let labelID = labelIDs[index] { id += "-" + Self.prefix(labelID, 8) }
+            let fileName = DatasetNaming.fileName(step: image.step, number: image.number, id: id, extension: Self.pathExtension(image.path))
             // The split follows the image's lineage (its root generation), not its id.
-            return ExportParameters.Source(lineage: image.lineage, fileName: fileName,
-                                           image: .workspace(image.path), labels: .workspace(pair.labels))
+            return ExportParameters.Source(lineage: image.lineage.key, fileName: fileName,
+                                           image: .workspace(image.path), labels: .workspace(labelList[index]))
         }
         return .init(item: item.id, sources: sources)
+    }
+
+    /// The first `count` bytes of an id (hex digits), without walking it by `Character`.
+    static func prefix(_ id: String, _ count: Int) -> String {
+        String(Substring(id.utf8.prefix(count)))
     }
 
     /// What `NSString.pathExtension` gives for a workspace path, without the bridge: the

@@ -153,7 +153,9 @@ public struct LabelTool: RunnableTool {
         var links: [InvocationLink] = []
         var outputs: [InvocationOutput] = []
         for item in items {
-            guard let image = item.inputs.first.flatMap(context.inputPath) else { continue }
+            // A closure, not `context.inputPath` itself: that partial application copies the
+            // whole context (workflow and step) for every item.
+            guard let image = item.inputs.first.flatMap({ context.inputPath($0) }) else { continue }
             links.append(InvocationLink(source: .workspace(image), at: "input/\(item.stem).jpg"))
             outputs.append(InvocationOutput(item: item.id, file: .scratch("json/\(item.stem).json")))
         }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// One labeled box in an image, in synthset's own convention: 0-based pixel
@@ -75,11 +76,7 @@ public struct LabeledImage: Sendable, Hashable {
     }
 
     /// `fileName` without its extension (YOLO label files are matched by stem).
-    public var stem: String {
-        // NSString's deletingPathExtension for a bare file name, without the bridge.
-        guard let dot = fileName.utf8.lastIndex(of: UInt8(ascii: ".")), dot != fileName.utf8.startIndex else { return fileName }
-        return String(Substring(fileName.utf8[..<dot]))
-    }
+    public var stem: String { PathParts.withoutExtension(fileName) }
 
     /// The image path relative to the dataset root: `images/<split>/<fileName>`.
     public var relativePath: String { "images/\(split.rawValue)/\(fileName)" }

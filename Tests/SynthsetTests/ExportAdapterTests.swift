@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 @testable import Execution
 import Foundation
@@ -14,7 +15,7 @@ import WorkspaceStore
     @Test(arguments: ["outputs/images/3fa2c9e1.jpg", "outputs/clips/a.b/f.PNG", "outputs/x/noext", "outputs/x.y/noext",
                       "outputs/x/.hidden", "a.tar.gz", "name.", "", "plain.jpeg"])
     func theImagesExtensionIsFoundationsPathExtension(_ path: String) {
-        #expect(ExportTool.pathExtension(path) == (path as NSString).pathExtension)
+        #expect(PathParts.pathExtension(path) == (path as NSString).pathExtension)
     }
 
     static let manifest = """

@@ -233,16 +233,29 @@ import WorkflowSpec
 
     static var venvBin: URL { TestSupport.packageRoot.appendingPathComponent(".build/venv/bin") }
 
-    @Test(.timeLimit(.minutes(20))) func theTrainDemoRunsWithTheRealUltralytics() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.venvBin.appendingPathComponent("python3").path) else {
-            Issue.record("no Python with ultralytics at \(Self.venvBin.path): run bash .ci/setup-python.sh first")
-            return
+    /// The test venv's Python (with the real Ultralytics), or nil with a recorded failure
+    /// saying how to install it: these tests never pass by skipping.
+    static func venvPython() -> URL? {
+        let python = venvBin.appendingPathComponent("python3")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("no Python with ultralytics at \(venvBin.path): run bash .ci/setup-python.sh first")
+            return nil
         }
+        return python
+    }
+
+    /// PATH with the test venv first, so `python3` in a recipe is its Python.
+    static var venvEnvironment: [String: String] {
+        ["PATH": venvBin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+    }
+
+    @Test(.timeLimit(.minutes(20))) func theTrainDemoRunsWithTheRealUltralytics() async throws {
+        guard Self.venvPython() != nil else { return }
         let root = try TestSupport.temporaryDirectory("train-demo")
         defer { try? FileManager.default.removeItem(at: root) }
         let recipe = root.appendingPathComponent("train-demo.yaml")
         try FileManager.default.copyItem(at: TestSupport.packageRoot.appendingPathComponent("workflows/train-demo.yaml"), to: recipe)
-        let environment = ["PATH": Self.venvBin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let environment = Self.venvEnvironment
         let workspace = root.appendingPathComponent(".synthset/train-demo")
         let outputs = workspace.appendingPathComponent("outputs/detector")
 
@@ -333,13 +346,10 @@ extension TrainingTests {
     /// `evaluate_on` with a YOLO data.yaml and a COCO JSON (another export standing in for
     /// the user's real images): both are evaluated and named in metrics and the lock.
     @Test(.timeLimit(.minutes(15))) func evaluateOnReadsYOLOAndCOCODatasets() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.venvBin.appendingPathComponent("python3").path) else {
-            Issue.record("no Python with ultralytics at \(Self.venvBin.path): run bash .ci/setup-python.sh first")
-            return
-        }
+        guard Self.venvPython() != nil else { return }
         let root = try TestSupport.temporaryDirectory("train-eval")
         defer { try? FileManager.default.removeItem(at: root) }
-        let environment = ["PATH": Self.venvBin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let environment = Self.venvEnvironment
         // The "real" dataset: an export of other scenes, copied into the recipe's folder.
         let real = Self.recipe(formats: "yolo, coco", training: "").replacingOccurrences(of: "name: t\n", with: "name: real\n")
             .replacingOccurrences(of: "seeds: 0..9", with: "seeds: 100..119")
@@ -421,11 +431,7 @@ extension TrainingTests {
     /// what it was given and then runs the real script on the real Ultralytics with
     /// `--device cpu` in place of `--device 0`: everything else is the run a GPU machine does.
     @Test(.timeLimit(.minutes(10))) func aGPUTrainingGetsAGPUFromTheExecutor() async throws {
-        let python = Self.venvBin.appendingPathComponent("python3")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            Issue.record("no Python with ultralytics at \(Self.venvBin.path): run bash .ci/setup-python.sh first")
-            return
-        }
+        guard let python = Self.venvPython() else { return }
         let root = try TestSupport.temporaryDirectory("train-gpu")
         defer { try? FileManager.default.removeItem(at: root) }
         let seen = root.appendingPathComponent("seen.jsonl")

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import Synchronization
@@ -222,5 +223,5 @@ extension PlannedItem {
     /// The item's file name in scratch space (`<id16>.jpg`).
     var scratchName: String { fileName }
     /// The file name without its extension (`<id16>`).
-    var stem: String { PlannedItem.withoutExtension(fileName) }
+    var stem: String { PathParts.withoutExtension(fileName) }
 }

@@ -12,25 +12,10 @@ extension PlannedItem {
     /// The item's file name (`abc.jpg` of `outputs/s/abc.jpg`). Plain byte work: planning
     /// asks for it on every item of every task, where `URL` and `NSString` cost most of
     /// the time, and searching the path by `Character` most of the rest.
-    package var fileName: String { Self.fileName(of: path) }
+    package var fileName: String { PathParts.fileName(of: path) }
 
     /// The path without the file's extension (`outputs/s/abc`).
-    package var pathWithoutExtension: String { Self.withoutExtension(path) }
-
-    /// The last component of `path`.
-    package static func fileName(of path: String) -> String {
-        let utf8 = path.utf8
-        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
-        return String(Substring(utf8[utf8.index(after: slash)...]))
-    }
-
-    /// `path` without the extension of its last component (a leading dot is no extension).
-    package static func withoutExtension(_ path: String) -> String {
-        let utf8 = path.utf8
-        let name = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
-        guard let dot = utf8[name...].lastIndex(of: UInt8(ascii: ".")), dot > name else { return path }
-        return String(Substring(utf8[..<dot]))
-    }
+    package var pathWithoutExtension: String { PathParts.withoutExtension(path) }
 }
 
 public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {

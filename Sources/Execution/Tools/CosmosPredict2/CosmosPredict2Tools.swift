@@ -1,3 +1,4 @@
+import Basics
 import Planning
 import WorkflowSpec
 
@@ -146,10 +147,10 @@ public struct CosmosPredict2Tool: RunnableTool {
     func outputs(for items: [PlannedItem]) -> [InvocationOutput] {
         items.map { item in
             // The path once for its three pieces: a planned item's path is made when asked for.
-            let path = item.path, name = PlannedItem.fileName(of: path)
+            let path = item.path, name = PathParts.fileName(of: path)
             return InvocationOutput(item: item.id, file: .scratch(name),
-                                    companions: [.init(file: .scratch(PlannedItem.withoutExtension(name) + ".txt"),
-                                                       destination: PlannedItem.withoutExtension(path) + ".txt")])
+                                    companions: [.init(file: .scratch(PathParts.withoutExtension(name) + ".txt"),
+                                                       destination: PathParts.withoutExtension(path) + ".txt")])
         }
     }
 

@@ -131,7 +131,7 @@ public struct ExportTool: RunnableTool {
             let image = imageList[index]
             var id = Self.prefix(image.id, 8)
             if counts[image.id, default: 0] > 1, let labelID = labelIDs[index] { id += "-" + Self.prefix(labelID, 8) }
-            let fileName = DatasetNaming.fileName(step: image.step, number: image.number, id: id, extension: Self.pathExtension(image.path))
+            let fileName = DatasetNaming.fileName(step: image.step, number: image.number, id: id, extension: PathParts.pathExtension(image.path))
             // The split follows the image's lineage (its root generation), not its id.
             return ExportParameters.Source(lineage: image.lineage.key, fileName: fileName,
                                            image: .workspace(image.path), labels: .workspace(labelList[index]))
@@ -142,14 +142,6 @@ public struct ExportTool: RunnableTool {
     /// The first `count` bytes of an id (hex digits), without walking it by `Character`.
     static func prefix(_ id: String, _ count: Int) -> String {
         String(Substring(id.utf8.prefix(count)))
-    }
-
-    /// What `NSString.pathExtension` gives for a workspace path, without the bridge: the
-    /// text after the last `.` of the last component, empty when there is none.
-    static func pathExtension(_ path: String) -> String {
-        let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { path.utf8[path.utf8.index(after: $0)...] } ?? path.utf8[...]
-        guard let dot = name.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex else { return "" }
-        return String(Substring(name[name.index(after: dot)...]))
     }
 }
 

@@ -4,10 +4,6 @@ import Foundation
 /// `.withoutEscapingSlashes`: the caller writes keys in sorted order; strings escape `"`,
 /// `\` and control characters; integral doubles print without a fraction.
 ///
-/// An indented writer (``init(indentedAt:)``) lays the same JSON out as `.prettyPrinted`
-/// does, as it writes: indenting compact JSON afterwards was a second pass over every
-/// byte of a large plan. Signatures and ids always use a compact one.
-///
 /// A writer belongs to one thread at a time (each caller makes its own), so its state is
 /// exempt from run-time exclusivity checks: checking every append to a class's buffer was
 /// a tenth of the time `plan --format json` spent writing.
@@ -17,24 +13,10 @@ package final class CanonicalJSONWriter {
     /// Whether the innermost open object or array has no member yet.
     @exclusivity(unchecked)
     private var firstMember: [Bool] = []
-    /// Whether to lay out as `.prettyPrinted` does, and how many levels deep the writer is.
-    private let indented: Bool
-    @exclusivity(unchecked)
-    private var depth: Int
 
-    package init() {
-        indented = false
-        depth = 0
-        bytes.reserveCapacity(512)
-    }
-
-    /// A writer that lays out what it writes as `JSONEncoder`'s `.prettyPrinted` does
-    /// (two spaces a level, `"key" : value`, an empty array or object as its brackets
-    /// around a blank line), for a value `depth` levels inside the document.
-    package init(indentedAt depth: Int) {
-        indented = true
-        self.depth = depth
-        bytes.reserveCapacity(1 << 16)
+    /// A writer whose buffer starts with room for `capacity` bytes.
+    package init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
     }
 
     /// Empties the writer for the next document, keeping its buffer.
@@ -55,8 +37,7 @@ package final class CanonicalJSONWriter {
         bytes.append(contentsOf: encoded)
     }
 
-    /// Writes a member (`"name":value`, or indented `"name" : value`) that a writer of the
-    /// same layout encoded earlier at the same depth, after the separator a member needs.
+    /// Writes a member (`"name":value`) encoded earlier, after the comma a member needs.
     package func member(encoded: [UInt8]) {
         nextMember()
         bytes.append(contentsOf: encoded)
@@ -68,16 +49,11 @@ package final class CanonicalJSONWriter {
         close(UInt8(ascii: "}"))
     }
 
-    /// Writes `"name":` (indented: a new line, then `"name" : `), preceded by a comma
-    /// unless it is the object's first member.
+    /// Writes `"name":`, preceded by a comma unless it is the object's first member.
     package func key(_ name: String) {
         nextMember()
         string(name)
-        if indented {
-            bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-        } else {
-            bytes.append(UInt8(ascii: ":"))
-        }
+        bytes.append(UInt8(ascii: ":"))
     }
 
     /// Inlinable so that each caller gets it specialized for its element type: called
@@ -92,36 +68,21 @@ package final class CanonicalJSONWriter {
         close(UInt8(ascii: "]"))
     }
 
-    /// Between values written one after another outside any array (the elements of an
-    /// array written in pieces): a comma, and when indented the new line before the next.
-    package func separator() {
-        bytes.append(UInt8(ascii: ","))
-        if indented { newline() }
-    }
-
     /// Opens an object or array.
     @usableFromInline
     package func open(_ bracket: UInt8) {
         bytes.append(bracket)
         firstMember.append(true)
-        depth += 1
     }
 
-    /// Closes the innermost object or array: indented, on a line of its own, after a
-    /// blank line when it is empty (as Foundation writes `[` and `]` of an empty array).
+    /// Closes the innermost object or array.
     @usableFromInline
     package func close(_ bracket: UInt8) {
-        let empty = firstMember.removeLast()
-        depth -= 1
-        if indented {
-            if empty { bytes.append(UInt8(ascii: "\n")) }
-            newline()
-        }
+        firstMember.removeLast()
         bytes.append(bracket)
     }
 
-    /// Before a member or element: a comma unless it is the first, and when indented its
-    /// new line.
+    /// Before a member or element: a comma unless it is the first.
     @usableFromInline
     package func nextMember() {
         if firstMember[firstMember.count - 1] {
@@ -129,31 +90,10 @@ package final class CanonicalJSONWriter {
         } else {
             bytes.append(UInt8(ascii: ","))
         }
-        if indented { newline() }
     }
 
-    private func newline() {
-        let width = 2 * depth
-        if width <= Self.spaces.count - 1 {
-            Self.spaces.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<(width + 1)])) }
-        } else {
-            bytes.append(UInt8(ascii: "\n"))
-            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width))
-        }
-    }
-
-    /// A new line and the indentation of the first 32 levels.
-    private static let spaces: [UInt8] = [UInt8(ascii: "\n")] + Array(repeating: UInt8(ascii: " "), count: 64)
-
-    /// Writes JSON as it is: a number, or (a scene description) compact JSON, which an
-    /// indented writer indents.
+    /// Writes JSON text as it is: a number, or (a scene description) compact JSON.
     package func raw(_ text: String) {
-        if indented, let first = text.utf8.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
-            var printer = PrettyPrinter(depth: depth)
-            printer.feed(Array(text.utf8))
-            bytes.append(contentsOf: printer.out)
-            return
-        }
         bytes.append(contentsOf: text.utf8)
     }
 

@@ -9,9 +9,7 @@ package struct PrettyPrinter {
     /// An `{` or `[` was the last byte: whether it is empty shows with the next one.
     private var justOpened = false
 
-    package init(depth: Int = 0) {
-        self.depth = depth
-    }
+    package init() {}
 
     private mutating func newline() {
         out.append(UInt8(ascii: "\n"))

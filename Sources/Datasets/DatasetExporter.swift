@@ -55,9 +55,21 @@ public enum DatasetNaming {
     /// `<step>-<seed or index>-<id8>.<ext>`, e.g. `scenes-17-3fa2c9e1.jpg`; the number is
     /// left out when the item has neither.
     public static func fileName(step: String, number: Int?, id: String, extension ext: String) -> String {
-        let safeStep = String(step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-        let parts = [safeStep] + (number.map { [String($0)] } ?? []) + [String(id.prefix(8))]
-        return parts.joined(separator: "-") + "." + (ext.isEmpty ? "jpg" : ext.lowercased())
+        fileName(safeStep: safeStepName(step), number: number, id: id, extension: ext)
+    }
+
+    /// The step part of a file name: letters, digits, `-` and `_` kept, anything else `_`.
+    public static func safeStepName(_ step: String) -> String {
+        String(step.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
+    /// ``fileName(step:number:id:extension:)`` with the step part made already (an export
+    /// names 100,000 images of a few steps).
+    public static func fileName(safeStep: String, number: Int?, id: String, extension ext: String) -> String {
+        var name = safeStep
+        if let number { name += "-" + String(number) }
+        name += "-" + String(id.prefix(8)) + "." + (ext.isEmpty ? "jpg" : ext.lowercased())
+        return name
     }
 }
 

@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import Synchronization
 import WorkflowSpec
 
 /// One output artifact: an image, a clip, a frame, a label file, a dataset.
@@ -44,32 +45,47 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     /// and thresholds are not part of it, so changing them moves nothing between splits.
     public var lineage: String { lineageOrigin.key }
 
-    /// Where the lineage comes from, without hashing anything: planning hands it down
-    /// from input to derived item (sharing the root's prompt text), and only splits hash it.
+    /// Where the lineage comes from: planning hands a root's down from input to derived
+    /// item, so that all of them share one hash, made when first asked for.
     public var lineageOrigin: LineageOrigin {
         if let storedLineage { return storedLineage }
-        if inputs.isEmpty, seed != nil || prompt != nil { return .root(seed: seed, prompt: prompt) }
-        return .key(id)
+        if inputs.isEmpty, seed != nil || prompt != nil { return LineageOrigin(seed: seed, prompt: prompt) }
+        return LineageOrigin(key: id)
     }
-    /// Set for derived items (the input's origin) and decoded ones; nil for planned roots.
+    /// Set for planned and decoded items; nil for items made without one.
     private var storedLineage: LineageOrigin?
 
-    /// A root generation's identity (seed and prompt text), or a lineage key as is.
-    public enum LineageOrigin: Sendable, Hashable {
-        case root(seed: Int?, prompt: String?)
-        case key(String)
+    /// A root generation's identity (seed and prompt text), hashed the first time its key
+    /// is asked for and kept (the plan JSON and the export ask for it of every item derived
+    /// from the root), or a lineage key as is.
+    public final class LineageOrigin: Sendable {
+        private let seed: Int?
+        private let prompt: String?
+        private let cached: Mutex<String?>
+
+        public init(seed: Int?, prompt: String?) {
+            self.seed = seed
+            self.prompt = prompt
+            cached = Mutex(nil)
+        }
+
+        public init(key: String) {
+            seed = nil
+            prompt = nil
+            cached = Mutex(key)
+        }
 
         public var key: String {
-            switch self {
-            case .root(let seed, let prompt):
-                // The SHA-256 of "lineage\nseed:<seed or ->\nprompt:<prompt>", its bytes laid
-                // out directly: asked for every item the plan JSON writes and every image
-                // an export is given, the interpolated string was most of the cost.
-                Self.rootKey(seed: seed, prompt: prompt)
-            case .key(let key): key
+            cached.withLock { cached in
+                if let cached { return cached }
+                let key = Self.rootKey(seed: seed, prompt: prompt)
+                cached = key
+                return key
             }
         }
 
+        /// The SHA-256 of "lineage\nseed:<seed or ->\nprompt:<prompt>", its bytes laid out
+        /// directly (an interpolated string was most of the cost).
         private static func rootKey(seed: Int?, prompt: String?) -> String {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(40 + (prompt?.utf8.count ?? 0))
@@ -132,7 +148,7 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
                   frameIndex: try container.decodeIfPresent(Int.self, forKey: .frameIndex),
                   path: try container.decode(String.self, forKey: .path),
                   signature: try container.decode(ItemSignature.self, forKey: .signature),
-                  lineage: try container.decodeIfPresent(String.self, forKey: .lineage).map(LineageOrigin.key))
+                  lineage: try container.decodeIfPresent(String.self, forKey: .lineage).map(LineageOrigin.init(key:)))
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -334,6 +334,12 @@ struct ItemFactory: Sendable {
             id = shape.signature(seed: seed, prompt: prompt?.text, negative: prompt?.negative, inputs: inputs,
                                  frameIndex: frameIndex).id
         }
+        // A root generation's lineage, shared with the items derived from it (candidates,
+        // labels, frames), so that it is hashed once for all of them when asked for.
+        var lineage = lineage
+        if lineage == nil, inputs.isEmpty, seed != nil || prompt != nil {
+            lineage = PlannedItem.LineageOrigin(seed: seed, prompt: prompt?.text)
+        }
         return PlannedItem(id: id, step: step, kind: kind, seed: seed, prompt: prompt?.text, negative: prompt?.negative,
                            promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape,
                            lineage: lineage)

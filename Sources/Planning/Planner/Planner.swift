@@ -198,28 +198,40 @@ public struct Planner: Sendable {
         for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
         let itemPosition: @Sendable (String) -> Int? = { [index] id in index.find(id, in: allItems) }
         let tasks = plan.tasks
-        // On every core, the largest tasks first, so that one big task (an export of every
-        // image) is not left to run alone at the end.
-        let order = tasks.indices.sorted { tasks[$0].items.count > tasks[$1].items.count }
-        let invocations = Parallel.map(order.count) { position -> TaskInvocation? in
-            let task = tasks[order[position]]
-            guard let step = workflow.plannedStep(task.step) else { return nil }
-            // A task's items are consecutive in the plan as a rule: the one after the last
-            // found is tried before the index.
-            var items: [PlannedItem] = []
-            items.reserveCapacity(task.items.count)
+        // Each task's items, by position: a task's items are consecutive in the plan as a
+        // rule, so the one after the last found is tried before the index.
+        let positions = Parallel.map(tasks.count) { taskIndex -> [Int] in
+            var found: [Int] = []
+            found.reserveCapacity(tasks[taskIndex].items.count)
             var next = -1
-            for id in task.items {
-                let found = next >= 0 && next < allItems.count && allItems[next].id == id ? next : itemPosition(id)
-                guard let found else { continue }
-                items.append(allItems[found])
-                next = found + 1
+            for id in tasks[taskIndex].items {
+                let position = next >= 0 && next < allItems.count && allItems[next].id == id ? next : itemPosition(id)
+                guard let position else { continue }
+                found.append(position)
+                next = position + 1
             }
+            return found
+        }
+        // What building a task costs goes with the items it makes and the inputs they read:
+        // an export makes one item of 100,000 inputs.
+        let weights = positions.map { $0.reduce(0) { $0 + 1 + allItems[$1].inputs.count } }
+        @Sendable func invocation(_ taskIndex: Int) -> TaskInvocation? {
+            guard let step = workflow.plannedStep(tasks[taskIndex].step) else { return nil }
+            let items = positions[taskIndex].map { allItems[$0] }
             let context = InvocationContext(workflow: workflow, step: step, planned: allItems, position: itemPosition)
             return step.planning.invocation(for: items, context: context)
         }
-        for (position, index) in order.enumerated() {
-            if let invocation = invocations[position] { plan.tasks[index].invocation = invocation }
+        // A task as large as a tenth of the plan is built alone, its own work on every core
+        // (inside the map over tasks below it would run on one); the rest on every core,
+        // the largest first.
+        let large = max(10_000, allItems.count / 10)
+        let order = tasks.indices.sorted { weights[$0] > weights[$1] }
+        let alone = order.prefix { weights[$0] >= large }
+        let together = Array(order.dropFirst(alone.count))
+        for index in alone { plan.tasks[index].invocation = invocation(index) }
+        let invocations = Parallel.map(together.count) { invocation(together[$0]) }
+        for (position, index) in together.enumerated() {
+            if let built = invocations[position] { plan.tasks[index].invocation = built }
         }
     }
 

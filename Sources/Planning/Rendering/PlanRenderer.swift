@@ -96,10 +96,11 @@ public enum PlanRenderer {
         return String(format: "%.1f days", seconds / 86400)
     }
 
-    /// The plan as JSON, key-sorted so the output is stable (`synthset-plan/1`).
-    /// Byte for byte what `JSONEncoder` (`.sortedKeys`, `.prettyPrinted`,
-    /// `.withoutEscapingSlashes`) writes, written by hand (``PlanJSONWriter``) because
-    /// encoding a million items through `JSONEncoder` took most of a minute.
+    /// The plan as JSON, key-sorted so the output is stable (`synthset-plan/1`): the plan
+    /// object as `JSONEncoder` (`.sortedKeys`, `.prettyPrinted`, `.withoutEscapingSlashes`)
+    /// lays it out, each item and task on a line of its own as compact JSON. Written by
+    /// hand (``PlanJSONWriter``) because encoding a million items through `JSONEncoder`
+    /// took most of a minute.
     /// `extra` adds top-level members (key and compact JSON value) the plan does not hold.
     public static func json(_ plan: Plan, adding extra: [String: [UInt8]] = [:]) -> String {
         var bytes = PlanJSONWriter.json(plan, adding: extra)
@@ -113,12 +114,28 @@ public enum PlanRenderer {
         sink(Data("\n".utf8))
     }
 
-    /// The same JSON through Foundation, for the test that keeps the two identical.
+    /// The same JSON through Foundation, for the test that keeps the two identical: the plan
+    /// without items and tasks pretty-printed, then each item and task encoded compactly
+    /// on a line of its own in their arrays.
     package static func foundationJSON(_ plan: Plan) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(plan) else { return "{}" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+        let pretty = JSONEncoder(), compact = JSONEncoder()
+        pretty.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        compact.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var outline = plan
+        outline.items = []
+        outline.tasks = []
+        guard let data = try? pretty.encode(outline) else { return "{}" }
+        var text = String(decoding: data, as: UTF8.self)
+        func lines(_ elements: [some Encodable]) -> String {
+            let encoded = elements.map { String(decoding: (try? compact.encode($0)) ?? Data("null".utf8), as: UTF8.self) }
+            return "[\n    " + encoded.joined(separator: ",\n    ") + "\n  ]"
+        }
+        for (key, elements) in [("items", plan.items.isEmpty ? nil : lines(plan.items)),
+                                ("tasks", plan.tasks.isEmpty ? nil : lines(plan.tasks))] {
+            guard let elements else { continue }
+            text = text.replacingOccurrences(of: "\n  \"\(key)\" : [\n\n  ]", with: "\n  \"\(key)\" : " + elements)
+        }
+        return text + "\n"
     }
 
     static func label(_ step: StepPlan) -> String {

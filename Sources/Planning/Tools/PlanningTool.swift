@@ -75,17 +75,17 @@ public struct RunnerAlternative {
 
 /// What an invocation is built from: the workflow, the (planned) step, and the
 /// workspace paths of the items a task reads.
-public struct InvocationContext {
+public struct InvocationContext: Sendable {
     public let workflow: Workflow
     public let step: Step
-    private let items: (String) -> PlannedItem?
+    private let items: @Sendable (String) -> PlannedItem?
     /// The plan's items and an item's position among them, when the context is made from
     /// a plan: ``read(_:_:)`` reads them in place instead of copying each item it is asked
     /// about (an export reads 200,000).
     private let planned: [PlannedItem]
-    private let position: ((String) -> Int?)?
+    private let position: (@Sendable (String) -> Int?)?
 
-    public init(workflow: Workflow, step: Step, items: @escaping (String) -> PlannedItem?) {
+    public init(workflow: Workflow, step: Step, items: @escaping @Sendable (String) -> PlannedItem?) {
         self.workflow = workflow
         self.step = step
         self.items = items
@@ -94,7 +94,7 @@ public struct InvocationContext {
     }
 
     /// A context over a plan's items, found by `position`.
-    package init(workflow: Workflow, step: Step, planned: [PlannedItem], position: @escaping (String) -> Int?) {
+    package init(workflow: Workflow, step: Step, planned: [PlannedItem], position: @escaping @Sendable (String) -> Int?) {
         self.workflow = workflow
         self.step = step
         self.items = { id in position(id).map { planned[$0] } }

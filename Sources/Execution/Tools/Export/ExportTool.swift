@@ -82,59 +82,56 @@ public struct ExportTool: RunnableTool {
     static func dataset(_ item: PlannedItem, context: InvocationContext) -> ExportParameters.Dataset {
         // What the export needs of each image, read in place (a plan's items are not
         // copied): 100,000 images are otherwise 200,000 item copies.
-        struct Image { var id: String; var step: String; var number: Int?; var path: String; var lineage: PlannedItem.LineageOrigin }
-        func image(_ item: PlannedItem) -> Image {
-            Image(id: item.id, step: item.step, number: item.seed ?? item.frameIndex, path: item.path, lineage: item.lineageOrigin)
+        struct Image { var id: String; var step: String; var number: Int?; var path: String; var lineage: String }
+        @Sendable func image(_ item: PlannedItem) -> Image {
+            Image(id: item.id, step: item.step, number: item.seed ?? item.frameIndex, path: item.path, lineage: item.lineage)
         }
-        var images: [Image] = [], labels: [String] = [], labelItemIDs: [String?] = []
-        images.reserveCapacity(item.inputs.count)
-        labels.reserveCapacity(item.inputs.count)
-        labelItemIDs.reserveCapacity(item.inputs.count)
         enum Input {
-            case labels(path: String, image: String?)
-            case image(Image, labels: String)
-            case other(ToolKind.Output, path: String)
+            /// An image and its labels (a label item's, or ground truth beside the image).
+            case labeled(Image, labels: String, labelItem: String?)
+            case problem(String)
         }
-        for inputID in item.inputs {
-            let read = context.read(inputID) { input -> Input in
+        // 100,000 inputs are 200,000 look-ups, names and lineages: on every core.
+        let inputs = item.inputs
+        let read = Parallel.map(inputs.count) { index -> Input in
+            let inputID = inputs[index]
+            let found = context.read(inputID) { input -> Input in
                 switch input.kind {
-                case .labels: .labels(path: input.path, image: input.inputs.first)
-                case .image: .image(image(input), labels: input.companionPath("json"))
-                default: .other(input.kind, path: input.path)
+                case .labels:
+                    guard let imageID = input.inputs.first, let parts = context.read(imageID, image) else {
+                        return .problem("label item \(input.path) has no input image")
+                    }
+                    return .labeled(parts, labels: input.path, labelItem: inputID)
+                case .image: return .labeled(image(input), labels: input.companionPath("json"), labelItem: nil)
+                default: return .problem("input \(input.path) is a \(input.kind.rawValue), not labels or an image")
                 }
             }
-            switch read {
-            case nil:
-                return .init(item: item.id, problem: "input item \(inputID.prefix(16)) is not in the current plan")
-            case .labels(let labelPath, let imageID)?:
-                guard let imageID, let imageParts = context.read(imageID, image) else {
-                    return .init(item: item.id, problem: "label item \(labelPath) has no input image")
-                }
-                images.append(imageParts)
-                labels.append(labelPath)
-                labelItemIDs.append(inputID)
-            case .image(let imageParts, let labelPath)?:
-                images.append(imageParts)
-                labels.append(labelPath)
-                labelItemIDs.append(nil)
-            case .other(let kind, let path)?:
-                return .init(item: item.id, problem: "input \(path) is a \(kind.rawValue), not labels or an image")
+            return found ?? .problem("input item \(inputID.prefix(16)) is not in the current plan")
+        }
+        var imageCounts: [String: Int] = [:]
+        imageCounts.reserveCapacity(read.count)
+        for input in read {
+            switch input {
+            case .problem(let problem): return .init(item: item.id, problem: problem)
+            case .labeled(let image, _, _): imageCounts[image.id, default: 0] += 1
             }
         }
         // One image labeled by two label steps is exported twice, told apart by the label id.
-        var imageCounts: [String: Int] = [:]
-        imageCounts.reserveCapacity(images.count)
-        for index in images.indices { imageCounts[images[index].id, default: 0] += 1 }
-        // 100,000 images are 100,000 names and lineage hashes: on every core.
-        let imageList = images, labelList = labels, labelIDs = labelItemIDs, counts = imageCounts
-        let sources = Parallel.map(imageList.count) { index in
-            let image = imageList[index]
+        let counts = imageCounts
+        var safeSteps: [String: String] = [:]
+        for case .labeled(let image, _, _) in read where safeSteps[image.step] == nil {
+            safeSteps[image.step] = DatasetNaming.safeStepName(image.step)
+        }
+        let stepNames = safeSteps
+        let sources = Parallel.map(read.count) { index -> ExportParameters.Source in
+            guard case .labeled(let image, let labels, let labelID) = read[index] else { preconditionFailure("a dataset with a problem is returned above") }
             var id = Self.prefix(image.id, 8)
-            if counts[image.id, default: 0] > 1, let labelID = labelIDs[index] { id += "-" + Self.prefix(labelID, 8) }
-            let fileName = DatasetNaming.fileName(step: image.step, number: image.number, id: id, extension: PathParts.pathExtension(image.path))
+            if counts[image.id, default: 0] > 1, let labelID { id += "-" + Self.prefix(labelID, 8) }
+            let fileName = DatasetNaming.fileName(safeStep: stepNames[image.step]!, number: image.number, id: id,
+                                                  extension: PathParts.pathExtension(image.path))
             // The split follows the image's lineage (its root generation), not its id.
-            return ExportParameters.Source(lineage: image.lineage.key, fileName: fileName,
-                                           image: .workspace(image.path), labels: .workspace(labelList[index]))
+            return ExportParameters.Source(lineage: image.lineage, fileName: fileName,
+                                           image: .workspace(image.path), labels: .workspace(labels))
         }
         return .init(item: item.id, sources: sources)
     }

@@ -22,6 +22,31 @@ package enum Parallel {
         }
     }
 
+    /// Work begun on another thread at once, its result waited for when needed: for work
+    /// that can go on while the caller does something else (a plan's invocations, built
+    /// while its items are written).
+    package final class Pending<Value: Sendable>: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        /// Written once, before `done` is signalled; read only after waiting for it.
+        private var result: Value?
+
+        package init(_ work: @escaping @Sendable () -> Value) {
+            Thread.detachNewThread { [self] in
+                result = work()
+                done.signal()
+            }
+        }
+
+        /// The result, once the work is done (waiting for it the first time).
+        package func value() -> Value {
+            if result == nil {
+                done.wait()
+                done.signal()  // for whoever asks next
+            }
+            return result!
+        }
+    }
+
     /// The array's storage, shared by the chunks that each fill their own indices.
     private struct Place<T>: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<T>

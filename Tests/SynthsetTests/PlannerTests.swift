@@ -476,13 +476,26 @@ func chainManifest(colors: String = "[red, blue]", seeds: String = "0..1", boxTh
         for yaml in [chainManifest(), Self.everyMemberManifest, Self.manyItemsManifest] {
             let workflow = try loadWorkflow(yaml)
             var plan = try await makePlan(workflow)
+            // As `plan --format json` writes it: the invocations built while the items
+            // are written, never attached to the plan.
+            var overlapped: [UInt8] = []
+            PlanRenderer.writeJSON(plan, workflow: workflow) { overlapped.append(contentsOf: $0) }
+            #expect(plan.tasks.allSatisfy { $0.invocation == nil })
             // As `plan --format json` writes it: with every task's invocation.
             Planner.attachInvocations(to: &plan, workflow: workflow)
             #expect(plan.tasks.allSatisfy { $0.invocation != nil })
             #expect(PlanRenderer.json(plan) == PlanRenderer.foundationJSON(plan))
-            var streamed = Data()
-            PlanRenderer.writeJSON(plan) { streamed.append($0) }
+            var streamed: [UInt8] = []
+            PlanRenderer.writeJSON(plan) { streamed.append(contentsOf: $0) }
             #expect(String(decoding: streamed, as: UTF8.self) == PlanRenderer.foundationJSON(plan))
+            #expect(String(decoding: overlapped, as: UTF8.self) == PlanRenderer.foundationJSON(plan))
+            // With the large tasks (here, any of 100 items or inputs) built up front.
+            var prebuilt: [UInt8] = []
+            let unattached = try await makePlan(workflow)
+            PlanRenderer.writeJSON(unattached, invocations: Parallel.Pending { PlanInvocations(unattached, workflow: workflow, aloneFrom: 100) }) {
+                prebuilt.append(contentsOf: $0)
+            }
+            #expect(String(decoding: prebuilt, as: UTF8.self) == PlanRenderer.foundationJSON(plan))
         }
     }
 

@@ -222,6 +222,4 @@ struct BatchCollector: Sendable {
 extension PlannedItem {
     /// The item's file name in scratch space (`<id16>.jpg`).
     var scratchName: String { fileName }
-    /// The file name without its extension (`<id16>`).
-    var stem: String { PathParts.withoutExtension(fileName) }
 }

@@ -17,6 +17,13 @@ extension PlannedItem {
 
     /// The path without the file's extension (`outputs/s/abc`).
     package var pathWithoutExtension: String { PathParts.withoutExtension(path) }
+
+    /// The file name without its extension (`abc` of `outputs/s/abc.jpg`): for a planned
+    /// item, the id's first 16 digits, taken without making its path.
+    package var stem: String {
+        if let digits = shape.stem(id: id, storedPath: hasStoredPath) { return digits }
+        return PathParts.withoutExtension(fileName)
+    }
 }
 
 public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
@@ -38,6 +45,14 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     }
     /// A path set or decoded explicitly; nil for planned items.
     private var storedPath: String?
+    var hasStoredPath: Bool { storedPath != nil }
+
+    /// Writes ``path`` as a JSON string, without making the string when it comes from the
+    /// shape (300,000 of them in a large plan's JSON).
+    func writePath(to out: CanonicalJSONWriter) {
+        if let storedPath { return out.string(storedPath) }
+        shape.writePath(id: id, to: out)
+    }
     /// The identity of the root generation the item derives from, which the train/test
     /// split follows: for an item with no inputs and a seed or prompt (a Cosmos image, a
     /// procedural scene), the SHA-256 of its seed and prompt text; for a derived item
@@ -199,12 +214,23 @@ final class SignatureShape: Sendable {
     /// The path of the step's items around the id's first 16 digits.
     let pathPrefix: String
     let pathSuffix: String
+    /// Whether the prefix and suffix go into a JSON string as they are.
+    let pathIsPlain: Bool
+    /// Whether the path's stem is the id's first 16 digits: the prefix is a folder and the
+    /// suffix one extension.
+    let stemIsDigits: Bool
 
     init(_ base: ItemSignature, fromItem: Set<Member> = [], pathPrefix: String = "", pathSuffix: String = "") {
         self.base = base
         self.fromItem = fromItem
         self.pathPrefix = pathPrefix
         self.pathSuffix = pathSuffix
+        var joined = pathPrefix + pathSuffix
+        pathIsPlain = joined.withUTF8 { CanonicalJSONWriter.needsNoEscaping($0) }
+        let suffix = Array(pathSuffix.utf8)
+        stemIsDigits = (pathPrefix.isEmpty || pathPrefix.utf8.last == UInt8(ascii: "/"))
+            && (suffix.isEmpty || (suffix.count > 1 && suffix[0] == UInt8(ascii: ".")
+                && !suffix.dropFirst().contains(UInt8(ascii: ".")) && !suffix.contains(UInt8(ascii: "/"))))
     }
 
     func path(id: String) -> String {
@@ -215,6 +241,34 @@ final class SignatureShape: Sendable {
             for byte in pathSuffix.utf8 { buffer[end] = byte; end += 1 }
             return end
         }
+    }
+
+    /// The stem of ``path(id:)`` when it is the id's first 16 digits (a suffix that is one
+    /// extension, an id of plain digits); nil otherwise.
+    func stem(id: String, storedPath: Bool) -> String? {
+        guard !storedPath, stemIsDigits, id.utf8.count >= 16,
+              id.utf8.prefix(16).allSatisfy({ $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "/") && $0 < 0x80 }) else { return nil }
+        return String(Substring(id.utf8.prefix(16)))
+    }
+
+    /// ``path(id:)`` as a JSON string, its pieces copied straight into `out` when none
+    /// needs escaping.
+    func writePath(id: String, to out: CanonicalJSONWriter) {
+        var id = id
+        let written = pathIsPlain && id.withUTF8 { utf8 in
+            guard utf8.count >= 16 else { return false }
+            let digits = UnsafeBufferPointer(rebasing: utf8.prefix(16))
+            guard digits.allSatisfy({ $0 < 0x80 }), CanonicalJSONWriter.needsNoEscaping(digits) else { return false }
+            out.withBytes { bytes in
+                bytes.append(UInt8(ascii: "\""))
+                bytes.append(contentsOf: pathPrefix.utf8)
+                bytes.append(contentsOf: digits)
+                bytes.append(contentsOf: pathSuffix.utf8)
+                bytes.append(UInt8(ascii: "\""))
+            }
+            return true
+        }
+        if !written { out.string(path(id: id)) }
     }
 
     func signature(seed: Int?, prompt: String?, negative: String?, inputs: [String], frameIndex: Int?) -> ItemSignature {

@@ -190,48 +190,10 @@ public struct Planner: Sendable {
     /// json` shows. Kept apart from ``plan(_:)`` so planning for a table or an estimate
     /// does not build the batch files of a hundred thousand items.
     public static func attachInvocations(to plan: inout Plan, workflow: Workflow) {
-        // Items by id through an index into the plan's items rather than a dictionary of
-        // item copies: cheaper to build for every item and to query for every input.
-        let allItems = plan.items
-        var index = ItemIndex()
-        index.reserveCapacity(allItems.count)
-        for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
-        let itemPosition: @Sendable (String) -> Int? = { [index] id in index.find(id, in: allItems) }
-        let tasks = plan.tasks
-        // Each task's items, by position: a task's items are consecutive in the plan as a
-        // rule, so the one after the last found is tried before the index.
-        let positions = Parallel.map(tasks.count) { taskIndex -> [Int] in
-            var found: [Int] = []
-            found.reserveCapacity(tasks[taskIndex].items.count)
-            var next = -1
-            for id in tasks[taskIndex].items {
-                let position = next >= 0 && next < allItems.count && allItems[next].id == id ? next : itemPosition(id)
-                guard let position else { continue }
-                found.append(position)
-                next = position + 1
-            }
-            return found
-        }
-        // What building a task costs goes with the items it makes and the inputs they read:
-        // an export makes one item of 100,000 inputs.
-        let weights = positions.map { $0.reduce(0) { $0 + 1 + allItems[$1].inputs.count } }
-        @Sendable func invocation(_ taskIndex: Int) -> TaskInvocation? {
-            guard let step = workflow.plannedStep(tasks[taskIndex].step) else { return nil }
-            let items = positions[taskIndex].map { allItems[$0] }
-            let context = InvocationContext(workflow: workflow, step: step, planned: allItems, position: itemPosition)
-            return step.planning.invocation(for: items, context: context)
-        }
-        // A task as large as a tenth of the plan is built alone, its own work on every core
-        // (inside the map over tasks below it would run on one); the rest on every core,
-        // the largest first.
-        let large = max(10_000, allItems.count / 10)
-        let order = tasks.indices.sorted { weights[$0] > weights[$1] }
-        let alone = order.prefix { weights[$0] >= large }
-        let together = Array(order.dropFirst(alone.count))
-        for index in alone { plan.tasks[index].invocation = invocation(index) }
-        let invocations = Parallel.map(together.count) { invocation(together[$0]) }
-        for (position, index) in together.enumerated() {
-            if let built = invocations[position] { plan.tasks[index].invocation = built }
+        let invocations = PlanInvocations(plan, workflow: workflow)
+        let built = Parallel.map(plan.tasks.count) { invocations.invocation(at: $0) }
+        for (index, invocation) in built.enumerated() {
+            if let invocation { plan.tasks[index].invocation = invocation }
         }
     }
 

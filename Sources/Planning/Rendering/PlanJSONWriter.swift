@@ -22,8 +22,11 @@ enum PlanJSONWriter {
     /// never held as one string. `extra` adds top-level members the plan itself does not
     /// hold (the cluster's jobs): each a key and its value as compact JSON, placed in key
     /// order among the plan's own.
-    static func write(_ plan: Plan, adding extra: [String: [UInt8]] = [:], flushingEvery limit: Int = 1 << 20,
-                      to sink: ([UInt8]) -> Void) {
+    ///
+    /// `invocations`, when given, builds each task's invocation in place of the one the task
+    /// holds; it is asked for once the items are written.
+    static func write(_ plan: Plan, adding extra: [String: [UInt8]] = [:], invocations: (() -> PlanInvocations)? = nil,
+                      flushingEvery limit: Int = 1 << 20, to sink: ([UInt8]) -> Void) {
         var printer = PrettyPrinter()
         func feed(_ bytes: [UInt8]) {
             printer.feed(bytes)
@@ -73,9 +76,16 @@ enum PlanJSONWriter {
         member("manifest_sha256"); feed(string(plan.manifestSHA256))
         member("steps"); feed(encoded(plan.steps))
         member("tasks"); feed("[")
+        let builder = invocations?()
         plan.tasks.withUnsafeBufferPointer { buffer in
             let tasks = UncheckedSendable(buffer)
-            elements(buffer.count, chunkSize: 16, into: &printer, to: sink) { out, index in task(out, tasks.value[index]) }
+            elements(buffer.count, chunkSize: 16, into: &printer, to: sink) { out, index in
+                if let builder {
+                    task(out, tasks.value[index], invocation: builder.invocation(at: index))
+                } else {
+                    task(out, tasks.value[index], invocation: tasks.value[index].invocation)
+                }
+            }
         }
         feed("]")
         member("totals"); feed(encoded(plan.totals))
@@ -92,25 +102,28 @@ enum PlanJSONWriter {
     static func elements(_ count: Int, chunkSize: Int = 2048, into printer: inout PrettyPrinter,
                          to sink: ([UInt8]) -> Void, _ write: @Sendable (CanonicalJSONWriter, Int) -> Void) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let batchSize = chunkSize * max(1, cores) * 2
+        let chunksPerBatch = max(1, cores) * 2
+        let batchSize = chunkSize * chunksPerBatch
+        // One writer per chunk of a batch, emptied and written again for each batch: a new
+        // buffer per chunk (megabytes, grown by doubling) cost a copy at each growth and
+        // the kernel's zeroing of every fresh page, a fifth of the time spent on a large plan.
+        let writers = UncheckedSendable((0..<min(chunksPerBatch, (count + chunkSize - 1) / chunkSize)).map { _ in
+            CanonicalJSONWriter(capacity: 1 << 16)
+        })
         for batchStart in stride(from: 0, to: count, by: batchSize) {
             let batchEnd = min(batchStart + batchSize, count)
             let chunkCount = (batchEnd - batchStart + chunkSize - 1) / chunkSize
-            let chunks = [[UInt8]](unsafeUninitializedCapacity: chunkCount) { buffer, initialized in
-                let base = UncheckedSendable(buffer.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
-                    let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
-                    let out = CanonicalJSONWriter(capacity: 1 << 16)
-                    for index in start..<end {
-                        // A comma, a new line and the indent of an element of the plan's array.
-                        if index > start { out.raw(",\n    ") }
-                        write(out, index)
-                    }
-                    (base.value + chunk).initialize(to: out.bytes)
+            DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+                let start = batchStart + chunk * chunkSize, end = min(start + chunkSize, batchEnd)
+                let out = writers.value[chunk]
+                out.reset()
+                for index in start..<end {
+                    // A comma, a new line and the indent of an element of the plan's array.
+                    if index > start { out.raw(",\n    ") }
+                    write(out, index)
                 }
-                initialized = chunkCount
             }
-            for (chunk, bytes) in chunks.enumerated() {
+            for chunk in 0..<chunkCount {
                 if batchStart > 0 || chunk > 0 { printer.feed([UInt8(ascii: ",")]) }
                 // What the printer holds (the comma, the new line after the opener) goes
                 // first, then the chunk as it is, not copied into the printer's buffer.
@@ -119,7 +132,7 @@ enum PlanJSONWriter {
                     sink(printer.out)
                     printer.out.removeAll(keepingCapacity: true)
                 }
-                sink(bytes)
+                writers.value[chunk].withBytes { sink($0) }
             }
         }
     }
@@ -132,7 +145,7 @@ enum PlanJSONWriter {
             out.key("kind"); out.string(item.kind.rawValue)
             out.key("lineage"); out.string(item.lineage)
             if let negative = item.negative { out.key("negative"); out.string(negative) }
-            out.key("path"); out.string(item.path)
+            out.key("path"); item.writePath(to: out)
             if let prompt = item.prompt { out.key("prompt"); out.string(prompt) }
             if let ref = item.promptRef { out.key("prompt_ref"); out.string(ref) }
             if let seed = item.seed { out.key("seed"); out.raw(String(seed)) }
@@ -260,13 +273,13 @@ enum PlanJSONWriter {
         }
     }
 
-    static func task(_ out: CanonicalJSONWriter, _ task: PlannedTask) {
+    static func task(_ out: CanonicalJSONWriter, _ task: PlannedTask, invocation: TaskInvocation?) {
         out.object {
             out.key("depends_on"); out.array(task.dependsOn) { out.string($0) }
             out.key("device"); out.string(task.device.rawValue)
             out.key("gpus"); out.raw(String(task.gpus))
             out.key("id"); out.string(task.id)
-            if let invocation = task.invocation {
+            if let invocation {
                 out.key("invocation")
                 Self.invocation(out, invocation)
             }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import WorkflowSpec
 
@@ -108,10 +109,33 @@ public enum PlanRenderer {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// ``json(_:)`` written to `sink` a megabyte at a time, newline included.
-    public static func writeJSON(_ plan: Plan, adding extra: [String: [UInt8]] = [:], to sink: (Data) -> Void) {
-        PlanJSONWriter.write(plan, adding: extra) { sink(Data($0)) }
-        sink(Data("\n".utf8))
+    /// ``json(_:)`` written to `sink` a piece at a time (a megabyte or a chunk of elements),
+    /// newline included. The pieces are handed over as they are, not copied: a sink that
+    /// keeps one copies it.
+    public static func writeJSON(_ plan: Plan, adding extra: [String: [UInt8]] = [:], to sink: ([UInt8]) -> Void) {
+        PlanJSONWriter.write(plan, adding: extra, to: sink)
+        sink([UInt8(ascii: "\n")])
+    }
+
+    /// The JSON of `plan` with every task's invocation, as `plan --format json` writes it
+    /// and as ``writeJSON(_:adding:to:)`` would after ``Planner/attachInvocations(to:workflow:)``.
+    /// The invocations are not attached: what they need is prepared on another thread while
+    /// the items, which come first, are written, and each task's is built, written and
+    /// freed in turn (a hundred thousand items' batch files were 200 MB held at once).
+    public static func writeJSON(_ plan: Plan, workflow: Workflow, to sink: ([UInt8]) -> Void) {
+        writeJSON(plan, invocations: preparingInvocations(plan, workflow: workflow), to: sink)
+    }
+
+    /// What ``writeJSON(_:invocations:to:)`` builds the invocations with, begun at once on
+    /// another thread. Kept by the caller: `plan` leaves it to the OS at exit instead of
+    /// freeing an export's 100,000 sources one by one.
+    package static func preparingInvocations(_ plan: Plan, workflow: Workflow) -> Parallel.Pending<PlanInvocations> {
+        Parallel.Pending { PlanInvocations(plan, workflow: workflow) }
+    }
+
+    package static func writeJSON(_ plan: Plan, invocations: Parallel.Pending<PlanInvocations>, to sink: ([UInt8]) -> Void) {
+        PlanJSONWriter.write(plan, invocations: { invocations.value() }, to: sink)
+        sink([UInt8(ascii: "\n")])
     }
 
     /// The same JSON through Foundation, for the test that keeps the two identical: the plan

@@ -55,9 +55,15 @@ struct PlanCommand: AsyncParsableCommand {
         if format == .json {
             // JSON shows what each task will run (synthset-plan/1, docs/plan-format.md),
             // and with a Slurm executor the jobs that carry them.
-            Planner.attachInvocations(to: &plan, workflow: loaded)
-            let extra = settings.kind == .slurm ? ["cluster": PlannedCluster(plan: plan, settings: settings).json] : [:]
-            PlanRenderer.writeJSON(plan, adding: extra) { FileHandle.standardOutput.write($0) }
+            if settings.kind == .slurm {
+                Planner.attachInvocations(to: &plan, workflow: loaded)
+                let extra = ["cluster": PlannedCluster(plan: plan, settings: settings).json]
+                PlanRenderer.writeJSON(plan, adding: extra) { Console.out(bytes: $0) }
+            } else {
+                let invocations = PlanRenderer.preparingInvocations(plan, workflow: loaded)
+                PlanRenderer.writeJSON(plan, invocations: invocations) { Console.out(bytes: $0) }
+                _ = Unmanaged.passRetained(invocations)
+            }
         } else {
             Console.out(PlanRenderer.render(plan, as: format))
         }

@@ -29,6 +29,15 @@ enum Console {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
+    /// `bytes` to standard output as they are (no `Data` copy of a plan's 300 MB).
+    static func out(bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count,
+                                                 deallocator: .none))
+        }
+    }
+
     static func error(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }

@@ -2,6 +2,7 @@ import Basics
 import Foundation
 import Planning
 import Testing
+import WorkspaceStore
 
 /// Lock files, `run --frozen`, `verify`, `diff` and measured estimates, end to end with
 /// the built binary on procedural workflows (no GPU, no external tool).
@@ -71,6 +72,43 @@ import Testing
         #expect(again.status == 0, "\(again.output)")
         #expect(try lock(first) == a)
         #expect(try FileManager.default.attributesOfItem(atPath: lockPath)[.systemFileNumber] as? Int == inode)
+    }
+
+    /// A re-run that makes nothing skips building the lock only while the store's items,
+    /// the lock's inputs and the file are as when it was written.
+    @Test func aNoOpRunRewritesALockOnlyWhenItIsNotTheOneItWouldWrite() async throws {
+        let directory = try await ranWorkspace()
+        let lockURL = directory.appendingPathComponent("repro.yaml.lock")
+        let original = try lock(directory)
+        let store = try CheckpointStore(path: directory.appendingPathComponent(".synthset/repro/state.db"))
+        let written = try #require(try store.writtenLock())
+        #expect(written.path == lockURL.path)
+        #expect(written.sha256 == sha256Hex(original))
+        #expect(written.itemChanges == (try store.itemChangeCount()))
+        // Edited by hand: the next run writes the lock it makes.
+        try (original + "edited by hand\n").write(to: lockURL, atomically: true, encoding: .utf8)
+        var again = try await TestSupport.run(["run", "repro.yaml"], in: directory)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(try lock(directory) == original)
+        // Removed: written again.
+        try FileManager.default.removeItem(at: lockURL)
+        again = try await TestSupport.run(["run", "repro.yaml"], in: directory)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(try lock(directory) == original)
+        // Any change to the items (here one forgotten, made again by the run) makes the
+        // record stale until the lock is made again.
+        let scene = try #require(try store.items(step: "scenes").first)
+        #expect(try store.deleteItems(ids: [scene.id]) == 1)
+        #expect(try store.writtenLock() == nil)
+        again = try await TestSupport.run(["run", "repro.yaml"], in: directory)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(try lock(directory) == original)
+        #expect(try store.writtenLock()?.itemChanges == (try store.itemChangeCount()))
+        // A recipe that plans other items changes the lock's inputs: a new lock.
+        try Self.recipe(seeds: "0..6").write(to: directory.appendingPathComponent("repro.yaml"), atomically: true, encoding: .utf8)
+        again = try await TestSupport.run(["run", "repro.yaml"], in: directory)
+        #expect(again.status == 0, "\(again.output)")
+        #expect(itemLines(try lock(directory), step: "scenes").count == 7)
     }
 
     @Test func verifyNamesAChangedAndAMissingItem() async throws {

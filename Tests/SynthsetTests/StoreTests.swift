@@ -32,7 +32,7 @@ func deadPID() throws -> Int32 {
         let path = dir.appendingPathComponent("nested/deeper/checkpoint.sqlite")
         let store = try CheckpointStore(path: path)
         #expect(FileManager.default.fileExists(atPath: path.path))
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
         #expect(try store.schemaVersion() == CheckpointStore.currentSchemaVersion)
         #expect(try store.journalMode() == "wal")
         let synchronous = try store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
@@ -45,7 +45,7 @@ func deadPID() throws -> Int32 {
         #expect(indexes.contains("items_on_step"))
         // Reopening does not re-run migrations.
         let again = try CheckpointStore(path: path)
-        #expect(try again.appliedMigrations() == ["v1", "v2", "v3"])
+        #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4"])
     }
 
     @Test func newerSchemaIsRejectedWithAHint() throws {

@@ -160,12 +160,14 @@ public struct LockFile: Sendable, Equatable {
         return try parse(text, file: url.path)
     }
 
-    /// Writes the lock atomically: a temporary file beside it, then rename.
-    public func write(to url: URL) throws {
+    /// Writes the lock atomically: a temporary file beside it, then rename. Returns the
+    /// bytes the file holds.
+    @discardableResult
+    public func write(to url: URL) throws -> Data {
         let bytes = Data(text.utf8)
         // A re-run with nothing to do writes the same lock: leave the file (and its
         // mtime) alone instead of writing and syncing megabytes at 100,000 items.
-        if let existing = try? Data(contentsOf: url), existing == bytes { return }
+        if let existing = try? Data(contentsOf: url), existing == bytes { return bytes }
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         try bytes.write(to: temporary)
         if Foundation.rename(temporary.path, url.path) != 0 {
@@ -173,6 +175,7 @@ public struct LockFile: Sendable, Equatable {
             try? FileManager.default.removeItem(at: temporary)
             throw ParseError(description: "cannot write \(url.path): \(reason)")
         }
+        return bytes
     }
 }
 
@@ -220,6 +223,36 @@ public enum Reproduction {
     /// SHA-256 over the sorted hashes, one per line.
     public static func fingerprint(_ hashes: [String]) -> String {
         ContentHash.sha256(hashes.sorted().map { $0 + "\n" }.joined())
+    }
+
+    /// A digest of what a lock is made of besides the store's items: the recipe, the plan's
+    /// items, the tool versions, the prompt and file lines. Equal digests and an unchanged
+    /// store make the same lock (``CheckpointStore/writtenLock()``).
+    public static func lockInputs(workflow: Workflow, plan: Plan, tools: [String: String]) -> String {
+        var parts = ["synthset-lock-inputs/1", workflow.name, URL(fileURLWithPath: workflow.file).lastPathComponent,
+                     workflow.sourceHash, plan.hash]
+        parts += tools.sorted { $0.key < $1.key }.map { "tool \($0.key)=\($0.value)" }
+        parts += promptLines(workflow).map { "prompt " + $0 }
+        parts += fileLines(workflow).map { "file " + $0 }
+        return ContentHash.sha256(parts.joined(separator: "\n"))
+    }
+
+    /// Whether the lock file at `url` is the one a lock made now would be: written from
+    /// the same `inputs` (``lockInputs(workflow:plan:tools:)``) with no item changed in the
+    /// store since, and holding the bytes written then.
+    public static func lockIsCurrent(at url: URL, inputs: String, store: CheckpointStore) -> Bool {
+        guard let written = try? store.writtenLock(), written.path == url.path, written.inputs == inputs,
+              let bytes = try? Data(contentsOf: url) else { return false }
+        return ContentHash.sha256(bytes) == written.sha256
+    }
+
+    /// Writes `lock`, made from the store's items when its count of item changes was
+    /// `itemChanges`, to `url`, and records that in the store.
+    public static func write(_ lock: LockFile, to url: URL, inputs: String, itemChanges: Int64?, store: CheckpointStore) throws {
+        let bytes = try lock.write(to: url)
+        guard let itemChanges else { return }
+        try? store.recordWrittenLock(WrittenLock(path: url.path, sha256: ContentHash.sha256(bytes), inputs: inputs,
+                                                 itemChanges: itemChanges))
     }
 
     /// The user files steps run, with their content hash (`unread` when the file could

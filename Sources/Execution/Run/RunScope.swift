@@ -63,10 +63,15 @@ public struct RunScope: Sendable {
         let forcedSteps = dependents(of: options.forcerun.filter { workflow.step($0) != nil }, in: workflow)
         var forced: Set<String> = []
         var toDo: Set<String> = []
+        // What an item's step decides, worked out once per step (a step's items are
+        // consecutive) instead of once per item.
+        var last: (step: String, inScope: Bool, isForced: Bool)?
         for item in plan.items {
-            let step = workflow.manifestStepID(item.step)
-            guard steps?.contains(step) ?? true else { continue }
-            let isForced = forcedSteps.contains(step)
+            if last?.step != item.step {
+                let step = workflow.manifestStepID(item.step)
+                last = (item.step, steps?.contains(step) ?? true, forcedSteps.contains(step))
+            }
+            guard let (_, inScope, isForced) = last, inScope else { continue }
             if isForced { forced.insert(item.id) }
             if isForced || !done.contains(item.id) { toDo.insert(item.id) }
         }

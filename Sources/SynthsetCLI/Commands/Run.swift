@@ -189,8 +189,13 @@ struct Run: AsyncParsableCommand {
     /// Writes the lock after a complete run, or, with --frozen, checks the outputs against it.
     func finishLock(workflow loaded: Workflow, plan: Plan, workspace: Workspace, lockURL: URL, frozen: LockFile?) async throws {
         let tools = await ToolVersions.probe(loaded, synthsetVersion: SynthsetCommand.version)
-        guard let store = try? CheckpointStore(path: workspace.store),
-              let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store, tools: tools, workspace: workspace)
+        guard let store = try? CheckpointStore(path: workspace.store) else { return }
+        let inputs = Reproduction.lockInputs(workflow: loaded, plan: plan, tools: tools)
+        // No item changed since this lock was written from the same recipe, plan and tools,
+        // and the file is as written: building it again would give the same bytes.
+        if frozen == nil, Reproduction.lockIsCurrent(at: lockURL, inputs: inputs, store: store) { return }
+        let itemChanges = try? store.itemChangeCount()
+        guard let produced = try Reproduction.lock(workflow: loaded, plan: plan, store: store, tools: tools, workspace: workspace)
         else { return }  // a partial run (--only, blocked items) writes no lock
         if let frozen {
             // Re-hash the files on disk as `verify` does: the store's hashes say what was
@@ -206,7 +211,7 @@ struct Run: AsyncParsableCommand {
             return
         }
         do {
-            try produced.write(to: lockURL)
+            try Reproduction.write(produced, to: lockURL, inputs: inputs, itemChanges: itemChanges, store: store)
         } catch {
             Console.error("warning: \(error)\n")
         }

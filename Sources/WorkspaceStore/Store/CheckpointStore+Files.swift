@@ -105,3 +105,52 @@ extension CheckpointStore {
         }
     }
 }
+
+/// The lock file a run wrote, as the store recorded it (``CheckpointStore/recordWrittenLock(_:)``).
+public struct WrittenLock: Sendable, Equatable {
+    /// The lock file's path.
+    public var path: String
+    /// The SHA-256 of the bytes written.
+    public var sha256: String
+    /// A digest of what the lock was made from besides the items (recipe, plan, tools).
+    public var inputs: String
+    /// The store's count of item changes (``CheckpointStore/itemChangeCount()``) read
+    /// before the lock was made from the items.
+    public var itemChanges: Int64
+
+    public init(path: String, sha256: String, inputs: String, itemChanges: Int64) {
+        self.path = path
+        self.sha256 = sha256
+        self.inputs = inputs
+        self.itemChanges = itemChanges
+    }
+}
+
+extension CheckpointStore {
+    /// The lock last written, when no item has changed since: nil once any item was
+    /// added, changed or removed.
+    public func writtenLock() throws -> WrittenLock? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT w.path, w.sha256, w.inputs, w.item_changes FROM written_lock w, item_changes c
+                WHERE w.id = 1 AND w.item_changes = c.count
+                """) else { return nil }
+            return WrittenLock(path: row[0], sha256: row[1], inputs: row[2], itemChanges: row[3])
+        }
+    }
+
+    /// How many times items were added, changed or removed, ever: read before making a
+    /// lock from them, so that a change made meanwhile (by another run) makes the record
+    /// of the lock stale at once.
+    public func itemChangeCount() throws -> Int64 {
+        try database.read { db in try Int64.fetchOne(db, sql: "SELECT count FROM item_changes WHERE id = 1") ?? 0 }
+    }
+
+    /// Records that `lock` was written, made from the items as they were at its count.
+    public func recordWrittenLock(_ lock: WrittenLock) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO written_lock (id, path, sha256, inputs, item_changes) VALUES (1, ?, ?, ?, ?)",
+                           arguments: [lock.path, lock.sha256, lock.inputs, lock.itemChanges])
+        }
+    }
+}

@@ -161,7 +161,6 @@ struct Scheduler {
         self.store = store
         self.runID = runID
         self.workspace = workspace
-        self.items = executor.plan.itemsByID()
         self.committer = OutputCommitter(workspace: workspace)
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
@@ -175,6 +174,8 @@ struct Scheduler {
             if task.device != .cpu && task.device != .gpu { hasUnslottedTasks = true }
             states.append(TaskState(task: task, remaining: remaining))
         }
+        // The items by id, for the tasks that run: none on a re-run with nothing to do.
+        items = states.isEmpty ? [:] : executor.plan.itemsByID()
     }
 
     func startEvent() -> RunStart {

@@ -109,7 +109,13 @@ extension Workspace {
         let recorded = try store.doneOutputs()
         let files = try store.recordedFileSizes()
         let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        @Sendable func size(_ path: String) -> Int64? { FileStatus(path: base + path)?.size }
+        // Paths relative to the workspace, looked up from it held open.
+        let folder = FileStatus.Folder(path: root.path)
+        @Sendable func status(_ path: String) -> FileStatus? {
+            guard let folder, !path.hasPrefix("/") else { return FileStatus(path: base + path) }
+            return FileStatus(path, in: folder)
+        }
+        @Sendable func size(_ path: String) -> Int64? { status(path)?.size }
         // The stats, most of a no-op re-run's time, on every core: items in parallel, and
         // the files of a big folder (an export's 500,000) in parallel after them.
         let items = plan.items
@@ -117,14 +123,15 @@ extension Workspace {
         let there = Parallel.map(items.count) { index -> Bool? in
             let item = items[index]
             guard let record = recorded[item.id] else { return false }
-            let status = FileStatus(path: base + record.path)
-            let mainOK = item.kind.isFolder ? status?.isDirectory == true : status?.size == record.bytes
+            let found = status(record.path)
+            let mainOK = item.kind.isFolder ? found?.isDirectory == true : found?.size == record.bytes
             // Companions and a folder's files count too: a missing or resized one means
             // the item is produced again (a later step would read it).
             let inside = files[item.id] ?? []
             guard mainOK else { return false }
             return inside.count < bigFolder ? inside.allSatisfy { size($0.path) == $0.bytes } : nil
         }
+        done.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             if let ok = there[index] {
                 if ok { done.insert(item.id) }
@@ -133,6 +140,8 @@ extension Workspace {
             let inside = files[item.id] ?? []
             if !Parallel.map(inside.count, { size(inside[$0].path) == inside[$0].bytes }).contains(false) { done.insert(item.id) }
         }
+        // Freeing 100,000 records one by one is work the run need not wait for.
+        Parallel.release([consume recorded, consume files])
         return done
     }
 

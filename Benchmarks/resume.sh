@@ -38,7 +38,7 @@ for count in "${sizes[@]}"; do
   noop=$(awk '{print $1}' pairs | median); mk=$(awk '{print $2}' pairs | median)
   ratio=$(awk '{print $1 / $2}' pairs | median)
   echo "N=$count: re-run with nothing to do: median $noop s over 5 runs; make's no-op over $count targets: median $mk s; ratio median $(printf '%.1f' "$ratio")"
-  ls .synthset/resume/outputs/scenes/*.jpg | awk 'NR % 100 == 0' | xargs rm -f
+  find .synthset/resume/outputs/scenes -name "*.jpg" | sort | awk 'NR % 100 == 0' | xargs rm -f
   echo "N=$count: re-run after deleting 1% of the images: $(seconds "$bin" run resume.yaml) s"
   cd - >/dev/null
   rm -rf "$work"

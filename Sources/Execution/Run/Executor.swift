@@ -26,10 +26,17 @@ public struct Executor: Sendable {
         var diagnostics: [Diagnostic] = []
         // Only `--only`'s missing-input check needs what is done; the run reads it again
         // under the workspace lock.
-        let done = options.only.isEmpty ? [] : (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
-        let (scope, scopeErrors) = RunScope.make(plan: plan, workflow: workflow, options: options, done: done)
-        diagnostics += scopeErrors
-        for step in workflow.steps where scope.steps?.contains(step.id) ?? true {
+        // Without `--only`, only the steps in scope matter here, not the items.
+        let steps: Set<String>?
+        if options.only.isEmpty {
+            let scope = RunScope.stepScope(workflow: workflow, options: options)
+            (steps, diagnostics) = (scope.steps, scope.errors)
+        } else {
+            let done = (try? options.workspace.doneItemsIfAny(of: plan)) ?? []
+            let (scope, scopeErrors) = RunScope.make(plan: plan, workflow: workflow, options: options, done: done)
+            (steps, diagnostics) = (scope.steps, scopeErrors)
+        }
+        for step in workflow.steps where steps?.contains(step.id) ?? true {
             guard let adapter = step.runner else {
                 diagnostics.append(Diagnostic(.error, "step '\(step.id)' uses \(step.uses.rawValue), which this build of synthset cannot run yet",
                                               hint: "run the other steps with --only, or use a build with this adapter",

@@ -41,9 +41,9 @@ public struct RunScope: Sendable {
         return result
     }
 
-    /// The scope of a run. Errors name unknown steps, and `--only` steps whose inputs are
-    /// neither done nor made by the run (with the step that makes them and how to fix it).
-    public static func make(plan: Plan, workflow: Workflow, options: RunOptions, done: Set<String>) -> (scope: RunScope, errors: [Diagnostic]) {
+    /// The steps a run may run (nil: every step) and the steps it redoes, with errors for
+    /// unknown step names: the part of the scope that does not look at items.
+    public static func stepScope(workflow: Workflow, options: RunOptions) -> (steps: Set<String>?, forcedSteps: Set<String>, errors: [Diagnostic]) {
         var errors: [Diagnostic] = []
         let known = workflow.steps.map(\.id)
         for (flag, names) in [("--only", options.only.sorted()), ("--forcerun", options.forcerun.sorted()),
@@ -61,6 +61,14 @@ public struct RunScope: Sendable {
             steps = steps.map { $0.intersection(needed) } ?? needed
         }
         let forcedSteps = dependents(of: options.forcerun.filter { workflow.step($0) != nil }, in: workflow)
+        return (steps, forcedSteps, errors)
+    }
+
+    /// The scope of a run. Errors name unknown steps, and `--only` steps whose inputs are
+    /// neither done nor made by the run (with the step that makes them and how to fix it).
+    public static func make(plan: Plan, workflow: Workflow, options: RunOptions, done: Set<String>) -> (scope: RunScope, errors: [Diagnostic]) {
+        let (steps, forcedSteps, stepErrors) = stepScope(workflow: workflow, options: options)
+        var errors = stepErrors
         var forced: Set<String> = []
         var toDo: Set<String> = []
         // What an item's step decides, worked out once per step (a step's items are

@@ -34,7 +34,8 @@ package enum Parallel {
     /// while its items are written).
     package final class Pending<Value: Sendable>: @unchecked Sendable {
         private let done = DispatchSemaphore(value: 0)
-        /// Written once, before `done` is signalled; read only after waiting for it.
+        /// Written once, by the work's thread, before `done` is signalled; read only after
+        /// waiting for it.
         private var result: Value?
 
         package init(_ work: @escaping @Sendable () -> Value) {
@@ -44,12 +45,11 @@ package enum Parallel {
             }
         }
 
-        /// The result, once the work is done (waiting for it the first time).
+        /// The result, once the work is done. Each call waits for the signal and passes it
+        /// on to the next, so that no call reads `result` before the work has written it.
         package func value() -> Value {
-            if result == nil {
-                done.wait()
-                done.signal()  // for whoever asks next
-            }
+            done.wait()
+            defer { done.signal() }
             return result!
         }
     }

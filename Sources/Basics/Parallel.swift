@@ -22,13 +22,6 @@ package enum Parallel {
         }
     }
 
-    /// Lets go of `values` on another thread: their last references dropped there, so that
-    /// freeing a large structure (a dictionary of 100,000 records) overlaps what the caller
-    /// does next instead of delaying it.
-    package static func release(_ values: [any Sendable]) {
-        Thread.detachNewThread { withExtendedLifetime(values) {} }
-    }
-
     /// Work begun on another thread at once, its result waited for when needed: for work
     /// that can go on while the caller does something else (a plan's invocations, built
     /// while its items are written).

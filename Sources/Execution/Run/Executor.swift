@@ -24,9 +24,8 @@ public struct Executor: Sendable {
     /// Problems that stop the run before anything is written.
     public func preflight() async -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        // Only `--only`'s missing-input check needs what is done; the run reads it again
-        // under the workspace lock.
-        // Without `--only`, only the steps in scope matter here, not the items.
+        // Without `--only`, only the steps in scope matter here, not the items; its
+        // missing-input check needs what is done (the run reads that again under the lock).
         let steps: Set<String>?
         if options.only.isEmpty {
             let scope = RunScope.stepScope(workflow: workflow, options: options)

@@ -148,8 +148,6 @@ extension Workspace {
             let inside = files[item.id] ?? []
             if !Parallel.map(inside.count, { size(inside[$0].path) == inside[$0].bytes }).contains(false) { done.insert(item.id) }
         }
-        // Freeing 100,000 records one by one is work the run need not wait for.
-        Parallel.release([consume recorded, consume files])
         return done
     }
 

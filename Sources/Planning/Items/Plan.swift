@@ -21,7 +21,7 @@ extension PlannedItem {
     /// The file name without its extension (`abc` of `outputs/s/abc.jpg`): for a planned
     /// item, the id's first 16 digits, taken without making its path.
     package var stem: String {
-        if let digits = shape.stem(id: id, storedPath: hasStoredPath) { return digits }
+        if storedPath == nil, let digits = shape.stem(id: id) { return digits }
         return PathParts.withoutExtension(fileName)
     }
 }
@@ -45,7 +45,6 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
     }
     /// A path set or decoded explicitly; nil for planned items.
     private var storedPath: String?
-    var hasStoredPath: Bool { storedPath != nil }
 
     /// Writes ``path`` as a JSON string, without making the string when it comes from the
     /// shape (300,000 of them in a large plan's JSON).
@@ -245,8 +244,8 @@ final class SignatureShape: Sendable {
 
     /// The stem of ``path(id:)`` when it is the id's first 16 digits (a suffix that is one
     /// extension, an id of plain digits); nil otherwise.
-    func stem(id: String, storedPath: Bool) -> String? {
-        guard !storedPath, stemIsDigits, id.utf8.count >= 16,
+    func stem(id: String) -> String? {
+        guard stemIsDigits, id.utf8.count >= 16,
               id.utf8.prefix(16).allSatisfy({ $0 != UInt8(ascii: ".") && $0 != UInt8(ascii: "/") && $0 < 0x80 }) else { return nil }
         return String(Substring(id.utf8.prefix(16)))
     }

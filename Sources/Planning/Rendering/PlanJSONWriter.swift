@@ -80,11 +80,7 @@ enum PlanJSONWriter {
         plan.tasks.withUnsafeBufferPointer { buffer in
             let tasks = UncheckedSendable(buffer)
             elements(buffer.count, chunkSize: 16, into: &printer, to: sink) { out, index in
-                if let builder {
-                    task(out, tasks.value[index], invocation: builder.invocation(at: index))
-                } else {
-                    task(out, tasks.value[index], invocation: tasks.value[index].invocation)
-                }
+                task(out, tasks.value[index], invocation: builder.map { $0.invocation(at: index) } ?? tasks.value[index].invocation)
             }
         }
         feed("]")

@@ -72,10 +72,10 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "synthset", dependencies: ["SynthsetCLI"]),
-        // Plain C, exec'd once per tool run: linked statically, so that no dynamic loader
-        // maps the Swift runtime and C++ libraries SwiftPM links into every executable on
-        // each of thousands of execs (measured: 0.65 ms per supervised /bin/true instead of
-        // 2.5-3.3 ms; at link time the static runtime warns about its unused dlopen).
+        // Plain C, the watchdog each synthset process starts once: linked statically, so
+        // that no dynamic loader maps the Swift runtime and C++ libraries SwiftPM links
+        // into every executable (at link time the static runtime warns about its unused
+        // dlopen).
         .executableTarget(name: "synthset-supervise", path: "Sources/synthset-supervise",
                           linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]),
         .executableTarget(name: "scenes-bench", dependencies: ["SceneFormats", "Scenes"], path: "Benchmarks/ScenesBench"),

@@ -1,20 +1,23 @@
-// synthset-supervise GRACE_SECONDS PROGRAM [ARG...]
+// synthset-supervise: the watchdog that makes sure no tool outlives synthset.
 //
-// Runs PROGRAM as its child and makes sure that neither it nor anything it starts
-// outlives synthset. synthset starts every tool through this supervisor, in a session
-// and process group of its own (setsid). The supervisor:
-//   - forks PROGRAM, then becomes a child subreaper so orphaned grandchildren stay
-//     its descendants;
-//   - exits with PROGRAM's status (re-raising the signal that killed it), so
-//     synthset sees the tool's own outcome;
-//   - watches its parent: when synthset dies, by any signal (SIGKILL and the OOM
-//     killer included), the supervisor is re-parented; it then sends SIGTERM to its
-//     whole process group, waits up to GRACE_SECONDS for its descendants to exit, and
-//     sends SIGKILL to the group.
-// Polling getppid() (10 times a second) rather than PR_SET_PDEATHSIG alone: the
-// death signal fires when the *thread* that forked exits, and it reaches only the
-// direct child; the poll sees the process die and the group covers descendants.
-// PR_SET_PDEATHSIG is still set (to SIGUSR1), to wake the supervisor at once.
+// synthset starts one watchdog per process, before its first tool, in a session of its
+// own (so a terminal's Ctrl-C never reaches it), with one end of a socket pair as its
+// standard input. synthset keeps the other end, close-on-exec, so no tool holds it,
+// and says on it, one line each:
+//   "+PGID GRACE\n"  a tool was started as the leader of process group PGID; GRACE is
+//                    the seconds its group gets between SIGTERM and SIGKILL;
+//   "-PGID\n"        that group is gone (synthset saw the tool end and tore the group
+//                    down itself).
+// End of file means synthset has exited or died, by whatever signal (SIGKILL and the
+// OOM killer included: the kernel closes a dead process's descriptors). The watchdog
+// then sends SIGTERM to every group still registered, waits up to each group's GRACE
+// for its members to exit, sends SIGKILL to the groups that remain, and exits.
+//
+// One watchdog per synthset process instead of one supervisor process wrapped around
+// each tool: a run of thousands of short tools no longer starts an extra process (and
+// an extra fork) per tool. What a watchdog cannot see, a tool started in the moment
+// between its launch and its "+" line when synthset is killed right then, carries the
+// run's marker in its environment; the next run ends it (CrashLeftovers.swift).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -22,12 +25,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
+
+struct group {
+    pid_t pgid;
+    double grace;
+    double deadline;
+};
+
+static struct group *groups;
+static size_t count, capacity;
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -35,82 +43,91 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void nap(void) {
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    nanosleep(&ts, NULL);
+static void add_group(pid_t pgid, double grace) {
+    if (count == capacity) {
+        size_t larger = capacity ? capacity * 2 : 64;
+        struct group *grown = realloc(groups, larger * sizeof *groups);
+        if (!grown) return;  // out of memory: this group goes unwatched, not the others
+        groups = grown;
+        capacity = larger;
+    }
+    groups[count++] = (struct group){pgid, grace, 0};
 }
 
-// Ends the whole process group: TERM, up to `grace` seconds for descendants to exit
-// (reaping them as they do), then KILL. Never returns.
-static void end_group(double grace) {
-    signal(SIGTERM, SIG_IGN);  // the group signal reaches this process too
-    kill(-getpgrp(), SIGTERM);
-    double deadline = now_seconds() + grace;
-    while (now_seconds() < deadline) {
-        pid_t pid = waitpid(-1, NULL, WNOHANG);
-        if (pid < 0 && errno == ECHILD) _exit(137);
-        if (pid <= 0) nap();
+static void remove_group(pid_t pgid) {
+    for (size_t i = count; i-- > 0;) {
+        if (groups[i].pgid == pgid) {
+            groups[i] = groups[--count];
+            return;
+        }
     }
-    kill(-getpgrp(), SIGKILL);  // this process included
-    _exit(137);
 }
 
-int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: synthset-supervise GRACE_SECONDS PROGRAM [ARG...]\n");
-        return 125;
+static void handle_line(char *line) {
+    char *end;
+    if (line[0] == '+') {
+        long pgid = strtol(line + 1, &end, 10);
+        double grace = strtod(end, NULL);
+        if (!(grace >= 0 && grace <= 86400)) grace = 10;
+        if (pgid > 1) add_group((pid_t)pgid, grace);
+    } else if (line[0] == '-') {
+        long pgid = strtol(line + 1, &end, 10);
+        if (pgid > 1) remove_group((pid_t)pgid);
     }
-    double grace = strtod(argv[1], NULL);
-    if (!(grace >= 0 && grace <= 86400)) grace = 10;
-    pid_t parent = getppid();
+}
 
-    // SIGCHLD (the tool ended) and SIGUSR1 (the parent died) are blocked and taken
-    // with sigtimedwait, so the supervisor reacts at once to either and still polls
-    // getppid() ten times a second.
-    sigset_t waited, previous;
-    sigemptyset(&waited);
-    sigaddset(&waited, SIGCHLD);
-    sigaddset(&waited, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &waited, &previous);
+// Whether process group `pgid` still has a member.
+static int group_alive(pid_t pgid) {
+    return kill(-pgid, 0) == 0 || errno == EPERM;
+}
 
-    pid_t child = fork();
-    if (child < 0) {
-        fprintf(stderr, "synthset-supervise: cannot fork: %s\n", strerror(errno));
-        return 126;
+// synthset is gone: TERM every registered group, KILL what outlives its grace.
+static void end_groups(void) {
+    double start = now_seconds();
+    for (size_t i = 0; i < count; i++) {
+        groups[i].deadline = start + groups[i].grace;
+        kill(-groups[i].pgid, SIGTERM);
     }
-    if (child == 0) {
-        sigprocmask(SIG_SETMASK, &previous, NULL);
-        execv(argv[2], argv + 2);
-        fprintf(stderr, "synthset-supervise: cannot run %s: %s\n", argv[2], strerror(errno));
-        _exit(127);
+    while (count > 0) {
+        double now = now_seconds();
+        for (size_t i = count; i-- > 0;) {
+            if (!group_alive(groups[i].pgid)) {
+                groups[i] = groups[--count];
+            } else if (now >= groups[i].deadline) {
+                kill(-groups[i].pgid, SIGKILL);
+                groups[i] = groups[--count];
+            }
+        }
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        if (count > 0) nanosleep(&tick, NULL);
     }
-#ifdef __linux__
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    prctl(PR_SET_PDEATHSIG, SIGUSR1);
-#endif
-    // synthset stops a tool by signalling the group; the supervisor waits for the
-    // tool's own exit instead (synthset's SIGKILL after the grace period still ends it).
+}
+
+int main(void) {
+    setsid();  // out of synthset's session and group: no terminal or group signal reaches it
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
 
+    char buffer[4096];
+    size_t used = 0;
     for (;;) {
-        if (getppid() != parent) end_group(grace);
-        int status;
-        pid_t done;
-        while ((done = waitpid(-1, &status, WNOHANG)) > 0) {
-            if (done != child) continue;  // an orphaned grandchild, reaped
-            if (WIFEXITED(status)) return WEXITSTATUS(status);
-            int sig = WTERMSIG(status);
-            signal(sig, SIG_DFL);
-            sigset_t only;
-            sigemptyset(&only);
-            sigaddset(&only, sig);
-            sigprocmask(SIG_UNBLOCK, &only, NULL);
-            raise(sig);
-            return 128 + sig;
+        ssize_t n = read(STDIN_FILENO, buffer + used, sizeof buffer - 1 - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // end of file (or an error): synthset is gone
+        used += (size_t)n;
+        buffer[used] = 0;
+        char *start = buffer, *newline;
+        while ((newline = memchr(start, '\n', used - (size_t)(start - buffer)))) {
+            *newline = 0;
+            handle_line(start);
+            start = newline + 1;
         }
-        struct timespec tick = {0, 100 * 1000 * 1000};
-        sigtimedwait(&waited, NULL, &tick);
+        used -= (size_t)(start - buffer);
+        memmove(buffer, start, used);
+        if (used == sizeof buffer - 1) used = 0;  // a line that long is not synthset's
     }
+    end_groups();
+    return 0;
 }

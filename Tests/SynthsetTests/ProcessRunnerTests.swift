@@ -177,6 +177,66 @@ func waitForPID(_ sandbox: ScriptSandbox, _ file: String, timeout: Duration = .s
         #expect(!ProcessProbe.isAlive(daemon))
     }
 
+    @Test("The watchdog ends the groups it was told of once its socket closes, and spares the ones it was told are gone")
+    func watchdogEndsRegisteredGroupsAtEndOfFile() async throws {
+        let watchdog = TestSupport.packageRoot.appendingPathComponent(".build/debug/synthset-supervise")
+        try #require(FileManager.default.isExecutableFile(atPath: watchdog.path), "swift build makes synthset-supervise")
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        // Two tools, each the leader of a session and group of its own, each with a
+        // background child in its group; each says its pid (its group's id).
+        func tool(_ name: String) async throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+            process.arguments = ["/bin/sh", "-c", "echo $$ > \(name).pid; sleep 300 & wait"]
+            process.currentDirectoryURL = sandbox.dir
+            try process.run()
+            return try await waitForPID(sandbox, "\(name).pid")
+        }
+        let watched = try await tool("watched"), forgotten = try await tool("forgotten")
+        defer { for pgid in [watched, forgotten] { kill(-pgid, SIGKILL) } }
+        // A socket pair closed on exec, as synthset makes it: no other child of this
+        // test process holds an end and keeps the end of file from the watchdog.
+        var ends: [Int32] = [0, 0]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
+        let process = Process()
+        process.executableURL = watchdog
+        process.standardInput = FileHandle(fileDescriptor: ends[1], closeOnDealloc: true)
+        try process.run()
+        let lines = "+\(watched) 1.000\n+\(forgotten) 1.000\n-\(forgotten)\n"
+        try FileHandle(fileDescriptor: ends[0], closeOnDealloc: false).write(contentsOf: Data(lines.utf8))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(ProcessProbe.groupHasLiveMembers(watched), "ended before its synthset was gone")
+        close(ends[0])  // what synthset's death does to its end
+        let clock = ContinuousClock(), deadline = clock.now + .seconds(10)
+        while ProcessProbe.groupHasLiveMembers(watched) && clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!ProcessProbe.groupHasLiveMembers(watched), "the watched group outlived synthset")
+        #expect(ProcessProbe.groupHasLiveMembers(forgotten), "a forgotten group was ended")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    @Test("Scratch folders are lent one task at a time, come back empty, and a finished run removes them")
+    func scratchFoldersAreReusedEmpty() throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let pool = ScratchFolders(root: sandbox.dir.appendingPathComponent("tmp"))
+        let first = try pool.take(), second = try pool.take()
+        #expect(first != second)
+        try FileManager.default.createDirectory(at: first.appendingPathComponent("nested"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: first.appendingPathComponent("nested/out.txt"))
+        pool.giveBack(first)
+        let again = try pool.take()
+        #expect(again == first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: again.path).isEmpty)
+        pool.giveBack(again)
+        pool.giveBack(second)
+        pool.removeIdle()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.dir.appendingPathComponent("tmp").path).isEmpty)
+    }
+
     @Test func alreadyCancelledTaskDoesNotLaunch() async throws {
         let sandbox = try ScriptSandbox()
         defer { sandbox.cleanup() }

@@ -100,7 +100,7 @@ public enum ClusterWorker {
         let runner = TaskRunner(workflow: workflow, recorder: records, runID: job.runID, workspace: workspace,
                                 committer: OutputCommitter(workspace: workspace), items: items, gpuModel: job.gpuModel,
                                 gracePeriod: .milliseconds(Int(job.graceSeconds * 1000)), retries: 0,
-                                scratchRoot: workspace.clusterScratch.appendingPathComponent(jobID, isDirectory: true))
+                                scratch: ScratchFolders(root: workspace.clusterScratch.appendingPathComponent(jobID, isDirectory: true)))
         let result = await runner.execute(index: 0, task: element.task, items: element.items, gpus: gpus(environment),
                                           attempt: element.attempt, events: events)
         try? FileManager.default.removeItem(at: workspace.clusterScratch.appendingPathComponent(jobID, isDirectory: true))

@@ -156,6 +156,7 @@ struct Coordinator {
     var maxJobs: Int { executor.cluster.settings.maxJobs ?? SlurmDefaults.maxJobs }
 
     mutating func run() async throws -> RunSummary {
+        defer { scheduler.scratch.removeIdle() }
         events(.started(scheduler.startEvent()))
         let adopted = (inFlight.values + finishedElsewhere).map { $0.jobID ?? $0.jobName }.sorted()
         if !adopted.isEmpty {
@@ -415,7 +416,8 @@ struct Coordinator {
     mutating func runLocally(index: Int, items: [String], stopScheduling: inout Bool) async {
         let local = Executor(workflow: executor.workflow, plan: executor.plan, options: executor.options)
         let runner = TaskRunner(executor: local, store: store, runID: runID, workspace: workspace,
-                                committer: OutputCommitter(workspace: workspace), items: scheduler.items)
+                                committer: OutputCommitter(workspace: workspace), items: scheduler.items,
+                                scratch: scheduler.scratch)
         let state = scheduler.states[index]
         scheduler.states[index].running = true
         let result = await runner.execute(index: index, task: state.task, items: items.compactMap { scheduler.items[$0] }, gpus: [],

@@ -152,11 +152,11 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 /// - When the child exits, members of its group that are still running (daemons
 ///   or background jobs the tool left behind) get the same SIGTERM-then-SIGKILL
 ///   treatment, so no tool leaks processes (or GPU memory) past its task.
-/// - The tool runs under `synthset-supervise` (when it is installed beside synthset),
-///   which ends the tool's group if synthset itself dies, by any signal, SIGKILL and
-///   the OOM killer included. Inside a run (``ToolProcessContext``) the tool's
-///   environment loses the run's secrets and gains the run's marker, and its group is
-///   reported to the run so a later run can end what a killed one left.
+/// - The tool's group is watched by this process's `synthset-supervise` watchdog
+///   (``ToolWatchdog``, when it is installed beside synthset), which ends the group if
+///   synthset itself dies, by any signal, SIGKILL and the OOM killer included. Inside a
+///   run (``ToolProcessContext``) the tool's environment loses the run's secrets and
+///   gains the run's marker, by which a later run finds what a killed one left.
 public enum ProcessRunner {
     /// Runs `spec` to completion and reports how it ended.
     ///
@@ -213,15 +213,9 @@ public enum ProcessRunner {
         if let context, let key = Environment.Key(rawValue: ToolProcessContext.markerVariable) {
             updates[key] = context.marker
         }
-        // The supervisor ends the tool's whole group when synthset dies (see
-        // Sources/synthset-supervise/main.c); without it the tool runs directly.
-        var launchPath = executablePath
-        var launchArguments = spec.arguments
-        if let supervisor = Self.supervisor {
-            launchPath = supervisor
-            let grace = Double(gracePeriod.components.seconds) + Double(gracePeriod.components.attoseconds) / 1e18
-            launchArguments = [String(format: "%.3f", grace), executablePath] + spec.arguments
-        }
+        // The watchdog ends the tool's whole group should synthset die (see
+        // Sources/synthset-supervise/main.c); without it the tool is not watched.
+        let watchdog = ToolWatchdog.shared
 
         let processID = Mutex<Int32?>(nil)
         let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
@@ -231,8 +225,8 @@ public enum ProcessRunner {
         do {
             result = try await withTaskCancellationHandler {
                 try await Subprocess.run(
-                    .path(FilePath(launchPath)),
-                    arguments: Arguments(launchArguments),
+                    .path(FilePath(executablePath)),
+                    arguments: Arguments(spec.arguments),
                     environment: .inherit.updating(updates),
                     workingDirectory: FilePath(spec.workingDirectory.path),
                     platformOptions: options,
@@ -242,7 +236,7 @@ public enum ProcessRunner {
                 ) { execution in
                     let pid = execution.processIdentifier.value
                     processID.withLock { $0 = pid }
-                    context?.launched(pid)
+                    watchdog?.watch(pid, grace: gracePeriod)
                 }
             } onCancel: {
                 cancelledAt.withLock { if $0 == nil { $0 = clock.now } }
@@ -254,7 +248,7 @@ public enum ProcessRunner {
                     _ = kill(-pid, SIGTERM)
                     await reapGroup(pid, deadline: clock.now + gracePeriod)
                 }
-                context?.ended(pid)
+                watchdog?.forget(pid)
             }
             if Task.isCancelled { throw CancellationError() }
             throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
@@ -267,14 +261,14 @@ public enum ProcessRunner {
         let pid = processID.withLock { $0 } ?? result.processIdentifier.value
         if let cancelled = cancelledAt.withLock({ $0 }) {
             await reapGroup(pid, deadline: cancelled + gracePeriod)
-            context?.ended(pid)
+            watchdog?.forget(pid)
             throw CancellationError()
         }
         if ProcessProbe.groupHasLiveMembers(pid) {
             _ = kill(-pid, SIGTERM)
             await reapGroup(pid, deadline: clock.now + gracePeriod)
         }
-        context?.ended(pid)
+        watchdog?.forget(pid)
 
         let status: ProcessOutcome.Status
         switch result.terminationStatus {
@@ -306,25 +300,6 @@ public enum ProcessRunner {
         // An unstructured task does not inherit the caller's cancellation.
         await Task { try? await Task.sleep(for: duration) }.value
     }
-
-    // MARK: Supervisor
-
-    /// `synthset-supervise`, built beside synthset: `SYNTHSET_SUPERVISE` when set (empty
-    /// turns supervision off), else the file beside the running executable.
-    static let supervisor: String? = {
-        if let path = ProcessInfo.processInfo.environment["SYNTHSET_SUPERVISE"] {
-            return path.isEmpty || !isExecutableFile(path) ? nil : path
-        }
-        #if os(Linux)
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments.first ?? ""
-        #else
-        let executable = Bundle.main.executablePath ?? CommandLine.arguments.first ?? ""
-        #endif
-        let candidate = URL(fileURLWithPath: executable).deletingLastPathComponent()
-            .appendingPathComponent("synthset-supervise").path
-        return isExecutableFile(candidate) ? candidate : nil
-    }()
 
     // MARK: Executable lookup
 

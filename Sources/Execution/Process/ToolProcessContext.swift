@@ -13,19 +13,11 @@ public struct ToolProcessContext: Sendable {
     public var withheldEnvironment: Set<String>
     /// This run's marker value (put in ``markerVariable``).
     public var marker: String
-    /// Called with a tool's process-group id right after it is launched.
-    public var launched: @Sendable (Int32) -> Void
-    /// Called with the process-group id once the group is gone.
-    public var ended: @Sendable (Int32) -> Void
 
     /// Creates a context.
-    public init(withheldEnvironment: Set<String>, marker: String,
-                launched: @escaping @Sendable (Int32) -> Void = { _ in },
-                ended: @escaping @Sendable (Int32) -> Void = { _ in }) {
+    public init(withheldEnvironment: Set<String>, marker: String) {
         self.withheldEnvironment = withheldEnvironment
         self.marker = marker
-        self.launched = launched
-        self.ended = ended
     }
 
     /// The context of the run the calling task belongs to, if any.

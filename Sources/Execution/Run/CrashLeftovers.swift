@@ -39,7 +39,7 @@ enum CrashLeftovers {
 }
 
 /// Tool processes a killed run left running (a SIGKILLed synthset cannot end them, and
-/// a tool without the supervisor keeps its GPU busy): found by the run's marker in
+/// a tool without the watchdog keeps its GPU busy): found by the run's marker in
 /// their environment and ended, TERM then KILL, before anything is scheduled.
 enum OrphanedTools {
     /// Ends the tools of every recorded dead run on this host; one line per group ended.

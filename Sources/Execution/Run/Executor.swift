@@ -97,11 +97,10 @@ public struct Executor: Sendable {
         events(.started(scheduler.startEvent()))
         let marker = UUID().uuidString
         let context = ToolProcessContext(
-            withheldEnvironment: Set(workflow.steps.compactMap { $0.upload?.apiKeyEnvironment }), marker: marker,
-            launched: { pgid in try? store.recordToolProcess(pgid: pgid, runID: runID, marker: marker) },
-            ended: { pgid in try? store.removeToolProcess(pgid: pgid, runID: runID) })
-        // The run's marker is recorded before any tool starts, so a run killed between a
-        // tool's start and the record of its group still has its leftovers found.
+            withheldEnvironment: Set(workflow.steps.compactMap { $0.upload?.apiKeyEnvironment }), marker: marker)
+        // The run's marker is recorded before any tool starts: every tool and what it
+        // starts carry it, so a later run finds all a killed one left by that one record
+        // (no record per tool group, which cost two store transactions per tool).
         let placeholder = -Int32(truncatingIfNeeded: runID & 0x7FFF_FFFF)
         try? store.recordToolProcess(pgid: placeholder, runID: runID, marker: marker)
         let summary = await ToolProcessContext.$current.withValue(context) {
@@ -126,6 +125,7 @@ struct Scheduler {
     let workspace: Workspace
     let items: [String: PlannedItem]
     let committer: OutputCommitter
+    let scratch: ScratchFolders
 
     var done: Set<String> = []
     var failed: [String: RunSummary.FailedItem] = [:]
@@ -168,6 +168,7 @@ struct Scheduler {
         self.runID = runID
         self.workspace = workspace
         self.committer = OutputCommitter(workspace: workspace)
+        self.scratch = ScratchFolders(root: workspace.scratch)
         cpuFree = max(1, executor.options.jobs)
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
         // Forced items are redone: they count as not done, so what reads them waits.
@@ -241,6 +242,7 @@ struct Scheduler {
     }
 
     mutating func run(events: @escaping @Sendable (RunEvent) -> Void) async -> RunSummary {
+        defer { scratch.removeIdle() }
         var stopScheduling = false
         var interrupted = false
         await withTaskGroup(of: TaskResult.self) { group in
@@ -282,7 +284,7 @@ struct Scheduler {
                         let invocationItems = ready.compactMap { items[$0] }
                         let attempt = states[index].attempt
                         let context = TaskRunner(executor: executor, store: store, runID: runID, workspace: workspace,
-                                                 committer: committer, items: items)
+                                                 committer: committer, items: items, scratch: scratch)
                         group.addTask {
                             await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
                                                   attempt: attempt, events: events)

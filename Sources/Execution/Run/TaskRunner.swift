@@ -21,18 +21,18 @@ struct TaskRunner: Sendable {
     let gracePeriod: Duration
     /// Attempts after the first, unless the step sets `retries:`.
     let retries: Int
-    /// Where the attempt's unverified outputs go (`<workspace>/tmp` in a local run).
-    var scratchRoot: URL
+    /// Where the attempt's unverified outputs go (under `<workspace>/tmp` in a local run).
+    let scratch: ScratchFolders
 
     init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, committer: OutputCommitter,
-         items: [String: PlannedItem]) {
+         items: [String: PlannedItem], scratch: ScratchFolders) {
         self.init(workflow: executor.workflow, recorder: store, runID: runID, workspace: workspace, committer: committer,
                   items: items, gpuModel: executor.plan.hardware.gpu, gracePeriod: executor.options.gracePeriod,
-                  retries: executor.options.retries, scratchRoot: workspace.scratch)
+                  retries: executor.options.retries, scratch: scratch)
     }
 
     init(workflow: Workflow, recorder: any TaskRecorder, runID: Int64, workspace: Workspace, committer: OutputCommitter,
-         items: [String: PlannedItem], gpuModel: String?, gracePeriod: Duration, retries: Int, scratchRoot: URL) {
+         items: [String: PlannedItem], gpuModel: String?, gracePeriod: Duration, retries: Int, scratch: ScratchFolders) {
         self.workflow = workflow
         self.recorder = recorder
         self.runID = runID
@@ -42,7 +42,7 @@ struct TaskRunner: Sendable {
         self.gpuModel = gpuModel
         self.gracePeriod = gracePeriod
         self.retries = retries
-        self.scratchRoot = scratchRoot
+        self.scratch = scratch
     }
 
     /// Items committed and items refused while the adapter runs (called concurrently).
@@ -53,7 +53,6 @@ struct TaskRunner: Sendable {
     func execute(index: Int, task: PlannedTask, items batch: [PlannedItem], gpus: [Int], attempt: Int,
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
         let step = workflow.plannedStep(task.step)!
-        let scratch = scratchRoot.appendingPathComponent("\(task.id)-a\(attempt)")
         // One log per run and attempt: a later run never overwrites the log of an
         // earlier one (a crashed attempt's log is what explains the crash).
         let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-r\(runID)-a\(attempt).log")
@@ -62,8 +61,13 @@ struct TaskRunner: Sendable {
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
                                           gpus: gpus, vram: task.vramGB, logPath: logPath)
         let started = Date()
+        let scratch: URL
+        do { scratch = try self.scratch.take() } catch {
+            for item in batch { result.failures[item.id] = "cannot prepare the task: \(error)" }
+            return result
+        }
+        defer { self.scratch.giveBack(scratch) }
         do {
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
             try UnsyncedFile.write(Data(), to: logFile)
             try recorder.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
@@ -149,7 +153,7 @@ struct TaskRunner: Sendable {
                        startedAt: started, finishedAt: Date(), duration: duration, gpu: gpuName, logPath: logPath,
                        error: error, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model)
         }
-        try? recorder.recordFailedItems(failedRecords)
+        if !failedRecords.isEmpty { try? recorder.recordFailedItems(failedRecords) }
         let status: TaskStatus = result.interrupted ? .interrupted : (result.failures.isEmpty ? .succeeded : .failed)
         try? recorder.taskFinished(id: task.id, runID: runID, attempt: attempt, status: status, exitCode: outcome.exitCode,
                                 duration: duration, loadSeconds: outcome.loadSeconds, itemCount: batch.count,
@@ -163,7 +167,6 @@ struct TaskRunner: Sendable {
             itemsDone: doneIDs.count, itemsFailed: result.failures.count, seconds: duration, logPath: logPath,
             logTail: result.failures.isEmpty ? [] : ProcessRunner.logTail(logFile, lines: 12),
             error: result.failures.values.first ?? thrown, willRetry: willRetry)))
-        try? FileManager.default.removeItem(at: scratch)
         return result
     }
 }

@@ -88,12 +88,16 @@ public struct CommandTool: RunnableTool {
             values["input"] = paths.first.map(InvocationArgument.path) ?? ""
             values["inputs"] = .pieces(paths.enumerated().flatMap { index, path in index == 0 ? [.path(path)] : [",", .path(path)] })
             values["seed"] = .text(item.seed.map(String.init) ?? "")
-            if let prompt = item.prompt {
+            // The prompt files are written only for the arguments that name them.
+            let named = Set(command.arguments.flatMap { (try? PromptTemplate.placeholders(in: $0).get()) ?? [] })
+            if let prompt = item.prompt, named.contains("prompt_file") {
                 files.append(InvocationFile(path: "\(stem).prompt.txt", format: .text, content: .string(prompt)))
                 values["prompt_file"] = .path(.scratch("\(stem).prompt.txt"))
             }
-            files.append(InvocationFile(path: "\(stem).negative.txt", format: .text, content: .string(item.negative ?? "")))
-            values["negative_file"] = .path(.scratch("\(stem).negative.txt"))
+            if named.contains("negative_file") {
+                files.append(InvocationFile(path: "\(stem).negative.txt", format: .text, content: .string(item.negative ?? "")))
+                values["negative_file"] = .path(.scratch("\(stem).negative.txt"))
+            }
         }
         let arguments = command.arguments.map { template in
             InvocationArgument.pieces(PromptTemplate.map(template, text: InvocationArgument.text, value: { values[$0] }))

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Planning
 import Synchronization
@@ -128,6 +129,10 @@ struct Scheduler {
     let scratch: ScratchFolders
 
     var done: Set<String> = []
+    /// Finished items whose tasks have ended, waiting for their commit (``commit(_:)``), and
+    /// the ids of those waiting or being committed: not done yet, but made (no task redoes them).
+    var toCommit: [DoneRecorder.Entry] = []
+    var committing: Set<String> = []
     var failed: [String: RunSummary.FailedItem] = [:]
     var blocked: Set<String> = []
     var states: [TaskState] = []
@@ -160,6 +165,15 @@ struct Scheduler {
         var gpus: [Int]
         var vram: Double?
         var logPath: String
+        /// Finished items handed over for the scheduler to commit (``TaskRunner/handsOverCommits``).
+        var pending: [DoneRecorder.Entry] = []
+    }
+
+    /// What a child of the run's task group reports.
+    enum Finished: Sendable {
+        case task(TaskResult)
+        /// A group of handed-over items committed, or not (with the store's error).
+        case committed([DoneRecorder.Entry], error: String?)
     }
 
     init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, done: Set<String>, scope: RunScope) {
@@ -228,6 +242,7 @@ struct Scheduler {
     }
 
     func producible(_ id: String) -> Bool {
+        if committing.contains(id) { return true }
         guard let index = stateOfItem[id] else { return false }
         return !states[index].finished && states[index].remaining.contains(id)
     }
@@ -245,8 +260,31 @@ struct Scheduler {
         defer { scratch.removeIdle() }
         var stopScheduling = false
         var interrupted = false
-        await withTaskGroup(of: TaskResult.self) { group in
+        await withTaskGroup(of: Finished.self) { group in
             var running = 0
+            var flushing = false
+            // Items of ended tasks are committed here, in groups across tasks: one flush
+            // (a file-system sync and one store transaction) at a time, and what ends
+            // meanwhile waits for the next. A task's slot is free as soon as its tool has
+            // ended and its outputs are in place, not once they are committed.
+            func flushIfIdle(_ scheduler: inout Scheduler) {
+                guard !flushing, !scheduler.toCommit.isEmpty else { return }
+                flushing = true
+                let entries = scheduler.toCommit, store = scheduler.store, root = scheduler.workspace.root.path
+                scheduler.toCommit.removeAll(keepingCapacity: true)
+                group.addTask {
+                    do {
+                        // Not cancellable: outputs in place are committed even when interrupted.
+                        try await BlockingWork.run {
+                            try UnsyncedFile.syncFileSystem(containing: root)
+                            try store.recordItems(withFiles: entries.map { ($0.record, $0.files) })
+                        }
+                        return .committed(entries, error: nil)
+                    } catch {
+                        return .committed(entries, error: "cannot record the finished item: \(error)")
+                    }
+                }
+            }
             while true {
                 if Task.isCancelled && !interrupted {
                     interrupted = true
@@ -283,15 +321,17 @@ struct Scheduler {
                         running += 1
                         let invocationItems = ready.compactMap { items[$0] }
                         let attempt = states[index].attempt
-                        let context = TaskRunner(executor: executor, store: store, runID: runID, workspace: workspace,
+                        var context = TaskRunner(executor: executor, store: store, runID: runID, workspace: workspace,
                                                  committer: committer, items: items, scratch: scratch)
+                        context.handsOverCommits = true
                         group.addTask {
-                            await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
-                                                  attempt: attempt, events: events)
+                            .task(await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
+                                                        attempt: attempt, events: events))
                         }
                     }
                 }
-                if running == 0 {
+                flushIfIdle(&self)
+                if running == 0 && !flushing {
                     if stopScheduling { break }
                     if let nextWake {
                         try? await Task.sleep(for: .seconds(max(0.01, nextWake.timeIntervalSinceNow)))
@@ -299,9 +339,15 @@ struct Scheduler {
                     }
                     break
                 }
-                guard let result = await group.next() else { break }
-                running -= 1
-                complete(result, stopScheduling: &stopScheduling)
+                guard let finished = await group.next() else { break }
+                switch finished {
+                case .task(let result):
+                    running -= 1
+                    complete(result, stopScheduling: &stopScheduling)
+                case .committed(let entries, let error):
+                    flushing = false
+                    committed(entries, error: error, events: events, stopScheduling: &stopScheduling)
+                }
             }
         }
         return summary(interrupted: interrupted)
@@ -319,13 +365,34 @@ struct Scheduler {
                           workspace: workspace.root.path)
     }
 
+    /// A group of handed-over items committed (reported done now) or not (failed).
+    mutating func committed(_ entries: [DoneRecorder.Entry], error: String?, events: (RunEvent) -> Void,
+                            stopScheduling: inout Bool) {
+        for entry in entries {
+            let record = entry.record
+            committing.remove(record.id)
+            if let error {
+                failed[record.id] = RunSummary.FailedItem(step: record.step, itemID: record.id, error: error,
+                                                          logPath: record.logPath ?? "")
+                events(.itemFailed(step: record.step, itemID: record.id, error: error))
+            } else {
+                done.insert(record.id)
+                produced += 1
+                events(.itemDone(step: record.step, itemID: record.id, path: record.path))
+            }
+        }
+        if error != nil && !executor.options.keepGoing { stopScheduling = true }
+    }
+
     mutating func complete(_ result: TaskResult, stopScheduling: inout Bool) {
         let task = states[result.index].task
         if task.device == .gpu { gpuPool.release(result.gpus) } else if task.device == .cpu { cpuFree += 1 }
         states[result.index].running = false
         done.formUnion(result.done)
         produced += result.done.count
-        let finishedIDs = Set(result.done)
+        toCommit += result.pending
+        for entry in result.pending { committing.insert(entry.record.id) }
+        let finishedIDs = Set(result.done).union(result.pending.map(\.record.id))
         if result.interrupted {
             states[result.index].remaining.removeAll { finishedIDs.contains($0) }
             return

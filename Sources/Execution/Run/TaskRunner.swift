@@ -23,6 +23,10 @@ struct TaskRunner: Sendable {
     let retries: Int
     /// Where the attempt's unverified outputs go (under `<workspace>/tmp` in a local run).
     let scratch: ScratchFolders
+    /// Whether finished items are handed to the caller to commit (``Scheduler/TaskResult/pending``)
+    /// instead of committed before ``execute(index:task:items:gpus:attempt:events:)`` returns:
+    /// the local run's scheduler commits them across tasks and frees the task's slot first.
+    var handsOverCommits = false
 
     init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, committer: OutputCommitter,
          items: [String: PlannedItem], scratch: ScratchFolders) {
@@ -96,8 +100,10 @@ struct TaskRunner: Sendable {
         let committer = self.committer, recorder = self.recorder, runID = self.runID, items = self.items
         let expectedFrames = step.tool.output == .video ? Planner.expectedFrames(of: step) : nil
         // Finished items are committed in groups, each after one file-system sync, and
-        // reported once committed (DoneRecorder explains why that is crash safe).
-        let doneRecorder = DoneRecorder(store: recorder, workspaceRoot: workspace.root.path) { group, error in
+        // reported once committed (DoneRecorder explains why that is crash safe), here or,
+        // handed over, by the caller.
+        let handedOver = Mutex<[DoneRecorder.Entry]>([])
+        let doneRecorder = handsOverCommits ? nil : DoneRecorder(store: recorder, workspaceRoot: workspace.root.path) { group, error in
             if let error {
                 tally.state.withLock { state in
                     for entry in group { state.failures[entry.record.id] = "cannot record the finished item: \(error)" }
@@ -119,12 +125,13 @@ struct TaskRunner: Sendable {
                     // Hashing a clip or a dataset folder takes seconds: not on the concurrency pool.
                     let (sha256, bytes, files) = try await BlockingWork.run { try committer.commit(output, to: item.path) }
                     let now = Date()
-                    doneRecorder.add(DoneRecorder.Entry(record: ItemRecord(
+                    let entry = DoneRecorder.Entry(record: ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,
                         attempts: attempt, startedAt: itemStarted, finishedAt: now,
                         duration: now.timeIntervalSince(itemStarted), gpu: gpuName.map { "\($0):\(gpus.map(String.init).joined(separator: ","))" },
                         logPath: logPath, error: nil, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model),
-                        files: files))
+                        files: files)
+                    if let doneRecorder { doneRecorder.add(entry) } else { handedOver.withLock { $0.append(entry) } }
                 } catch {
                     tally.state.withLock { $0.failures[item.id] = "\(error)" }
                 }
@@ -135,11 +142,12 @@ struct TaskRunner: Sendable {
             thrown = "\(error)"
         }
         // Outputs already in place are committed even when the run is interrupted.
-        await doneRecorder.drain()
+        await doneRecorder?.drain()
         if Task.isCancelled { result.interrupted = true }
         let (doneIDs, refused) = tally.state.withLock { ($0.done, $0.failures) }
         result.done = doneIDs
-        let doneSet = Set(doneIDs)
+        result.pending = handedOver.withLock { $0 }
+        let doneSet = Set(doneIDs).union(result.pending.map(\.record.id))
         if !result.interrupted {
             for item in batch where !doneSet.contains(item.id) {
                 let reason = refused[item.id] ?? outcome.failures[item.id] ?? thrown
@@ -164,7 +172,7 @@ struct TaskRunner: Sendable {
         let willRetry = !result.failures.isEmpty && attempt <= (step.retries ?? retries)
         events(.taskFinished(TaskEnd(
             taskID: task.id, step: task.step, attempt: attempt, succeeded: result.failures.isEmpty && !result.interrupted,
-            itemsDone: doneIDs.count, itemsFailed: result.failures.count, seconds: duration, logPath: logPath,
+            itemsDone: doneIDs.count + result.pending.count, itemsFailed: result.failures.count, seconds: duration, logPath: logPath,
             logTail: result.failures.isEmpty ? [] : ProcessRunner.logTail(logFile, lines: 12),
             error: result.failures.values.first ?? thrown, willRetry: willRetry)))
         return result

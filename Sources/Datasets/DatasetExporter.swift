@@ -176,16 +176,17 @@ public struct DatasetExporter: Sendable {
                 imageJobs.append {
                     for image in chunk {
                         let source = sourceByName[image.fileName]!
-                        try Self.link(source, to: path("images/\(name)/\(image.fileName)"))
+                        let copy = path("images/\(name)/\(image.fileName)")
+                        try Self.copy(source, to: copy)
                         if formats.contains(.pascalVOC) {
-                            try Self.link(source, to: path("pascal-voc/\(name)/\(image.fileName)"))
+                            try Self.link(copy, to: path("pascal-voc/\(name)/\(image.fileName)"))
                             try UnsyncedFile.write(Data(PascalVOC.xml(for: image, folder: name).utf8), toPath: path("pascal-voc/\(name)/\(image.stem).xml"))
                         }
                         if formats.contains(.yolo) {
                             try UnsyncedFile.write(Data(YOLO.labels(for: image, classes: classes).utf8), toPath: path("labels/\(name)/\(image.stem).txt"))
                         }
                         if formats.contains(.edgeImpulse) {
-                            try Self.link(source, to: path("edge-impulse/\(name)/\(image.fileName)"))
+                            try Self.link(copy, to: path("edge-impulse/\(name)/\(image.fileName)"))
                         }
                     }
                 }
@@ -224,11 +225,23 @@ public struct DatasetExporter: Sendable {
         if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw first.value }
     }
 
+    /// Places the dataset's own image file `copy` (in `images/`) at `target` too, in a
+    /// format's folder: a hard link, so the formats share one copy of the bytes and the
+    /// export makes one file (one inode, one copy) per image instead of three; a byte
+    /// copy where the file system has no hard links. An existing target is replaced.
+    static func link(_ copy: String, to target: String) throws {
+        #if os(Linux)
+        if Glibc.link(copy, target) == 0 { return }
+        if errno == EEXIST, unlink(target) == 0, Glibc.link(copy, target) == 0 { return }
+        #endif
+        try Self.copy(copy, to: target)
+    }
+
     /// Places a copy of `source` at `target`: a reflink (a copy-on-write clone, no extra
-    /// space) where the file system can, else a byte copy. Never a hard link: a link
-    /// shares the bytes, so a tool rewriting or truncating the source in place would
+    /// space) where the file system can, else a byte copy. Never a hard link to a source:
+    /// it shares the bytes, so a tool rewriting or truncating the source in place would
     /// silently corrupt the dataset. An existing target is replaced.
-    static func link(_ source: String, to target: String) throws {
+    static func copy(_ source: String, to target: String) throws {
         #if os(Linux)
         if FileClone.cloneOrCopy(source, to: target) { return }
         // The clone makes its target exclusively: an older file there goes first.

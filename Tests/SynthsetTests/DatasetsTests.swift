@@ -220,11 +220,21 @@ import WorkflowSpec
         #expect(files["report.json"] != nil)
         #expect(!files.keys.contains { $0.hasPrefix("images/validation") })
 
-        // Images are copies (or reflinks), never hard links: a source rewritten in place
-        // must not change the dataset.
+        // Images are copies (or reflinks) of their sources, never hard links to them: a
+        // source rewritten in place must not change the dataset. Within the dataset the
+        // format folders share images/'s copy by hard link (one file per image, not three).
+        func inode(_ url: URL) throws -> (number: UInt64, links: Int) {
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            return ((attributes[.systemFileNumber] as? NSNumber)?.uint64Value ?? 0, attributes[.referenceCount] as? Int ?? 0)
+        }
+        for source in sources { #expect(try inode(source.image).links == 1, "a source gained a link") }
         let name = try #require(files.keys.first { $0.hasPrefix("images/") })
-        let copied = try FileManager.default.attributesOfItem(atPath: first.appendingPathComponent(name).path)
-        #expect((copied[.referenceCount] as? Int ?? 0) == 1)
+        let split = name.split(separator: "/")[1], fileName = name.split(separator: "/")[2]
+        let copy = try inode(first.appendingPathComponent(name))
+        #expect(copy.links == 3)
+        #expect(try inode(first.appendingPathComponent("pascal-voc/\(split)/\(fileName)")).number == copy.number)
+        #expect(try inode(first.appendingPathComponent("edge-impulse/\(split)/\(fileName)")).number == copy.number)
+        #expect(try !sources.map { try inode($0.image).number }.contains(copy.number))
     }
 
     @Test func exporterRejectsDuplicateNamesAndMissingLabels() throws {

@@ -155,20 +155,39 @@ struct OutputCommitter: Sendable {
 
     /// Every file inside a folder (sorted relative paths), with its hash and size; the
     /// files are hashed on every core (an export folder holds a few files per image).
+    /// Hard links (an export's format folders share the copy in `images/`) are read once:
+    /// a later path of an inode already hashed is only checked, by `stat`, to still be
+    /// that inode with that size.
     static func folderListing(_ url: URL) throws -> [ItemFile] {
         let root = url.path
-        let names = try filePaths(under: root).sorted()
-        let hashed = Parallel.map(names.count) { index in Result { try sha256(ofFileAt: root + "/" + names[index]) } }
-        return try names.indices.map { index in
-            let (hash, bytes) = try hashed[index].get()
-            return ItemFile(path: names[index], bytes: bytes, sha256: hash)
+        let entries = try files(under: root).sorted { $0.path < $1.path }
+        var firstOfInode: [UInt64: Int] = [:]
+        var sameAs = [Int?](repeating: nil, count: entries.count)
+        for (index, entry) in entries.enumerated() where entry.inode != 0 {
+            if let first = firstOfInode[entry.inode] { sameAs[index] = first } else { firstOfInode[entry.inode] = index }
+        }
+        let linked = sameAs
+        let hashed = Parallel.map(entries.count) { index -> Result<(sha256: String, bytes: Int64), any Error>? in
+            linked[index] == nil ? Result { try sha256(ofFileAt: root + "/" + entries[index].path) } : nil
+        }
+        return try entries.indices.map { index in
+            let path = entries[index].path
+            if let first = sameAs[index], let (hash, bytes) = try? hashed[first]?.get() {
+                var info = stat()
+                if stat(root + "/" + path, &info) == 0, UInt64(info.st_ino) == entries[index].inode, Int64(info.st_size) == bytes {
+                    return ItemFile(path: path, bytes: bytes, sha256: hash)
+                }
+            }
+            let (hash, bytes) = try hashed[index]?.get() ?? sha256(ofFileAt: root + "/" + path)
+            return ItemFile(path: path, bytes: bytes, sha256: hash)
         }
     }
 
-    /// The relative paths of the files under `root`, found with `readdir(3)`: regular
-    /// files, and links to them; folders are walked (links to folders are not).
-    static func filePaths(under root: String) throws -> [String] {
-        var paths: [String] = []
+    /// The files under `root` (relative paths, with the inode number `readdir(3)` gives,
+    /// 0 when it gives none), found with `readdir(3)`: regular files, and links to them;
+    /// folders are walked (links to folders are not).
+    static func files(under root: String) throws -> [(path: String, inode: UInt64)] {
+        var found: [(path: String, inode: UInt64)] = []
         var pending = [""]
         while let relative = pending.popLast() {
             let folder = relative.isEmpty ? root : root + "/" + relative
@@ -182,17 +201,21 @@ struct OutputCommitter: Sendable {
                 let path = relative.isEmpty ? name : relative + "/" + name
                 switch Int32(entry.pointee.d_type) {
                 case Int32(DT_DIR): pending.append(path)
-                case Int32(DT_REG): paths.append(path)
+                case Int32(DT_REG): found.append((path, UInt64(entry.pointee.d_ino)))
                 default:
                     // A link (or a file system that does not say): what it is, followed.
                     var info = stat()
                     guard stat(root + "/" + path, &info) == 0 else { continue }
                     let kind = info.st_mode & S_IFMT
-                    if kind == S_IFREG { paths.append(path) } else if kind == S_IFDIR && Int32(entry.pointee.d_type) == Int32(DT_UNKNOWN) { pending.append(path) }
+                    if kind == S_IFREG {
+                        found.append((path, 0))  // a symbolic link's entry is not its target's inode
+                    } else if kind == S_IFDIR && Int32(entry.pointee.d_type) == Int32(DT_UNKNOWN) {
+                        pending.append(path)
+                    }
                 }
             }
         }
-        return paths
+        return found
     }
 
     /// A folder's hash: of its listing, one `hash  path` line per file.

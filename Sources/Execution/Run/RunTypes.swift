@@ -74,6 +74,9 @@ public struct TaskEnd: Sendable, Codable {
     public var step: String
     public var attempt: Int
     public var succeeded: Bool
+    /// Items the task made and put in place; each is reported done by its own
+    /// ``RunEvent/itemDone(step:itemID:path:)`` once committed, which in a local run
+    /// may come after this event (the run commits items across tasks).
     public var itemsDone: Int
     public var itemsFailed: Int
     public var seconds: Double

@@ -65,11 +65,14 @@ extension CheckpointStore {
     /// commit: one WAL write for many finished items).
     public func recordItems(withFiles entries: [(item: ItemRecord, files: [ItemFile])]) throws {
         try database.write { db in
+            // Statements compiled once per transaction, not once per row: a dataset
+            // folder of 500,000 files spent nine seconds compiling the same INSERT.
+            let delete = try db.cachedStatement(sql: "DELETE FROM item_files WHERE item_id = ?")
+            let insert = try db.cachedStatement(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)")
             for (item, files) in entries {
-                try db.execute(sql: "DELETE FROM item_files WHERE item_id = ?", arguments: [item.id])
+                try delete.execute(arguments: [item.id])
                 for file in files {
-                    try db.execute(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)",
-                                   arguments: [item.id, file.path, file.bytes, file.sha256])
+                    try insert.execute(arguments: [item.id, file.path, file.bytes, file.sha256])
                 }
                 try item.insert(db, onConflict: .replace)
             }

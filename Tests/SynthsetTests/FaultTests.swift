@@ -81,7 +81,7 @@ struct FaultTests {
         try Self.hangingTool(dir)
         _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("hang").path, contents: nil)
         try Self.write(Self.commandWorkflow(name: "orphan2", seeds: "0", output: "txt"), dir.appendingPathComponent("w.yaml"))
-        // Without the supervisor (an install that lacks it), the tool survives the kill.
+        // Without the watchdog (an install that lacks synthset-supervise), the tool survives the kill.
         let launched = try TestSupport.launch(["run", "w.yaml"], in: dir, environment: ["SYNTHSET_SUPERVISE": ""])
         let pidFile = dir.appendingPathComponent("pids")
         #expect(await Self.waitFor(60) { Self.pids(pidFile).count == 2 }, "the tool never started")
@@ -89,7 +89,7 @@ struct FaultTests {
         kill(launched.process.processIdentifier, SIGKILL)
         await launched.wait()
         try await Task.sleep(for: .milliseconds(300))
-        #expect(pids.allSatisfy(Self.alive), "precondition: without the supervisor the tool outlives synthset")
+        #expect(pids.allSatisfy(Self.alive), "precondition: without the watchdog the tool outlives synthset")
         try FileManager.default.removeItem(at: dir.appendingPathComponent("hang"))
         let second = try await TestSupport.run(["run", "w.yaml"], in: dir)
         for pid in pids where Self.alive(pid) { kill(pid, SIGKILL) }

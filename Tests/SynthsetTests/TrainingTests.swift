@@ -272,7 +272,7 @@ import WorkflowSpec
         #expect(killed.process.isRunning, "the run ended before a training wrote its first epoch")
         kill(killed.process.processIdentifier, SIGKILL)
         _ = await killed.result()
-        try await Task.sleep(for: .seconds(2))  // the supervisor ends the training script
+        try await Task.sleep(for: .seconds(2))  // the watchdog ends the training script
         let committed = (try? FileManager.default.contentsOfDirectory(atPath: outputs.path)) ?? []
         #expect(committed.isEmpty, "a killed training left \(committed)")
 

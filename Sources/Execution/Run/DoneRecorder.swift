@@ -51,6 +51,19 @@ final class DoneRecorder: Sendable {
         self.committed = committed
     }
 
+    /// Commits `group`: `barrier` (the file-system sync) first, then one transaction;
+    /// blocking, so it runs off the concurrency pool. The local run's scheduler commits
+    /// what tasks hand over with it too.
+    static func commit(_ group: [Entry], to store: any TaskRecorder, barrier: @escaping @Sendable () throws -> Void) async throws {
+        try await BlockingWork.run {
+            try barrier()
+            try store.recordItems(withFiles: group.map { ($0.record, $0.files) })
+        }
+    }
+
+    /// What an item whose commit failed is reported with.
+    static func failure(_ error: any Error) -> String { "cannot record the finished item: \(error)" }
+
     /// Queues a finished item whose files are in place; a flush starts when none runs.
     func add(_ entry: Entry) {
         state.withLock { state in
@@ -75,13 +88,8 @@ final class DoneRecorder: Sendable {
                 return state.pending
             }
             guard let group else { return }
-            let store = self.store, barrier = self.barrier
             do {
-                // The barrier and the transaction block: off the concurrency pool.
-                try await BlockingWork.run {
-                    try barrier()
-                    try store.recordItems(withFiles: group.map { ($0.record, $0.files) })
-                }
+                try await Self.commit(group, to: store, barrier: barrier)
                 committed(group, nil)
             } catch {
                 committed(group, error)

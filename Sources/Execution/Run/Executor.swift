@@ -129,7 +129,7 @@ struct Scheduler {
     let scratch: ScratchFolders
 
     var done: Set<String> = []
-    /// Finished items whose tasks have ended, waiting for their commit (``commit(_:)``), and
+    /// Finished items whose tasks have ended, waiting for their commit (``committed(_:error:events:stopScheduling:)``), and
     /// the ids of those waiting or being committed: not done yet, but made (no task redoes them).
     var toCommit: [DoneRecorder.Entry] = []
     var committing: Set<String> = []
@@ -275,13 +275,10 @@ struct Scheduler {
                 group.addTask {
                     do {
                         // Not cancellable: outputs in place are committed even when interrupted.
-                        try await BlockingWork.run {
-                            try UnsyncedFile.syncFileSystem(containing: root)
-                            try store.recordItems(withFiles: entries.map { ($0.record, $0.files) })
-                        }
+                        try await DoneRecorder.commit(entries, to: store) { try UnsyncedFile.syncFileSystem(containing: root) }
                         return .committed(entries, error: nil)
                     } catch {
-                        return .committed(entries, error: "cannot record the finished item: \(error)")
+                        return .committed(entries, error: DoneRecorder.failure(error))
                     }
                 }
             }

@@ -65,13 +65,10 @@ struct TaskRunner: Sendable {
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
                                           gpus: gpus, vram: task.vramGB, logPath: logPath)
         let started = Date()
-        let scratch: URL
-        do { scratch = try self.scratch.take() } catch {
-            for item in batch { result.failures[item.id] = "cannot prepare the task: \(error)" }
-            return result
-        }
-        defer { self.scratch.giveBack(scratch) }
+        var lent: URL?
+        defer { if let lent { self.scratch.giveBack(lent) } }
         do {
+            lent = try self.scratch.take()
             try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
             try UnsyncedFile.write(Data(), to: logFile)
             try recorder.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
@@ -81,6 +78,7 @@ struct TaskRunner: Sendable {
             for item in batch { result.failures[item.id] = "cannot prepare the task: \(error)" }
             return result
         }
+        guard let scratch = lent else { return result }
         events(.taskStarted(TaskStart(taskID: task.id, step: task.step, attempt: attempt, items: batch.count,
                                       gpus: gpus, logPath: logPath)))
         var inputs: [String: URL] = [:]
@@ -106,7 +104,7 @@ struct TaskRunner: Sendable {
         let doneRecorder = handsOverCommits ? nil : DoneRecorder(store: recorder, workspaceRoot: workspace.root.path) { group, error in
             if let error {
                 tally.state.withLock { state in
-                    for entry in group { state.failures[entry.record.id] = "cannot record the finished item: \(error)" }
+                    for entry in group { state.failures[entry.record.id] = DoneRecorder.failure(error) }
                 }
                 return
             }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// COCO object-detection JSON, one document per split (`instances_<split>.json`).
@@ -76,6 +77,45 @@ public enum COCO {
 
     /// The document as deterministic JSON.
     public static func json(images: [LabeledImage], classes: [String]) -> Data {
-        CanonicalJSON.encode(document(images: images, classes: classes))
+        document(images: images, classes: classes).json()
+    }
+}
+
+extension COCO.Document {
+    /// The document as `CanonicalJSON.encode` writes it, written directly (keys in sorted
+    /// order by hand: annotations, categories, images).
+    func json() -> Data {
+        CanonicalJSON.written(capacity: 64 * images.count + 110 * annotations.count + 256) { out in
+            out.object {
+                out.key("annotations")
+                out.array(annotations) { annotation in
+                    out.object {
+                        out.key("area"); CanonicalJSON.number(annotation.area, to: out)
+                        out.key("bbox"); out.array(annotation.bbox) { CanonicalJSON.number($0, to: out) }
+                        out.key("category_id"); CanonicalJSON.number(annotation.categoryID, to: out)
+                        out.key("id"); CanonicalJSON.number(annotation.id, to: out)
+                        out.key("image_id"); CanonicalJSON.number(annotation.imageID, to: out)
+                        out.key("iscrowd"); CanonicalJSON.number(annotation.iscrowd, to: out)
+                    }
+                }
+                out.key("categories")
+                out.array(categories) { category in
+                    out.object {
+                        out.key("id"); CanonicalJSON.number(category.id, to: out)
+                        out.key("name"); out.string(category.name)
+                        out.key("supercategory"); out.string(category.supercategory)
+                    }
+                }
+                out.key("images")
+                out.array(images) { image in
+                    out.object {
+                        out.key("file_name"); out.string(image.fileName)
+                        out.key("height"); CanonicalJSON.number(image.height, to: out)
+                        out.key("id"); CanonicalJSON.number(image.id, to: out)
+                        out.key("width"); CanonicalJSON.number(image.width, to: out)
+                    }
+                }
+            }
+        }
     }
 }

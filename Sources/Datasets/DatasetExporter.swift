@@ -197,7 +197,7 @@ public struct DatasetExporter: Sendable {
             if formats.contains(.edgeImpulse) {
                 jobs.append {
                     try UnsyncedFile.write(EdgeImpulse.json(images: members), toPath: path("edge-impulse/\(name)/bounding_boxes.labels"))
-                    try UnsyncedFile.write(CanonicalJSON.encode(EdgeImpulse.infoFile(images: members, category: EdgeImpulse.category(ofSplit: name))),
+                    try UnsyncedFile.write(EdgeImpulse.infoJSON(images: members, category: EdgeImpulse.category(ofSplit: name)),
                                            toPath: path("edge-impulse/\(name)/info.labels"))
                 }
             }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Edge Impulse's `bounding_boxes.labels`: one file per folder of images, keyed by image
@@ -34,7 +35,12 @@ public enum EdgeImpulse {
 
     /// The file as deterministic JSON (sorted keys).
     public static func json(images: [LabeledImage]) -> Data {
-        CanonicalJSON.encode(labelsFile(images: images))
+        labelsFile(images: images).json()
+    }
+
+    /// `info.labels` of one folder as deterministic JSON (sorted keys).
+    public static func infoJSON(images: [LabeledImage], category: String) -> Data {
+        infoFile(images: images, category: category).json()
     }
 
     /// `info.labels`, the file Edge Impulse's own exports carry and the Python SDK's
@@ -78,6 +84,57 @@ public enum EdgeImpulse {
         case "train": "training"
         case "validation": "validation"
         default: "testing"
+        }
+    }
+}
+
+// The files as `CanonicalJSON.encode` writes them, written directly (keys in sorted order
+// by hand; the image names, a dictionary's keys, sorted as the encoder sorts them).
+extension EdgeImpulse.Box {
+    func write(to out: CanonicalJSONWriter) {
+        out.object {
+            out.key("height"); CanonicalJSON.number(height, to: out)
+            out.key("label"); out.string(label)
+            out.key("width"); CanonicalJSON.number(width, to: out)
+            out.key("x"); CanonicalJSON.number(x, to: out)
+            out.key("y"); CanonicalJSON.number(y, to: out)
+        }
+    }
+}
+
+extension EdgeImpulse.LabelsFile {
+    func json() -> Data {
+        CanonicalJSON.written(capacity: 130 * boundingBoxes.count + 256) { out in
+            out.object {
+                out.key("boundingBoxes")
+                out.object {
+                    for name in CanonicalJSON.sortedKeys(boundingBoxes.keys) {
+                        out.key(name)
+                        out.array(boundingBoxes[name]!) { $0.write(to: out) }
+                    }
+                }
+                out.key("type"); out.string(type)
+                out.key("version"); CanonicalJSON.number(version, to: out)
+            }
+        }
+    }
+}
+
+extension EdgeImpulse.InfoFile {
+    func json() -> Data {
+        CanonicalJSON.written(capacity: 170 * files.count + 256) { out in
+            out.object {
+                out.key("files")
+                out.array(files) { entry in
+                    out.object {
+                        out.key("boundingBoxes"); out.array(entry.boundingBoxes) { $0.write(to: out) }
+                        out.key("category"); out.string(entry.category)
+                        out.key("label"); out.object { out.key("type"); out.string(entry.label.type) }
+                        out.key("path"); out.string(entry.path)
+                    }
+                }
+                out.key("version"); CanonicalJSON.number(version, to: out)
+            }
         }
     }
 }

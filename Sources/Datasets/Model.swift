@@ -107,4 +107,37 @@ enum CanonicalJSON {
         data.append(0x0A)
         return data
     }
+
+    /// A document written by `body` straight into a ``CanonicalJSONWriter``, byte for byte
+    /// what ``encode(_:pretty:)`` makes of the same value (compact), newline included. The
+    /// large documents (a split's COCO file, Edge Impulse's two label files) are written
+    /// this way: through `JSONEncoder` they were a fifth of exporting 100,000 images.
+    static func written(capacity: Int, _ body: (CanonicalJSONWriter) -> Void) -> Data {
+        let out = CanonicalJSONWriter(capacity: capacity)
+        body(out)
+        out.raw("\n")
+        return out.withBytes { Data($0) }
+    }
+
+    /// A number as ``encode(_:pretty:)`` writes it: the shortest round-tripping digits
+    /// (`description`) without a trailing `.0`, so `-0.0` stays `-0`; infinities and NaN
+    /// as the strings `inf`, `-inf` and `nan`.
+    static func number(_ value: Double, to out: CanonicalJSONWriter) {
+        guard value.isFinite else {
+            return out.string(value.isNaN ? "nan" : value < 0 ? "-inf" : "inf")
+        }
+        var text = value.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        out.raw(text)
+    }
+
+    static func number(_ value: Int, to out: CanonicalJSONWriter) {
+        out.raw(String(value))
+    }
+
+    /// The keys of an object in the order `JSONEncoder`'s `.sortedKeys` writes them on
+    /// Linux: by their UTF-8 bytes.
+    static func sortedKeys(_ keys: some Sequence<String>) -> [String] {
+        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
 }

@@ -138,6 +138,60 @@ import WorkflowSpec
             + #"{"height":1,"label":"box","width":21,"x":10,"y":20}]},"type":"bounding-box-labels","version":1}"# + "\n")
     }
 
+    // MARK: the documents written directly
+
+    /// Images with hostile names (quotes, backslashes, slashes, control characters,
+    /// non-ASCII) and boxes at awkward values (fractions, -0, huge, tiny, not finite);
+    /// `clipped` keeps only what an exporter is given, boxes clipped to the image.
+    static func hostileImages(count: Int, seed: UInt64, clipped: Bool) -> [LabeledImage] {
+        var state = seed
+        func next() -> UInt64 {  // SplitMix64, so every run tests the same documents
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let names = ["a\"q\".jpg", "back\\slash.jpg", "sl/ash.jpg", "tab\t.jpg", "nl\n.jpg", "ctl\u{01}\u{1f}.jpg",
+                     "caf\u{e9}.jpg", "\u{1F600}.jpg", "Zed.jpg", "zed.jpg", "scenes-100-aa.jpg", "scenes-17-bb.jpg", "scenes-9-cc.jpg"]
+        let values: [Double] = [0, -0.0, 1, 10.5, 0.1, 1e-7, 123_456.789, 1e15, 1e16, 2.5e20, 639.999_999, .infinity, -.infinity, .nan]
+        let classes = ["can", "box", "o\"dd", "\u{e9}t\u{e9}"]
+        return (0..<count).map { index in
+            let name = index < names.count ? names[index] : "img-\(next() % 1_000_000)-\(index).jpg"
+            let detections = (0..<Int(next() % 4)).compactMap { _ -> Detection? in
+                let detection = Detection(className: classes[Int(next() % UInt64(classes.count))], confidence: values[Int(next() % UInt64(values.count))],
+                          xmin: values[Int(next() % UInt64(values.count))], ymin: Double(next() % 480) / 3,
+                          xmax: values[Int(next() % UInt64(values.count))], ymax: Double(next() % 1000) / 7)
+                return clipped ? detection.clipped(width: 640, height: 480) : detection
+            }
+            return LabeledImage(id: "id\(index)", fileName: name, width: 640, height: 480, split: .train, detections: detections)
+        }
+    }
+
+    static func encoded<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(value) + Data([0x0A])
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func directlyWrittenDocumentsAreByteForByteWhatJSONEncoderWrites(seed: UInt64) throws {
+        let classes = ["can", "box", "o\"dd", "\u{e9}t\u{e9}"]
+        let raw = Self.hostileImages(count: 300, seed: seed, clipped: false)
+        #expect(COCO.json(images: raw, classes: classes) == (try Self.encoded(COCO.document(images: raw, classes: classes))))
+        // Edge Impulse's whole pixels need boxes inside the image, as the exporter gives them.
+        let images = Self.hostileImages(count: 300, seed: seed, clipped: true)
+        #expect(images.contains { !$0.detections.isEmpty })
+        #expect(EdgeImpulse.json(images: images) == (try Self.encoded(EdgeImpulse.labelsFile(images: images))))
+        #expect(EdgeImpulse.infoJSON(images: images, category: "training")
+                == (try Self.encoded(EdgeImpulse.infoFile(images: images, category: "training"))))
+        // Empty documents too.
+        #expect(COCO.json(images: [], classes: []) == (try Self.encoded(COCO.document(images: [], classes: []))))
+        #expect(EdgeImpulse.json(images: []) == (try Self.encoded(EdgeImpulse.labelsFile(images: []))))
+        #expect(EdgeImpulse.infoJSON(images: [], category: "testing") == (try Self.encoded(EdgeImpulse.infoFile(images: [], category: "testing"))))
+    }
+
     // MARK: split
 
     @Test func splitIsAFixedFunctionOfTheID() {

@@ -78,6 +78,29 @@ func deadPID() throws -> Int32 {
         #expect(try store.item(id: "missing") == nil)
     }
 
+    @Test func recommittedFilesLeaveExactlyTheNewSetAndTouchOnlyWhatChanged() throws {
+        let store = try CheckpointStore.inMemory()
+        let first = (0..<5).map { ItemFile(path: "dataset/f\($0).txt", bytes: Int64($0), sha256: "h\($0)") }
+        try store.recordItem(item("d"), files: first)
+        try store.recordItem(item("other"), files: [ItemFile(path: "render/other.json", bytes: 1, sha256: "o")])
+        let changesBefore = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT total_changes()") ?? 0 }
+
+        // f0 and f1 kept as they were, f2 with a new hash, f3 with a new size, f4 gone, f5 new.
+        let second = [first[0], first[1], ItemFile(path: "dataset/f2.txt", bytes: 2, sha256: "changed"),
+                      ItemFile(path: "dataset/f3.txt", bytes: 33, sha256: "h3"), ItemFile(path: "dataset/f5.txt", bytes: 5, sha256: "h5")]
+        try store.recordItem(item("d"), files: second)
+        let recorded = try store.itemFiles(ids: ["d", "other"])
+        #expect(recorded["d"] == second.sorted { $0.path < $1.path })
+        #expect(recorded["other"] == [ItemFile(path: "render/other.json", bytes: 1, sha256: "o")])
+        // Rows written: f2, f3 and f5 replaced or inserted, f4 deleted, the item itself
+        // (replaced: counted as one) and the trigger's count; the unchanged f0 and f1 untouched.
+        let written = try store.database.read { db in try Int.fetchOne(db, sql: "SELECT total_changes()") ?? 0 } - changesBefore
+        #expect(written == 6)
+
+        try store.recordItem(item("d"), files: [])
+        #expect(try store.itemFiles(ids: ["d"])["d"] == nil)
+    }
+
     @Test func itemQueriesAndChunkedLookups() throws {
         let store = try CheckpointStore.inMemory()
         let many = (0..<1_234).map { item(String(format: "i%05d", $0), step: $0 % 2 == 0 ? "render" : "label") }

@@ -126,6 +126,11 @@ enum CanonicalJSON {
         guard value.isFinite else {
             return out.string(value.isNaN ? "nan" : value < 0 ? "-inf" : "inf")
         }
+        // Whole numbers (nearly every box edge) below 10^15 print as their integer, which
+        // is what `description` gives less its `.0`, but for -0.
+        if value == value.rounded(.towardZero), abs(value) < 1e15, !(value == 0 && value.sign == .minus) {
+            return out.raw(String(Int64(value)))
+        }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         out.raw(text)

@@ -23,53 +23,52 @@ public enum PascalVOC {
     }
 
     /// The XML document for one image. `folder` is written as `<folder>` (the split).
+    /// Appended to one string (written once per image, 100,000 times in a large export:
+    /// as lines joined, it took longer than writing the files).
     public static func xml(for image: LabeledImage, folder: String) -> String {
-        var lines = [
-            "<annotation>",
-            "\t<folder>\(escape(folder))</folder>",
-            "\t<filename>\(escape(image.fileName))</filename>",
-            "\t<size>",
-            "\t\t<width>\(image.width)</width>",
-            "\t\t<height>\(image.height)</height>",
-            "\t\t<depth>3</depth>",
-            "\t</size>",
-            "\t<segmented>0</segmented>",
-        ]
+        var xml = ""
+        xml.reserveCapacity(240 + 240 * image.detections.count)
+        xml += "<annotation>\n\t<folder>"
+        xml += escape(folder)
+        xml += "</folder>\n\t<filename>"
+        xml += escape(image.fileName)
+        xml += "</filename>\n\t<size>\n\t\t<width>\(image.width)</width>\n\t\t<height>\(image.height)</height>\n"
+        xml += "\t\t<depth>3</depth>\n\t</size>\n\t<segmented>0</segmented>\n"
         for detection in image.detections {
             let box = box(detection, width: image.width, height: image.height)
-            lines += [
-                "\t<object>",
-                "\t\t<name>\(escape(detection.className))</name>",
-                "\t\t<pose>Unspecified</pose>",
-                "\t\t<truncated>0</truncated>",
-                "\t\t<difficult>0</difficult>",
-                "\t\t<bndbox>",
-                "\t\t\t<xmin>\(box.xmin)</xmin>",
-                "\t\t\t<ymin>\(box.ymin)</ymin>",
-                "\t\t\t<xmax>\(box.xmax)</xmax>",
-                "\t\t\t<ymax>\(box.ymax)</ymax>",
-                "\t\t</bndbox>",
-                "\t</object>",
-            ]
+            xml += "\t<object>\n\t\t<name>"
+            xml += escape(detection.className)
+            xml += "</name>\n\t\t<pose>Unspecified</pose>\n\t\t<truncated>0</truncated>\n\t\t<difficult>0</difficult>\n"
+            xml += "\t\t<bndbox>\n\t\t\t<xmin>\(box.xmin)</xmin>\n\t\t\t<ymin>\(box.ymin)</ymin>\n"
+            xml += "\t\t\t<xmax>\(box.xmax)</xmax>\n\t\t\t<ymax>\(box.ymax)</ymax>\n\t\t</bndbox>\n\t</object>\n"
         }
-        lines.append("</annotation>")
-        return lines.joined(separator: "\n") + "\n"
+        xml += "</annotation>\n"
+        return xml
     }
 
-    /// Escapes text for XML element content and attribute values.
+    /// Escapes text for XML element content and attribute values. The five characters are
+    /// ASCII, so they are found and replaced in the UTF-8 bytes; text without any (nearly
+    /// every name) is returned as it is.
     public static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            default: result.append(character)
+        func special(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "&"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\""), UInt8(ascii: "'"): true
+            default: false
             }
         }
-        return result
+        guard text.utf8.contains(where: special) else { return text }
+        var result: [UInt8] = []
+        result.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "&"): result += "&amp;".utf8
+            case UInt8(ascii: "<"): result += "&lt;".utf8
+            case UInt8(ascii: ">"): result += "&gt;".utf8
+            case UInt8(ascii: "\""): result += "&quot;".utf8
+            case UInt8(ascii: "'"): result += "&apos;".utf8
+            default: result.append(byte)
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
     }
 }

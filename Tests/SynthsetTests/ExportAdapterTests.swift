@@ -83,7 +83,7 @@ import WorkspaceStore
         let context = InvocationContext(workflow: workflow, step: workflow.step(step)!, items: { items[$0] })
         let planned = workflow.step(step)!.planning.invocation(for: [item], context: context)
         return Invocation(workflow: workflow, step: workflow.step(step)!, task: task, planned: planned, items: [item],
-                          inputs: Dictionary(uniqueKeysWithValues: item.inputs.map { ($0, workspace.url(items[$0]!.path)) }),
+                          inputs: InputLocations(workspace: workspace, items: items),
                           workspace: workspace, scratch: scratch, logFile: log, gpus: [], attempt: 1, gracePeriod: .seconds(1))
     }
 

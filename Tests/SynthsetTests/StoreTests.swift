@@ -3,7 +3,7 @@ import GRDB
 import Testing
 
 @testable import Execution
-import WorkspaceStore
+@testable import WorkspaceStore
 
 /// The pid of a process that has exited and been reaped (so the pid is dead).
 func deadPID() throws -> Int32 {
@@ -32,7 +32,7 @@ func deadPID() throws -> Int32 {
         let path = dir.appendingPathComponent("nested/deeper/checkpoint.sqlite")
         let store = try CheckpointStore(path: path)
         #expect(FileManager.default.fileExists(atPath: path.path))
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
         #expect(try store.schemaVersion() == CheckpointStore.currentSchemaVersion)
         #expect(try store.journalMode() == "wal")
         let synchronous = try store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
@@ -45,7 +45,32 @@ func deadPID() throws -> Int32 {
         #expect(indexes.contains("items_on_step"))
         // Reopening does not re-run migrations.
         let again = try CheckpointStore(path: path)
-        #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try again.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
+    }
+
+    @Test func aVersion4StoreKeepsItsFilesInTheTableWithoutRowids() throws {
+        let dir = try TestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("state.db")
+        do {
+            let old = try DatabaseQueue(path: path.path)
+            try CheckpointStore.migrator.migrate(old, upTo: "v4")
+            try old.write { db in
+                for index in 0..<3 {
+                    try db.execute(sql: "INSERT INTO item_files (item_id, path, bytes, sha256) VALUES ('d', ?, ?, 'h')",
+                                   arguments: ["dataset/f\(index)", index])
+                }
+            }
+            try old.close()
+        }
+        let store = try CheckpointStore(path: path)
+        #expect(try store.schemaVersion() == 5)
+        #expect(try store.itemFiles(ids: ["d"])["d"]?.map(\.path) == ["dataset/f0", "dataset/f1", "dataset/f2"])
+        let sql = try store.database.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'item_files'") }
+        #expect(sql?.contains("WITHOUT ROWID") == true)
+        // The primary key still holds: a path recorded twice for one item is one row.
+        try store.recordItem(item("d"), files: [ItemFile(path: "dataset/f0", bytes: 7, sha256: "new")])
+        #expect(try store.itemFiles(ids: ["d"])["d"] == [ItemFile(path: "dataset/f0", bytes: 7, sha256: "new")])
     }
 
     @Test func newerSchemaIsRejectedWithAHint() throws {
@@ -88,7 +113,7 @@ func deadPID() throws -> Int32 {
         // f0 and f1 kept as they were, f2 with a new hash, f3 with a new size, f4 gone, f5 new.
         let second = [first[0], first[1], ItemFile(path: "dataset/f2.txt", bytes: 2, sha256: "changed"),
                       ItemFile(path: "dataset/f3.txt", bytes: 33, sha256: "h3"), ItemFile(path: "dataset/f5.txt", bytes: 5, sha256: "h5")]
-        try store.recordItem(item("d"), files: second)
+        try store.recordItem(item("d"), files: second.reversed())  // in any order
         let recorded = try store.itemFiles(ids: ["d", "other"])
         #expect(recorded["d"] == second.sorted { $0.path < $1.path })
         #expect(recorded["other"] == [ItemFile(path: "render/other.json", bytes: 1, sha256: "o")])
@@ -99,6 +124,12 @@ func deadPID() throws -> Int32 {
 
         try store.recordItem(item("d"), files: [])
         #expect(try store.itemFiles(ids: ["d"])["d"] == nil)
+
+        // Deleting an item deletes its files' rows too.
+        try store.recordItem(item("d"), files: first)
+        #expect(try store.deleteItems(ids: ["other", "d"]) == 2)
+        #expect(try store.itemFiles(ids: ["d", "other"]).isEmpty)
+        #expect(try store.recordedFileSizes().isEmpty)
     }
 
     @Test func itemQueriesAndChunkedLookups() throws {

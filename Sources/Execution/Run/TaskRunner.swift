@@ -81,16 +81,13 @@ struct TaskRunner: Sendable {
         guard let scratch = lent else { return result }
         events(.taskStarted(TaskStart(taskID: task.id, step: task.step, attempt: attempt, items: batch.count,
                                       gpus: gpus, logPath: logPath)))
-        var inputs: [String: URL] = [:]
-        for item in batch {
-            for input in item.inputs { if let planned = items[input] { inputs[input] = workspace.url(planned.path) } }
-        }
         // The plan's invocation for these items: the task's own, or a smaller one on resume.
         let plannedItems = self.items
         let context = InvocationContext(workflow: workflow, step: step, items: { plannedItems[$0] })
         let planned = task.invocation.flatMap { batch.count == task.items.count ? $0 : nil }
             ?? step.planning.invocation(for: batch, context: context)
-        let invocation = Invocation(workflow: workflow, step: step, task: task, planned: planned, items: batch, inputs: inputs,
+        let invocation = Invocation(workflow: workflow, step: step, task: task, planned: planned, items: batch,
+                                    inputs: InputLocations(workspace: workspace, items: items),
                                     workspace: workspace, scratch: scratch, logFile: logFile, gpus: gpus,
                                     attempt: attempt, gracePeriod: gracePeriod, store: recorder as? CheckpointStore)
         let tally = Tally()

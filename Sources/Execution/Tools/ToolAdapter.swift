@@ -12,8 +12,8 @@ public struct Invocation: Sendable {
     public var planned: TaskInvocation
     /// Only the items still to produce (a resumed batch is smaller).
     public var items: [PlannedItem]
-    /// Final paths of every input item, by id.
-    public var inputs: [String: URL]
+    /// Final paths of the input items, by id.
+    public var inputs: InputLocations
     public var workspace: Workspace
     /// Scratch folder for this attempt; outputs are written here first.
     public var scratch: URL
@@ -30,6 +30,25 @@ public struct Invocation: Sendable {
     /// those the user's own `CUDA_VISIBLE_DEVICES` lists (``VisibleDevices``).
     public var gpuEnvironment: [String: String] {
         gpus.isEmpty ? [:] : ["CUDA_VISIBLE_DEVICES": VisibleDevices.names(of: gpus).joined(separator: ",")]
+    }
+}
+
+/// Where an invocation's input items are, found by id when an adapter asks: made for every
+/// input up front, an export of 100,000 images built 100,000 URLs it never read (a sixth
+/// of the time before it started exporting).
+public struct InputLocations: Sendable {
+    let workspace: Workspace
+    let items: [String: PlannedItem]
+
+    /// The inputs among `items` (the plan's, by id), inside `workspace`.
+    public init(workspace: Workspace, items: [String: PlannedItem]) {
+        self.workspace = workspace
+        self.items = items
+    }
+
+    /// The final location of the planned item `id`, nil for an id the plan does not have.
+    public subscript(id: String) -> URL? {
+        items[id].map { workspace.url($0.path) }
     }
 }
 

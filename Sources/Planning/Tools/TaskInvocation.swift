@@ -115,8 +115,10 @@ public enum InvocationPath: Sendable, Codable, Hashable {
     /// The path on this machine, for an attempt's scratch folder and workspace.
     public func resolved(scratch: URL, workspace: URL) -> URL {
         switch self {
-        case .scratch(let path): path.isEmpty ? scratch : scratch.appendingPathComponent(path)
-        case .workspace(let path): path.isEmpty ? workspace : workspace.appendingPathComponent(path)
+        // Not `appendingPathComponent`, which asks the file system (`lstat`) whether the
+        // result is a folder: an export's 200,000 sources spent half their resolving on it.
+        case .scratch(let path): path.isEmpty ? scratch : scratch.appending(path: path, directoryHint: .inferFromPath)
+        case .workspace(let path): path.isEmpty ? workspace : workspace.appending(path: path, directoryHint: .inferFromPath)
         case .absolute(let path): URL(fileURLWithPath: path)
         }
     }

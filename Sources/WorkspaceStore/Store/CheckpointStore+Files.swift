@@ -42,7 +42,7 @@ extension CheckpointStore {
 
 /// One file of an item besides its main file: a companion (a ground-truth sidecar) or a
 /// file inside a folder output (a dataset), with the size and hash it was committed with.
-public struct ItemFile: Sendable, Equatable {
+public struct ItemFile: Sendable, Equatable, FetchableRecord {
     /// Workspace-relative path.
     public var path: String
     public var bytes: Int64
@@ -52,6 +52,11 @@ public struct ItemFile: Sendable, Equatable {
         self.path = path
         self.bytes = bytes
         self.sha256 = sha256
+    }
+
+    /// From a row of `path, bytes, sha256`, in that order.
+    public init(row: Row) {
+        self.init(path: row[0], bytes: row[1], sha256: row[2])
     }
 }
 
@@ -67,28 +72,34 @@ extension CheckpointStore {
     /// The files are replaced by difference: a row that already holds a file's path, size
     /// and hash is left alone, so re-committing a dataset that came out the same (a
     /// re-export after an unrelated change) writes only what changed, not 500,000 rows
-    /// deleted and inserted again.
+    /// deleted and inserted again. Old and new files are walked side by side in path
+    /// order (the primary key's), which costs a third of matching them in a dictionary.
     public func recordItems(withFiles entries: [(item: ItemRecord, files: [ItemFile])]) throws {
         try database.write { db in
             // Statements compiled once per transaction, not once per row: a dataset
             // folder of 500,000 files spent nine seconds compiling the same INSERT.
-            let recorded = try db.cachedStatement(sql: "SELECT path, bytes, sha256 FROM item_files WHERE item_id = ?")
+            let recorded = try db.cachedStatement(sql: "SELECT path, bytes, sha256 FROM item_files WHERE item_id = ? ORDER BY path")
             let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)")
             let remove = try db.cachedStatement(sql: "DELETE FROM item_files WHERE item_id = ? AND path = ?")
-            for (item, files) in entries {
-                var old: [String: (bytes: Int64, sha256: String)] = [:]
-                let rows = try Row.fetchCursor(recorded, arguments: [item.id])
-                while let row = try rows.next() {
-                    old[row[0]] = (row[1], row[2])
-                }
+            for (item, unsorted) in entries {
+                // SQLite orders text by its UTF-8 bytes; so must the walk.
+                let precedes = { (a: ItemFile, b: ItemFile) in a.path.utf8.lexicographicallyPrecedes(b.path.utf8) }
+                let files = zip(unsorted, unsorted.dropFirst()).allSatisfy { precedes($0, $1) } ? unsorted : unsorted.sorted(by: precedes)
+                let old = try ItemFile.fetchAll(recorded, arguments: [item.id])
+                var next = 0
                 for file in files {
-                    if let kept = old.removeValue(forKey: file.path), kept.bytes == file.bytes, kept.sha256 == file.sha256 {
-                        continue
+                    while next < old.count, precedes(old[next], file) {
+                        try remove.execute(arguments: [item.id, old[next].path])
+                        next += 1
+                    }
+                    if next < old.count, old[next].path == file.path {
+                        next += 1
+                        if old[next - 1] == file { continue }
                     }
                     try upsert.execute(arguments: [item.id, file.path, file.bytes, file.sha256])
                 }
-                for path in old.keys {
-                    try remove.execute(arguments: [item.id, path])
+                for stale in old[next...] {
+                    try remove.execute(arguments: [item.id, stale.path])
                 }
                 try item.insert(db, onConflict: .replace)
             }

@@ -21,8 +21,10 @@ public struct Workspace: Sendable, Hashable {
     public var scratch: URL { root.appendingPathComponent("tmp") }
     public var logs: URL { root.appendingPathComponent("logs") }
 
-    /// The absolute location of a workspace-relative path.
-    public func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+    /// The absolute location of a workspace-relative path. Whether it is a folder is taken
+    /// from the path (a trailing `/`), not looked up: `appendingPathComponent` asks the
+    /// file system (`lstat`) every time, half the cost of resolving 100,000 outputs.
+    public func url(_ relative: String) -> URL { root.appending(path: relative, directoryHint: .inferFromPath) }
 
     /// The workspace-relative form of a URL inside the workspace.
     public func relative(_ url: URL) -> String {

@@ -125,6 +125,14 @@ func deadPID() throws -> Int32 {
         try store.recordItem(item("d"), files: [])
         #expect(try store.itemFiles(ids: ["d"])["d"] == nil)
 
+        // Many files at once (more than one statement's worth), some of them changed.
+        let many = (0..<300).map { ItemFile(path: String(format: "dataset/m%04d.txt", $0), bytes: Int64($0), sha256: "m\($0)") }
+        try store.recordItem(item("d"), files: many)
+        #expect(try store.itemFiles(ids: ["d"])["d"] == many)
+        let changed = many.map { $0.bytes % 7 == 0 ? ItemFile(path: $0.path, bytes: $0.bytes, sha256: "changed") : $0 }.dropLast(5)
+        try store.recordItem(item("d"), files: Array(changed.shuffled()))
+        #expect(try store.itemFiles(ids: ["d"])["d"] == Array(changed))
+
         // Deleting an item deletes its files' rows too.
         try store.recordItem(item("d"), files: first)
         #expect(try store.deleteItems(ids: ["other", "d"]) == 2)

@@ -79,11 +79,22 @@ extension CheckpointStore {
             // Statements compiled once per transaction, not once per row: a dataset
             // folder of 500,000 files spent nine seconds compiling the same INSERT.
             let recorded = try db.cachedStatement(sql: "SELECT path, bytes, sha256 FROM item_files WHERE item_id = ? ORDER BY path")
-            let upsert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO item_files (item_id, path, bytes, sha256) VALUES (?, ?, ?, ?)")
             let remove = try db.cachedStatement(sql: "DELETE FROM item_files WHERE item_id = ? AND path = ?")
+            // New and changed rows go in many to a statement: one statement per row was
+            // most of the time recording a dataset's 500,000 files took.
+            let fullUpsert = try db.cachedStatement(sql: Self.upsertFilesSQL(rows: Self.filesPerUpsert))
+            var pending: [(any DatabaseValueConvertible)?] = []  // not [Any]: GRDB casts each of those
+            pending.reserveCapacity(4 * Self.filesPerUpsert)
+            func flush() throws {
+                guard !pending.isEmpty else { return }
+                let rows = pending.count / 4
+                let statement = rows == Self.filesPerUpsert ? fullUpsert : try db.makeStatement(sql: Self.upsertFilesSQL(rows: rows))
+                try statement.execute(arguments: StatementArguments(pending))
+                pending.removeAll(keepingCapacity: true)
+            }
             for (item, unsorted) in entries {
                 // SQLite orders text by its UTF-8 bytes; so must the walk.
-                let precedes = { (a: ItemFile, b: ItemFile) in a.path.utf8.lexicographicallyPrecedes(b.path.utf8) }
+                let precedes = { (a: ItemFile, b: ItemFile) in Self.utf8Precedes(a.path, b.path) }
                 let files = zip(unsorted, unsorted.dropFirst()).allSatisfy { precedes($0, $1) } ? unsorted : unsorted.sorted(by: precedes)
                 let old = try ItemFile.fetchAll(recorded, arguments: [item.id])
                 var next = 0
@@ -96,12 +107,34 @@ extension CheckpointStore {
                         next += 1
                         if old[next - 1] == file { continue }
                     }
-                    try upsert.execute(arguments: [item.id, file.path, file.bytes, file.sha256])
+                    pending += [item.id, file.path, file.bytes, file.sha256]
+                    if pending.count == 4 * Self.filesPerUpsert { try flush() }
                 }
                 for stale in old[next...] {
                     try remove.execute(arguments: [item.id, stale.path])
                 }
+                try flush()
                 try item.insert(db, onConflict: .replace)
+            }
+        }
+    }
+
+    /// Rows of files one upsert statement writes (4 parameters each, far below SQLite's
+    /// limit of 32,766).
+    static let filesPerUpsert = 128
+
+    static func upsertFilesSQL(rows: Int) -> String {
+        "INSERT OR REPLACE INTO item_files (item_id, path, bytes, sha256) VALUES "
+            + Array(repeating: "(?, ?, ?, ?)", count: rows).joined(separator: ", ")
+    }
+
+    /// Whether `a` comes before `b` in SQLite's order of text (`BINARY`: the UTF-8 bytes).
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let order = memcmp(x.baseAddress ?? UnsafePointer(bitPattern: 1)!, y.baseAddress ?? UnsafePointer(bitPattern: 1)!, min(x.count, y.count))
+                return order != 0 ? order < 0 : x.count < y.count
             }
         }
     }

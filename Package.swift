@@ -47,7 +47,7 @@ let package = Package(
         // the executor writes and the report, status and verify read.
         .target(
             name: "WorkspaceStore",
-            dependencies: ["WorkflowSpec", "Planning", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Basics", "WorkflowSpec", "Planning", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "Execution",

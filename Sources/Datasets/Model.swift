@@ -140,9 +140,8 @@ enum CanonicalJSON {
         out.raw(String(value))
     }
 
-    /// The keys of an object in the order `JSONEncoder`'s `.sortedKeys` writes them on
-    /// Linux: by their UTF-8 bytes.
+    /// The keys of an object in the order `JSONEncoder`'s `.sortedKeys` writes them.
     static func sortedKeys(_ keys: some Sequence<String>) -> [String] {
-        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        keys.sorted(by: UTF8Order.precedes)
     }
 }

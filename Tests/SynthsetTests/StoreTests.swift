@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import GRDB
 import Testing
@@ -71,6 +72,18 @@ func deadPID() throws -> Int32 {
         // The primary key still holds: a path recorded twice for one item is one row.
         try store.recordItem(item("d"), files: [ItemFile(path: "dataset/f0", bytes: 7, sha256: "new")])
         #expect(try store.itemFiles(ids: ["d"])["d"] == [ItemFile(path: "dataset/f0", bytes: 7, sha256: "new")])
+    }
+
+    /// The walk over recorded files relies on this order being SQLite's, including for
+    /// text Swift's `<` orders otherwise (a decomposed accent sorts as its scalars).
+    @Test func utf8OrderIsSQLitesOrderOfText() throws {
+        let texts = ["e\u{301}", "\u{e9}", "f", "E", "", "a", "ab", "a b", "\u{1F600}", "\u{FFFD}", "z/", "z.", "Z"]
+        let json = String(decoding: try JSONEncoder().encode(texts), as: UTF8.self)
+        let sqlite = try DatabaseQueue().read { db in
+            try String.fetchAll(db, sql: "SELECT value FROM json_each(?) ORDER BY value", arguments: [json])
+        }
+        #expect(texts.sorted(by: UTF8Order.precedes) == sqlite)
+        #expect(texts.sorted() != sqlite)  // Swift's own order differs here, so the test can tell
     }
 
     @Test func newerSchemaIsRejectedWithAHint() throws {

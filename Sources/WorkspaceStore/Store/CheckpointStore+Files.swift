@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import GRDB
 
@@ -94,7 +95,7 @@ extension CheckpointStore {
             }
             for (item, unsorted) in entries {
                 // SQLite orders text by its UTF-8 bytes; so must the walk.
-                let precedes = { (a: ItemFile, b: ItemFile) in Self.utf8Precedes(a.path, b.path) }
+                let precedes = { (a: ItemFile, b: ItemFile) in UTF8Order.precedes(a.path, b.path) }
                 let files = zip(unsorted, unsorted.dropFirst()).allSatisfy { precedes($0, $1) } ? unsorted : unsorted.sorted(by: precedes)
                 let old = try ItemFile.fetchAll(recorded, arguments: [item.id])
                 var next = 0
@@ -126,17 +127,6 @@ extension CheckpointStore {
     static func upsertFilesSQL(rows: Int) -> String {
         "INSERT OR REPLACE INTO item_files (item_id, path, bytes, sha256) VALUES "
             + Array(repeating: "(?, ?, ?, ?)", count: rows).joined(separator: ", ")
-    }
-
-    /// Whether `a` comes before `b` in SQLite's order of text (`BINARY`: the UTF-8 bytes).
-    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let order = memcmp(x.baseAddress ?? UnsafePointer(bitPattern: 1)!, y.baseAddress ?? UnsafePointer(bitPattern: 1)!, min(x.count, y.count))
-                return order != 0 ? order < 0 : x.count < y.count
-            }
-        }
     }
 
     /// The recorded files of the given items, by item id (items without any are absent).

@@ -546,8 +546,7 @@ public final class CheckpointStore: Sendable {
             for chunk in unique.chunked(Self.inListChunk) {
                 removed += try ItemRecord.filter(chunk.contains(Column(ItemRecord.CodingKeys.id))).deleteAll(db)
                 // Their files go with them: left behind, every later run read them again.
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                try db.execute(sql: "DELETE FROM item_files WHERE item_id IN (\(marks))", arguments: StatementArguments(Array(chunk)))
+                try db.execute(literal: "DELETE FROM item_files WHERE item_id IN \(chunk)")
             }
             return removed
         }

@@ -162,6 +162,15 @@ struct ExecutorTests {
         #expect(result.status == 0, "\(result.stderr)")
         let calls = try Self.invocations(dir)
         #expect(calls == [[0, 1, 2, 3, 4, 5], [3]])
+        // Both attempts are recorded as they ended (they are written with the items).
+        let store = try #require(try CheckpointStore.openForReading(path: dir.appendingPathComponent(".synthset/skip/state.db")))
+        let run = try #require(try store.lastRun()?.id)
+        let attempts = try store.tasks(runID: run).sorted { $0.attempt < $1.attempt }
+        #expect(attempts.map(\.attempt) == [1, 2])
+        #expect(attempts.map(\.status) == [.failed, .succeeded])
+        #expect(attempts.map(\.itemCount) == [6, 1])
+        #expect(attempts.allSatisfy { $0.finishedAt != nil && $0.exitCode == 0 && $0.logPath.hasPrefix("logs/gen/") })
+        #expect(try store.allItems().filter { $0.status == .done }.count == 6)
     }
 
     @Test("An item the tool keeps skipping is reported failed with exit 1 after the retries")
@@ -182,6 +191,10 @@ struct ExecutorTests {
         let steps = report?["steps"] as? [[String: Any]]
         #expect(steps?.first?["failed"] as? Int == 1)
         #expect(steps?.first?["done"] as? Int == 5)
+        let store = try #require(try CheckpointStore.openForReading(path: dir.appendingPathComponent(".synthset/skipalways/state.db")))
+        let run = try #require(try store.lastRun()?.id)
+        #expect(try store.tasks(runID: run).map(\.status) == [.failed, .failed, .failed])
+        #expect(try store.allItems().filter { $0.status == .failed }.count == 1)
     }
 
     /// A GPU stand-in that records when it ran and which GPU it was given.

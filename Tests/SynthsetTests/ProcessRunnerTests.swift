@@ -74,18 +74,39 @@ func waitForPID(_ sandbox: ScriptSandbox, _ file: String, timeout: Duration = .s
     @Test func environmentOverridesAndRemovals() async throws {
         let sandbox = try ScriptSandbox()
         defer { sandbox.cleanup() }
-        setenv("SYNTHSET_TEST_REMOVE_ME", "present", 1)
+        // Variables this process started with (the child's environment is made from those).
+        let inherited = ProcessInfo.processInfo.environment
+        let removed = try #require(["HOME", "USER", "LANG", "TERM", "SHELL", "PWD"].first { inherited[$0] != nil })
+        let kept = try #require(["PATH", "HOME", "PWD"].first { inherited[$0] != nil && $0 != removed })
         let path = try sandbox.script(
-            "env.sh", "echo \"v=$SYNTHSET_TEST_VALUE\"; echo \"r=${SYNTHSET_TEST_REMOVE_ME-unset}\"; echo \"home=${HOME:+set}\"")
-        var spec = sandbox.spec(path, environment: ["SYNTHSET_TEST_VALUE": "hello world"])
-        spec.removedEnvironment = ["SYNTHSET_TEST_REMOVE_ME"]
+            "env.sh", "echo \"v=$SYNTHSET_TEST_VALUE\"; echo \"r=${\(removed)-unset}\"; echo \"k=${\(kept)-unset}\"; echo \"both=$SYNTHSET_BOTH\"")
+        var spec = sandbox.spec(path, environment: ["SYNTHSET_TEST_VALUE": "hello world", "SYNTHSET_BOTH": "added"])
+        spec.removedEnvironment = [removed, "SYNTHSET_BOTH"]
         _ = try await ProcessRunner.run(spec)
         let log = sandbox.read("logs/task.log")
         #expect(log.contains("v=hello world\n"))
-        #expect(log.contains("r=unset\n"))
-        if ProcessInfo.processInfo.environment["HOME"] != nil {
-            #expect(log.contains("home=set\n"))  // the rest is inherited
-        }
+        #expect(log.contains("r=unset\n"), "\(removed) was removed: \(log)")
+        #expect(log.contains("k=\(inherited[kept]!)\n"), "the rest is inherited: \(log)")
+        #expect(log.contains("both=added\n"), "removed and added: added")
+    }
+
+    @Test func childEnvironmentRowsAreTheInheritedOnesLessRemovedThenAdded() throws {
+        let rows = InheritedEnvironment.child(removing: ["PATH"], adding: ["HOME": "/elsewhere", "Z_NEW": "a=b c"])
+        #expect(rows.allSatisfy { $0.last == 0 && $0.dropLast().allSatisfy { $0 != 0 } }, "each row ends in its only NUL")
+        let text = rows.map { String(decoding: $0.dropLast(), as: UTF8.self) }
+        #expect(!text.contains { $0.hasPrefix("PATH=") })
+        #expect(text.filter { $0.hasPrefix("HOME=") } == ["HOME=/elsewhere"])
+        #expect(text.last == "Z_NEW=a=b c")
+        let expected = ProcessInfo.processInfo.environment.filter { $0.key != "PATH" && $0.key != "HOME" }
+        #expect(text.count == expected.count + 2)
+        for (key, value) in expected { #expect(text.contains("\(key)=\(value)")) }
+    }
+
+    @Test func watchdogLinesCarryTheGraceInMilliseconds() {
+        #expect(ToolWatchdog.watchLine(42, grace: .seconds(10)) == "+42 10.000\n")
+        #expect(ToolWatchdog.watchLine(7, grace: .milliseconds(250)) == "+7 0.250\n")
+        #expect(ToolWatchdog.watchLine(7, grace: .milliseconds(1005)) == "+7 1.005\n")
+        #expect(ToolWatchdog.watchLine(7, grace: .seconds(-1)) == "+7 0.000\n")
     }
 
     @Test func workingDirectoryIsHonored() async throws {

@@ -309,6 +309,70 @@ func deadPID() throws -> Int32 {
         }
     }
 
+    /// The store writes items and tasks through statements of its own (not GRDB's Codable
+    /// persistence); a column added to a record but not to them would be lost silently.
+    @Test func fastRowWritesMatchGRDBsOwn() throws {
+        let fast = try CheckpointStore.inMemory(), grdb = try CheckpointStore.inMemory()
+        let runs = try [fast, grdb].map { try $0.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil) }
+        #expect(runs[0] == runs[1])
+        let items = [
+            item("full", runID: runs[0]),
+            item("failed", status: .failed, runID: runs[0]),
+            ItemRecord(id: "bare", step: "s", path: "s/bare.txt", status: .running),  // every optional nil
+            ItemRecord(id: "odd ' \" é", step: "s", path: "s/ü.txt", sha256: "00", bytes: Int64.max, status: .done,
+                       attempts: 7, startedAt: Date(timeIntervalSince1970: 0.25), finishedAt: Date(timeIntervalSince1970: -1),
+                       duration: 0, gpu: "H100:0,1", logPath: "", error: "", taskID: "", runID: -3, tool: "t", model: "m"),
+        ]
+        let tasks = [
+            TaskRecord(id: "a", runID: runs[0], step: "s", tool: "command", itemCount: 1, logPath: "logs/a.log"),
+            TaskRecord(id: "b", runID: runs[0], step: "s", tool: "cosmos", model: "2B", gpu: "0", attempt: 3, status: .failed,
+                       startedAt: Date(timeIntervalSince1970: 1.5), finishedAt: Date(timeIntervalSince1970: 9), duration: 7.5,
+                       exitCode: -9, loadSeconds: 0.5, itemCount: 0, logPath: "l", error: "boom"),
+        ]
+        try fast.record(StoreBatch(startedTasks: tasks, items: items.map { ($0, []) }))
+        try grdb.database.write { db in
+            for task in tasks { try task.insert(db, onConflict: .replace) }
+            for item in items { try item.insert(db, onConflict: .replace) }
+        }
+        for table in ["items", "tasks"] {
+            let rows = try [fast, grdb].map { store in
+                try store.database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY id") }
+            }
+            #expect(rows[0].count == (table == "items" ? items.count : tasks.count))
+            #expect(rows[0] == rows[1], "\(table) differ")
+        }
+        #expect(try fast.items(ids: items.map(\.id)).values.sorted { $0.id < $1.id } == items.sorted { $0.id < $1.id })
+        // Every column of each table, in the table's own order, is one the statements write.
+        for (table, columns) in [("items", ItemRecord.columns), ("tasks", TaskRecord.columns)] {
+            let declared = try fast.database.read { db in try db.columns(in: table).map(\.name) }
+            #expect(declared == columns, "\(table): the table has \(declared)")
+        }
+    }
+
+    /// One group commit: starts, failures, finished items, ends, in that order, so an item
+    /// that failed and then succeeded within one batch ends up done; an ending without its
+    /// start is skipped rather than failing the batch's items.
+    @Test func aBatchWritesInOrderAndSkipsAnUnknownEnding() throws {
+        let store = try CheckpointStore.inMemory()
+        let run = try store.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil)
+        var batch = StoreBatch()
+        batch.startedTasks = [TaskRecord(id: "t", runID: run, step: "render", tool: "blender", attempt: 2, itemCount: 1, logPath: "l")]
+        batch.failedItems = [item("x", status: .failed, runID: run)]
+        batch.items = [(item("x", runID: run), [ItemFile(path: "render/x.json", bytes: 3, sha256: "cc")])]
+        batch.endedTasks = [
+            TaskEnding(id: "t", runID: run, attempt: 2, status: .succeeded, exitCode: 0, duration: 2, loadSeconds: nil, error: nil),
+            TaskEnding(id: "never-started", runID: run, attempt: 1, status: .failed, exitCode: 1, duration: 1, loadSeconds: nil, error: "e"),
+        ]
+        try store.record(batch)
+        #expect(try store.item(id: "x")?.status == .done)
+        #expect(try store.itemFiles(ids: ["x"])["x"]?.map(\.path) == ["render/x.json"])
+        let tasks = try store.tasks(runID: run)
+        #expect(tasks.map(\.id) == ["t"])
+        #expect(tasks.first?.status == .succeeded)
+        #expect(tasks.first?.finishedAt != nil)
+        try store.record(StoreBatch())  // nothing to write: no transaction, no error
+    }
+
     @Test func measuredTimingsMedians() throws {
         let store = try CheckpointStore.inMemory()
         let run = try store.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil)

@@ -48,27 +48,23 @@ extension ProcessRunner {
         try Task.checkCancellation()
         let directory = workingDirectory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let path = try resolveExecutable(executable, workingDirectory: directory,
-                                         searchPath: ProcessInfo.processInfo.environment["PATH"])
-        var updates: [Environment.Key: String?] = [:]
-        for (key, value) in environment { if let k = Environment.Key(rawValue: key) { updates[k] = value } }
+                                         searchPath: InheritedEnvironment.values["PATH"])
+        let childEnvironment = Environment.custom(InheritedEnvironment.child(removing: removedEnvironment, adding: environment))
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
-        for name in removedEnvironment where environment[name] == nil {
-            if let key = Environment.Key(rawValue: name) { updates[key] = .some(nil) }
-        }
         let status: TerminationStatus
         let output: [UInt8]
         do {
             if includeStandardError {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: childEnvironment,
                     workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .combinedWithOutput)
                 (status, output) = (result.terminationStatus, result.standardOutput)
             } else {
                 let result = try await Subprocess.run(
-                    .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
+                    .path(FilePath(path)), arguments: Arguments(arguments), environment: childEnvironment,
                     workingDirectory: FilePath(directory.path),
                     platformOptions: options, input: .none, output: .bytes(limit: limit), error: .discarded)
                 (status, output) = (result.terminationStatus, result.standardOutput)

@@ -140,6 +140,25 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
+/// This process's environment, read once. synthset never changes its own; reading it
+/// at every launch (Subprocess's `.inherit`, Foundation's `ProcessInfo.environment`)
+/// built a dictionary of all of it, twice per tool launched.
+enum InheritedEnvironment {
+    static let values: [String: String] = ProcessInfo.processInfo.environment
+    /// `KEY=value` and a NUL, by key, as a child's environment is handed to Subprocess.
+    private static let rows: [(key: String, row: [UInt8])] = values.sorted { $0.key < $1.key }.map { key, value in
+        (key, Array("\(key)=\(value)".utf8) + [0])
+    }
+
+    /// A child's environment: this process's, less `removed` and the keys of `added`,
+    /// then `added` (so a variable both removed and added is added).
+    static func child(removing removed: Set<String>, adding added: [String: String]) -> [[UInt8]] {
+        var result = rows.compactMap { removed.contains($0.key) || added[$0.key] != nil ? nil : $0.row }
+        for (key, value) in added.sorted(by: { $0.key < $1.key }) { result.append(Array("\(key)=\(value)".utf8) + [0]) }
+        return result
+    }
+}
+
 /// Runs tool subprocesses the way a workflow engine must.
 ///
 /// - The child runs in its own session and process group (`setsid`), so it and
@@ -202,17 +221,11 @@ public enum ProcessRunner {
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)
         ]
 
-        var updates: [Environment.Key: String?] = [:]
         let context = ToolProcessContext.current
-        for key in spec.removedEnvironment.union(context?.withheldEnvironment ?? []) {
-            if let k = Environment.Key(rawValue: key) { updates[k] = .some(nil) }
-        }
-        for (key, value) in spec.environment {
-            if let k = Environment.Key(rawValue: key) { updates[k] = value }
-        }
-        if let context, let key = Environment.Key(rawValue: ToolProcessContext.markerVariable) {
-            updates[key] = context.marker
-        }
+        var added = spec.environment
+        if let context { added[ToolProcessContext.markerVariable] = context.marker }
+        let environment = InheritedEnvironment.child(
+            removing: spec.removedEnvironment.union(context?.withheldEnvironment ?? []), adding: added)
         // The watchdog ends the tool's whole group should synthset die (see
         // Sources/synthset-supervise/main.c); without it the tool is not watched.
         let watchdog = ToolWatchdog.shared
@@ -227,7 +240,7 @@ public enum ProcessRunner {
                 try await Subprocess.run(
                     .path(FilePath(executablePath)),
                     arguments: Arguments(spec.arguments),
-                    environment: .inherit.updating(updates),
+                    environment: .custom(environment),
                     workingDirectory: FilePath(spec.workingDirectory.path),
                     platformOptions: options,
                     input: .fileDescriptor(stdinFD, closeAfterSpawningProcess: true),
@@ -311,7 +324,7 @@ public enum ProcessRunner {
         } else if spec.removedEnvironment.contains("PATH") {
             pathValue = nil
         } else {
-            pathValue = ProcessInfo.processInfo.environment["PATH"]
+            pathValue = InheritedEnvironment.values["PATH"]
         }
         return try resolveExecutable(spec.executable, workingDirectory: spec.workingDirectory, searchPath: pathValue)
     }
@@ -347,13 +360,18 @@ public enum ProcessRunner {
     /// duplicate for stderr (both close-on-exec in this process; the child gets them
     /// as fds 1 and 2).
     private static func openLog(_ url: URL) throws -> (FileDescriptor, FileDescriptor) {
-        do {
-            try FileManager.default.createDirectory(
-                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        } catch {
-            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: FileErrorReason.of(error))
+        let flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
+        var fd = open(url.path, flags, 0o644)
+        if fd < 0 && errno == ENOENT {
+            // The folder is missing (a task's is made before its tool starts).
+            do {
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            } catch {
+                throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: FileErrorReason.of(error))
+            }
+            fd = open(url.path, flags, 0o644)
         }
-        let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: ProcessProbe.errorText(errno))
         }

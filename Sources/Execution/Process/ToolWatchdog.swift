@@ -62,8 +62,15 @@ final class ToolWatchdog: Sendable {
 
     /// Watches group `pgid`: should synthset die, it gets SIGTERM, then SIGKILL after `grace`.
     func watch(_ pgid: Int32, grace: Duration) {
-        let seconds = Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18
-        send("+\(pgid) \(String(format: "%.3f", seconds))\n")
+        send(Self.watchLine(pgid, grace: grace))
+    }
+
+    /// `+<pgid> <seconds>` with the grace in whole milliseconds, as main.c reads it
+    /// (`strtod`); written without `String(format:)`, which parses its format at every launch.
+    static func watchLine(_ pgid: Int32, grace: Duration) -> String {
+        let milliseconds = max(0, grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000)
+        let fraction = String(milliseconds % 1000)
+        return "+\(pgid) \(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)\n"
     }
 
     /// Forgets group `pgid`: synthset saw it end.

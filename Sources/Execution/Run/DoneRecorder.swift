@@ -51,13 +51,17 @@ final class DoneRecorder: Sendable {
         self.committed = committed
     }
 
-    /// Commits `group`: `barrier` (the file-system sync) first, then one transaction;
-    /// blocking, so it runs off the concurrency pool. The local run's scheduler commits
-    /// what tasks hand over with it too.
-    static func commit(_ group: [Entry], to store: any TaskRecorder, barrier: @escaping @Sendable () throws -> Void) async throws {
+    /// Commits `group` and the task records in `records`: `barrier` (the file-system
+    /// sync) first, when the group has items, then one transaction; blocking, so it runs
+    /// off the concurrency pool. The local run's scheduler commits what tasks hand over
+    /// with it too.
+    static func commit(_ group: [Entry], records: StoreBatch = StoreBatch(), to store: any TaskRecorder,
+                       barrier: @escaping @Sendable () throws -> Void) async throws {
         try await BlockingWork.run {
-            try barrier()
-            try store.recordItems(withFiles: group.map { ($0.record, $0.files) })
+            if !group.isEmpty { try barrier() }
+            var batch = records
+            batch.items = group.map { ($0.record, $0.files) }
+            try store.record(batch)
         }
     }
 

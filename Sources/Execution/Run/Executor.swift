@@ -133,6 +133,9 @@ struct Scheduler {
     /// the ids of those waiting or being committed: not done yet, but made (no task redoes them).
     var toCommit: [DoneRecorder.Entry] = []
     var committing: Set<String> = []
+    /// Attempts started and ended, and items failed, since the last commit: written in the
+    /// next one, with the items (or alone, without a file-system sync, when there are none).
+    var toRecord = StoreBatch()
     var failed: [String: RunSummary.FailedItem] = [:]
     var blocked: Set<String> = []
     var states: [TaskState] = []
@@ -167,6 +170,8 @@ struct Scheduler {
         var logPath: String
         /// Finished items handed over for the scheduler to commit (``TaskRunner/handsOverCommits``).
         var pending: [DoneRecorder.Entry] = []
+        /// The attempt's failed items and its end, handed over to be written with them.
+        var records = StoreBatch()
     }
 
     /// What a child of the run's task group reports.
@@ -266,16 +271,22 @@ struct Scheduler {
             // Items of ended tasks are committed here, in groups across tasks: one flush
             // (a file-system sync and one store transaction) at a time, and what ends
             // meanwhile waits for the next. A task's slot is free as soon as its tool has
-            // ended and its outputs are in place, not once they are committed.
+            // ended and its outputs are in place, not once they are committed. The
+            // records of attempts go in the same transactions; a start is written by the
+            // flush that follows it at once (or by the next, when one is in flight).
             func flushIfIdle(_ scheduler: inout Scheduler) {
-                guard !flushing, !scheduler.toCommit.isEmpty else { return }
+                guard !flushing, !scheduler.toCommit.isEmpty || !scheduler.toRecord.isEmpty else { return }
                 flushing = true
-                let entries = scheduler.toCommit, store = scheduler.store, root = scheduler.workspace.root.path
+                let entries = scheduler.toCommit, records = scheduler.toRecord
+                let store = scheduler.store, root = scheduler.workspace.root.path
                 scheduler.toCommit.removeAll(keepingCapacity: true)
+                scheduler.toRecord = StoreBatch()
                 group.addTask {
                     do {
                         // Not cancellable: outputs in place are committed even when interrupted.
-                        try await DoneRecorder.commit(entries, to: store) { try UnsyncedFile.syncFileSystem(containing: root) }
+                        try await DoneRecorder.commit(entries, records: records, to: store) {
+                            try UnsyncedFile.syncFileSystem(containing: root)
+                        }
                         return .committed(entries, error: nil)
                     } catch {
                         return .committed(entries, error: DoneRecorder.failure(error))
@@ -321,9 +332,11 @@ struct Scheduler {
                         var context = TaskRunner(executor: executor, store: store, runID: runID, workspace: workspace,
                                                  committer: committer, items: items, scratch: scratch)
                         context.handsOverCommits = true
+                        let start = context.startRecord(of: task, attempt: attempt, itemCount: invocationItems.count)
+                        toRecord.startedTasks.append(start)
                         group.addTask {
                             .task(await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
-                                                        attempt: attempt, events: events))
+                                                        attempt: attempt, start: start, events: events))
                         }
                     }
                 }
@@ -388,6 +401,7 @@ struct Scheduler {
         done.formUnion(result.done)
         produced += result.done.count
         toCommit += result.pending
+        toRecord.append(result.records)
         for entry in result.pending { committing.insert(entry.record.id) }
         let finishedIDs = Set(result.done).union(result.pending.map(\.record.id))
         if result.interrupted {

@@ -23,8 +23,9 @@ struct TaskRunner: Sendable {
     let retries: Int
     /// Where the attempt's unverified outputs go (under `<workspace>/tmp` in a local run).
     let scratch: ScratchFolders
-    /// Whether finished items are handed to the caller to commit (``Scheduler/TaskResult/pending``)
-    /// instead of committed before ``execute(index:task:items:gpus:attempt:events:)`` returns:
+    /// Whether finished items and the attempt's records are handed to the caller to commit
+    /// (``Scheduler/TaskResult/pending``, ``Scheduler/TaskResult/records``) instead of
+    /// written before ``execute(index:task:items:gpus:attempt:start:events:)`` returns:
     /// the local run's scheduler commits them across tasks and frees the task's slot first.
     var handsOverCommits = false
 
@@ -54,28 +55,45 @@ struct TaskRunner: Sendable {
         let state = Mutex<(done: [String], failures: [String: String])>(([], [:]))
     }
 
-    func execute(index: Int, task: PlannedTask, items batch: [PlannedItem], gpus: [Int], attempt: Int,
+    /// The attempt's log: one per run and attempt, so a later run never overwrites the
+    /// log of an earlier one (a crashed attempt's log is what explains the crash).
+    func logFile(of task: PlannedTask, attempt: Int) -> URL {
+        workspace.logs.appending(path: task.step, directoryHint: .isDirectory)
+            .appending(path: "\(task.id)-r\(runID)-a\(attempt).log", directoryHint: .notDirectory)
+    }
+
+    /// The record of the attempt's start, stamped now.
+    func startRecord(of task: PlannedTask, attempt: Int, itemCount: Int) -> TaskRecord {
+        TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue, model: task.model,
+                   gpu: task.device == .gpu ? gpuModel ?? "gpu" : nil, attempt: attempt, startedAt: Date(),
+                   itemCount: itemCount, logPath: workspace.relative(logFile(of: task, attempt: attempt)))
+    }
+
+    /// Runs the attempt. `start` is its start record when the caller has already queued
+    /// it (``handsOverCommits``); otherwise it is made and recorded here.
+    func execute(index: Int, task: PlannedTask, items batch: [PlannedItem], gpus: [Int], attempt: Int, start: TaskRecord? = nil,
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
         let step = workflow.plannedStep(task.step)!
-        // One log per run and attempt: a later run never overwrites the log of an
-        // earlier one (a crashed attempt's log is what explains the crash).
-        let logFile = workspace.logs.appendingPathComponent(task.step).appendingPathComponent("\(task.id)-r\(runID)-a\(attempt).log")
-        let logPath = workspace.relative(logFile)
-        let gpuName = task.device == .gpu ? gpuModel ?? "gpu" : nil
+        let logFile = logFile(of: task, attempt: attempt)
+        let start = start ?? startRecord(of: task, attempt: attempt, itemCount: batch.count)
+        let logPath = start.logPath, gpuName = start.gpu, started = start.startedAt
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
                                           gpus: gpus, vram: task.vramGB, logPath: logPath)
-        let started = Date()
         var lent: URL?
         defer { if let lent { self.scratch.giveBack(lent) } }
         do {
             lent = try self.scratch.take()
             try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
             try UnsyncedFile.write(Data(), to: logFile)
-            try recorder.taskStarted(TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue,
-                                             model: task.model, gpu: gpuName, attempt: attempt, startedAt: started,
-                                             itemCount: batch.count, logPath: logPath))
+            if !handsOverCommits { try recorder.taskStarted(start) }
         } catch {
-            for item in batch { result.failures[item.id] = "cannot prepare the task: \(error)" }
+            let reason = "cannot prepare the task: \(error)"
+            for item in batch { result.failures[item.id] = reason }
+            // The caller recorded the start: the attempt must not stay running.
+            if handsOverCommits {
+                result.records.endedTasks = [TaskEnding(id: task.id, runID: runID, attempt: attempt, status: .failed, exitCode: nil,
+                                                        duration: Date().timeIntervalSince(started), loadSeconds: nil, error: reason)]
+            }
             return result
         }
         guard let scratch = lent else { return result }
@@ -156,11 +174,18 @@ struct TaskRunner: Sendable {
                        startedAt: started, finishedAt: Date(), duration: duration, gpu: gpuName, logPath: logPath,
                        error: error, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model)
         }
-        if !failedRecords.isEmpty { try? recorder.recordFailedItems(failedRecords) }
         let status: TaskStatus = result.interrupted ? .interrupted : (result.failures.isEmpty ? .succeeded : .failed)
-        try? recorder.taskFinished(id: task.id, runID: runID, attempt: attempt, status: status, exitCode: outcome.exitCode,
+        let ending = TaskEnding(id: task.id, runID: runID, attempt: attempt, status: status, exitCode: outcome.exitCode,
                                 duration: duration, loadSeconds: outcome.loadSeconds, itemCount: batch.count,
                                 error: result.failures.values.first ?? thrown)
+        if handsOverCommits {
+            // Written with the task's finished items, in the caller's next group commit.
+            result.records.failedItems = failedRecords
+            result.records.endedTasks = [ending]
+        } else {
+            if !failedRecords.isEmpty { try? recorder.recordFailedItems(failedRecords) }
+            try? recorder.record(StoreBatch(endedTasks: [ending]))
+        }
         for (id, error) in result.failures.sorted(by: { $0.key < $1.key }) {
             events(.itemFailed(step: task.step, itemID: id, error: error))
         }

@@ -81,21 +81,27 @@ enum ToolSupport {
 
     static func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
-    /// Writes a line to the task's log (what synthset ran and why items failed).
+    /// Writes a line to the task's log (what synthset ran and why items failed): appended,
+    /// the file created if missing, nothing said if it cannot be written.
     static func log(_ text: String, to logFile: URL) {
-        guard let handle = try? FileHandle(forWritingTo: logFile) else {
-            try? Data((text + "\n").utf8).write(to: logFile)
-            return
+        let fd = open(logFile.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let line = Array((text + "\n").utf8)
+        var offset = 0
+        while offset < line.count {
+            let written = line.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
         }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data((text + "\n").utf8))
     }
 
     /// A shell-like rendering of a command line, for the log.
     static func commandLine(_ arguments: [String]) -> String {
-        arguments.map { argument in
-            argument.isEmpty || argument.contains(where: { " \"'\\$`\n".contains($0) })
+        let special = Set(" \"'\\$`\n".utf8)
+        return arguments.map { argument in
+            argument.isEmpty || argument.utf8.contains(where: special.contains)
                 ? "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'" : argument
         }.joined(separator: " ")
     }

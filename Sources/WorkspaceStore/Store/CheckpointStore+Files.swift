@@ -68,55 +68,59 @@ extension CheckpointStore {
     }
 
     /// Records items and replaces their recorded files, all in one transaction (a group
-    /// commit: one WAL write for many finished items).
+    /// commit: one WAL write for many finished items); see ``record(_:)``.
+    public func recordItems(withFiles entries: [(item: ItemRecord, files: [ItemFile])]) throws {
+        try record(StoreBatch(items: entries))
+    }
+
+    /// Writes `entries` and replaces their files, inside the caller's transaction.
     ///
     /// The files are replaced by difference: a row that already holds a file's path, size
     /// and hash is left alone, so re-committing a dataset that came out the same (a
     /// re-export after an unrelated change) writes only what changed, not 500,000 rows
     /// deleted and inserted again. Old and new files are walked side by side in path
     /// order (the primary key's), which costs a third of matching them in a dictionary.
-    public func recordItems(withFiles entries: [(item: ItemRecord, files: [ItemFile])]) throws {
-        try database.write { db in
-            // Statements compiled once per transaction, not once per row: a dataset
-            // folder of 500,000 files spent nine seconds compiling the same INSERT.
-            let recorded = try db.cachedStatement(sql: "SELECT path, bytes, sha256 FROM item_files WHERE item_id = ? ORDER BY path")
-            let remove = try db.cachedStatement(sql: "DELETE FROM item_files WHERE item_id = ? AND path = ?")
-            // New and changed rows go in many to a statement: one statement per row was
-            // most of the time recording a dataset's 500,000 files took.
-            let fullUpsert = try db.cachedStatement(sql: Self.upsertFilesSQL(rows: Self.filesPerUpsert))
-            var pending: [(any DatabaseValueConvertible)?] = []  // not [Any]: GRDB casts each of those
-            pending.reserveCapacity(4 * Self.filesPerUpsert)
-            func flush() throws {
-                guard !pending.isEmpty else { return }
-                let rows = pending.count / 4
-                let statement = rows == Self.filesPerUpsert ? fullUpsert : try db.makeStatement(sql: Self.upsertFilesSQL(rows: rows))
-                try statement.execute(arguments: StatementArguments(pending))
-                pending.removeAll(keepingCapacity: true)
-            }
-            for (item, unsorted) in entries {
-                // SQLite orders text by its UTF-8 bytes; so must the walk.
-                let precedes = { (a: ItemFile, b: ItemFile) in UTF8Order.precedes(a.path, b.path) }
-                let files = zip(unsorted, unsorted.dropFirst()).allSatisfy { precedes($0, $1) } ? unsorted : unsorted.sorted(by: precedes)
-                let old = try ItemFile.fetchAll(recorded, arguments: [item.id])
-                var next = 0
-                for file in files {
-                    while next < old.count, precedes(old[next], file) {
-                        try remove.execute(arguments: [item.id, old[next].path])
-                        next += 1
-                    }
-                    if next < old.count, old[next].path == file.path {
-                        next += 1
-                        if old[next - 1] == file { continue }
-                    }
-                    pending += [item.id, file.path, file.bytes, file.sha256]
-                    if pending.count == 4 * Self.filesPerUpsert { try flush() }
+    static func write(items entries: [(item: ItemRecord, files: [ItemFile])], in db: Database) throws {
+        guard !entries.isEmpty else { return }
+        // Statements compiled once per transaction, not once per row: a dataset
+        // folder of 500,000 files spent nine seconds compiling the same INSERT.
+        let recorded = try db.cachedStatement(sql: "SELECT path, bytes, sha256 FROM item_files WHERE item_id = ? ORDER BY path")
+        let remove = try db.cachedStatement(sql: "DELETE FROM item_files WHERE item_id = ? AND path = ?")
+        // New and changed rows go in many to a statement: one statement per row was
+        // most of the time recording a dataset's 500,000 files took.
+        let fullUpsert = try db.cachedStatement(sql: Self.upsertFilesSQL(rows: Self.filesPerUpsert))
+        var pending: [(any DatabaseValueConvertible)?] = []  // not [Any]: GRDB casts each of those
+        pending.reserveCapacity(4 * Self.filesPerUpsert)
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            let rows = pending.count / 4
+            let statement = rows == Self.filesPerUpsert ? fullUpsert : try db.makeStatement(sql: Self.upsertFilesSQL(rows: rows))
+            try statement.execute(arguments: StatementArguments(pending))
+            pending.removeAll(keepingCapacity: true)
+        }
+        for (item, unsorted) in entries {
+            // SQLite orders text by its UTF-8 bytes; so must the walk.
+            let precedes = { (a: ItemFile, b: ItemFile) in UTF8Order.precedes(a.path, b.path) }
+            let files = zip(unsorted, unsorted.dropFirst()).allSatisfy { precedes($0, $1) } ? unsorted : unsorted.sorted(by: precedes)
+            let old = try ItemFile.fetchAll(recorded, arguments: [item.id])
+            var next = 0
+            for file in files {
+                while next < old.count, precedes(old[next], file) {
+                    try remove.execute(arguments: [item.id, old[next].path])
+                    next += 1
                 }
-                for stale in old[next...] {
-                    try remove.execute(arguments: [item.id, stale.path])
+                if next < old.count, old[next].path == file.path {
+                    next += 1
+                    if old[next - 1] == file { continue }
                 }
-                try flush()
-                try item.insert(db, onConflict: .replace)
+                pending += [item.id, file.path, file.bytes, file.sha256]
+                if pending.count == 4 * Self.filesPerUpsert { try flush() }
             }
+            for stale in old[next...] {
+                try remove.execute(arguments: [item.id, stale.path])
+            }
+            try flush()
+            try item.write(in: db)
         }
     }
 

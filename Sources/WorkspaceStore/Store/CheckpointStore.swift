@@ -421,7 +421,7 @@ public final class CheckpointStore: Sendable {
     /// Records the start of a task attempt (replacing any row with the same
     /// `(id, runID, attempt)`).
     public func taskStarted(_ task: TaskRecord) throws {
-        try database.write { db in try task.insert(db, onConflict: .replace) }
+        try database.write { db in try task.write(in: db) }
     }
 
     /// Records the end of a task attempt.
@@ -432,18 +432,10 @@ public final class CheckpointStore: Sendable {
         id: String, runID: Int64, attempt: Int, status: TaskStatus, exitCode: Int32?,
         duration: Double, loadSeconds: Double?, itemCount: Int? = nil, error: String?
     ) throws {
+        let ending = TaskEnding(id: id, runID: runID, attempt: attempt, status: status, exitCode: exitCode,
+                                duration: duration, loadSeconds: loadSeconds, itemCount: itemCount, error: error)
         try database.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE tasks SET status = ?, finished_at = ?, exit_code = ?, duration = ?,
-                        load_seconds = ?, item_count = COALESCE(?, item_count), error = ?
-                    WHERE id = ? AND run_id = ? AND attempt = ?
-                    """,
-                arguments: [
-                    status.rawValue, Date().timeIntervalSince1970, exitCode, duration,
-                    loadSeconds, itemCount, error, id, runID, attempt,
-                ])
-            if db.changesCount == 0 {
+            guard try Self.write(ending, in: db) else {
                 throw CheckpointStoreError.unknownTask(id: id, runID: runID, attempt: attempt)
             }
         }
@@ -479,7 +471,7 @@ public final class CheckpointStore: Sendable {
     /// Inserts or replaces many items in one transaction.
     public func recordItems(_ items: some Sequence<ItemRecord>) throws {
         try database.write { db in
-            for item in items { try item.insert(db, onConflict: .replace) }
+            for item in items { try item.write(in: db) }
         }
     }
 

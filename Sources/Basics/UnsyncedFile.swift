@@ -26,14 +26,24 @@ package enum UnsyncedFile {
         package var description: String { "cannot write \(path): \(reason)" }
     }
 
-    /// Writes `data` to `url` (created, or truncated when it exists), with no fsync.
-    package static func write(_ data: Data, to url: URL) throws {
-        try write(data, toPath: url.path)
+    /// Writes `data` to `url` (created, or truncated when it exists), with no fsync;
+    /// `creatingFolders`: the folders above it are made when missing (looked for only then).
+    package static func write(_ data: Data, to url: URL, creatingFolders: Bool = false) throws {
+        try write(data, toPath: url.path, creatingFolders: creatingFolders)
     }
 
-    /// ``write(_:to:)`` by path.
-    package static func write(_ data: Data, toPath path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+    /// ``write(_:to:creatingFolders:)`` by path.
+    package static func write(_ data: Data, toPath path: String, creatingFolders: Bool = false) throws {
+        var fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        if fd < 0 && errno == ENOENT && creatingFolders {
+            let folder = (path as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw WriteError(path: path, reason: "cannot create \(folder): \(error)")
+            }
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        }
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in

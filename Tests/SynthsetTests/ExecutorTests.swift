@@ -263,6 +263,45 @@ struct ExecutorTests {
         }
     }
 
+    /// Task records travel with the group commit, which waits up to `commitWindow` while
+    /// every slot is busy: the start of a long task must still reach the store while it
+    /// runs, so a killed run leaves it behind as interrupted.
+    @Test("A long task's start is in the store while it runs, and a killed run leaves it interrupted")
+    func longTaskStartIsRecordedWhileItRuns() async throws {
+        let dir = try TestSupport.temporaryDirectory("long-task")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            version: 1
+            name: long
+            steps:
+              slow:
+                uses: command
+                program: /bin/sh
+                args: ["-c", 'sleep 30; echo "$1" > "$2"', "sh", "{seed}", "{output}"]
+                output: txt
+                seeds: 0..1
+            """.write(to: dir.appendingPathComponent("long.yaml"), atomically: true, encoding: .utf8)
+        // Two items, two slots: every slot is busy while both sleep.
+        let launched = try TestSupport.launch(["run", "long.yaml", "--jobs", "2"], in: dir)
+        let storeFile = dir.appendingPathComponent(".synthset/long/state.db")
+        var running: [TaskRecord] = []
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, running.count < 2 {
+            try await Task.sleep(for: .milliseconds(50))
+            if let store = try? CheckpointStore.openForReading(path: storeFile), let run = try? store.lastRun()?.id {
+                running = ((try? store.tasks(runID: run)) ?? []).filter { $0.status == .running }
+            }
+        }
+        #expect(running.count == 2, "the starts of the two running tasks were not recorded")
+        #expect(running.allSatisfy { $0.finishedAt == nil && $0.logPath.hasPrefix("logs/slow/") })
+        kill(launched.process.processIdentifier, SIGKILL)
+        _ = await launched.result()
+        let store = try CheckpointStore(path: storeFile)
+        let abandoned = try store.markAbandonedRuns()
+        #expect(abandoned.count == 1)
+        #expect(try store.tasks(runID: abandoned[0]).map(\.status) == [.interrupted, .interrupted])
+    }
+
     @Test("Ctrl-C exits 130 and the next run resumes without redoing finished items")
     func interruptAndResume() async throws {
         let dir = try TestSupport.temporaryDirectory("sigint")

@@ -136,6 +136,11 @@ struct Scheduler {
     /// Attempts started and ended, and items failed, since the last commit: written in the
     /// next one, with the items (or alone, without a file-system sync, when there are none).
     var toRecord = StoreBatch()
+    /// When the oldest of those was queued.
+    var pendingSince: ContinuousClock.Instant?
+    /// How long, and for how many items, a commit may wait for others while every slot is busy.
+    static let commitWindow: Duration = .milliseconds(25)
+    static let commitGroup = 64
     var failed: [String: RunSummary.FailedItem] = [:]
     var blocked: Set<String> = []
     var states: [TaskState] = []
@@ -145,6 +150,9 @@ struct Scheduler {
     var firstOpen = 0
     /// Whether some task needs no CPU or GPU slot (it can start while all are busy).
     var hasUnslottedTasks = false
+    /// Whether the run has GPU tasks and CPU tasks at all (an idle slot of a kind no task
+    /// uses does not count as free).
+    var hasGPUTasks = false, hasCPUTasks = false
     var alreadyDone = 0
     var produced = 0
     var cpuFree: Int
@@ -179,6 +187,8 @@ struct Scheduler {
         case task(TaskResult)
         /// A group of handed-over items committed, or not (with the store's error).
         case committed([DoneRecorder.Entry], error: String?)
+        /// The longest a commit waits for company (``Scheduler/commitWindow``) is over.
+        case commitDue
     }
 
     init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, done: Set<String>, scope: RunScope) {
@@ -198,6 +208,8 @@ struct Scheduler {
             guard !remaining.isEmpty else { continue }
             for id in remaining { stateOfItem[id] = states.count }
             if task.device != .cpu && task.device != .gpu { hasUnslottedTasks = true }
+            if task.device == .gpu { hasGPUTasks = true }
+            if task.device == .cpu { hasCPUTasks = true }
             states.append(TaskState(task: task, remaining: remaining))
         }
         // The items by id, for the tasks that run: none on a re-run with nothing to do.
@@ -252,6 +264,12 @@ struct Scheduler {
         return !states[index].finished && states[index].remaining.contains(id)
     }
 
+    /// Whether no task could start now, whatever it were: every slot of a kind the run
+    /// uses is taken, and no task goes without one.
+    var everySlotBusy: Bool {
+        !hasUnslottedTasks && (cpuFree == 0 || !hasCPUTasks) && (!gpuPool.hasIdle || !hasGPUTasks)
+    }
+
     /// Whether a task of this kind could get a slot now.
     func slotFree(for task: PlannedTask) -> Bool {
         switch task.device {
@@ -268,15 +286,35 @@ struct Scheduler {
         await withTaskGroup(of: Finished.self) { group in
             var running = 0
             var flushing = false
+            var commitTimerArmed = false
             // Items of ended tasks are committed here, in groups across tasks: one flush
             // (a file-system sync and one store transaction) at a time, and what ends
             // meanwhile waits for the next. A task's slot is free as soon as its tool has
             // ended and its outputs are in place, not once they are committed. The
             // records of attempts go in the same transactions; a start is written by the
             // flush that follows it at once (or by the next, when one is in flight).
+            //
+            // While every slot is busy, nothing waits on a commit but the items' dependents
+            // and their report, so a commit waits up to `commitWindow` for more to join it
+            // (up to `commitGroup` items): a thousand one-item tasks a second made a sync
+            // and a transaction each. A free slot, or an interruption, commits at once.
             func flushIfIdle(_ scheduler: inout Scheduler) {
                 guard !flushing, !scheduler.toCommit.isEmpty || !scheduler.toRecord.isEmpty else { return }
+                if scheduler.everySlotBusy && !stopScheduling && scheduler.toCommit.count < Scheduler.commitGroup {
+                    let waited = scheduler.pendingSince.map { ContinuousClock.now - $0 } ?? .zero
+                    if waited < Scheduler.commitWindow {
+                        if !commitTimerArmed {
+                            commitTimerArmed = true
+                            group.addTask {
+                                try? await Task.sleep(for: Scheduler.commitWindow - waited)
+                                return .commitDue
+                            }
+                        }
+                        return
+                    }
+                }
                 flushing = true
+                scheduler.pendingSince = nil
                 let entries = scheduler.toCommit, records = scheduler.toRecord
                 let store = scheduler.store, root = scheduler.workspace.root.path
                 scheduler.toCommit.removeAll(keepingCapacity: true)
@@ -305,7 +343,7 @@ struct Scheduler {
                     // One pass over the open tasks, cut short once every slot is taken: a
                     // pass per finished task over all of them made a 1M-item run quadratic.
                     for index in firstOpen..<states.count where !states[index].finished && !states[index].running {
-                        if !hasUnslottedTasks && cpuFree == 0 && !gpuPool.hasIdle { break }
+                        if everySlotBusy { break }
                         if let notBefore = states[index].notBefore, notBefore > Date() {
                             nextWake = min(nextWake ?? notBefore, notBefore)
                             continue
@@ -334,6 +372,7 @@ struct Scheduler {
                         context.handsOverCommits = true
                         let start = context.startRecord(of: task, attempt: attempt, itemCount: invocationItems.count)
                         toRecord.startedTasks.append(start)
+                        if pendingSince == nil { pendingSince = .now }
                         group.addTask {
                             .task(await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
                                                         attempt: attempt, start: start, events: events))
@@ -357,8 +396,12 @@ struct Scheduler {
                 case .committed(let entries, let error):
                     flushing = false
                     committed(entries, error: error, events: events, stopScheduling: &stopScheduling)
+                case .commitDue:
+                    commitTimerArmed = false
                 }
             }
+            // All is committed; a commit timer may still sleep.
+            group.cancelAll()
         }
         return summary(interrupted: interrupted)
     }
@@ -402,6 +445,7 @@ struct Scheduler {
         produced += result.done.count
         toCommit += result.pending
         toRecord.append(result.records)
+        if pendingSince == nil { pendingSince = .now }
         for entry in result.pending { committing.insert(entry.record.id) }
         let finishedIDs = Set(result.done).union(result.pending.map(\.record.id))
         if result.interrupted {

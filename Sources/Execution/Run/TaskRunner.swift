@@ -55,18 +55,18 @@ struct TaskRunner: Sendable {
         let state = Mutex<(done: [String], failures: [String: String])>(([], [:]))
     }
 
-    /// The attempt's log: one per run and attempt, so a later run never overwrites the
-    /// log of an earlier one (a crashed attempt's log is what explains the crash).
-    func logFile(of task: PlannedTask, attempt: Int) -> URL {
-        workspace.logs.appending(path: task.step, directoryHint: .isDirectory)
-            .appending(path: "\(task.id)-r\(runID)-a\(attempt).log", directoryHint: .notDirectory)
+    /// The attempt's log, relative to the workspace: one per run and attempt, so a later
+    /// run never overwrites the log of an earlier one (a crashed attempt's log is what
+    /// explains the crash).
+    func logPath(of task: PlannedTask, attempt: Int) -> String {
+        "logs/\(task.step)/\(task.id)-r\(runID)-a\(attempt).log"
     }
 
     /// The record of the attempt's start, stamped now.
     func startRecord(of task: PlannedTask, attempt: Int, itemCount: Int) -> TaskRecord {
         TaskRecord(id: task.id, runID: runID, step: task.step, tool: task.uses.rawValue, model: task.model,
                    gpu: task.device == .gpu ? gpuModel ?? "gpu" : nil, attempt: attempt, startedAt: Date(),
-                   itemCount: itemCount, logPath: workspace.relative(logFile(of: task, attempt: attempt)))
+                   itemCount: itemCount, logPath: logPath(of: task, attempt: attempt))
     }
 
     /// Runs the attempt. `start` is its start record when the caller has already queued
@@ -74,17 +74,16 @@ struct TaskRunner: Sendable {
     func execute(index: Int, task: PlannedTask, items batch: [PlannedItem], gpus: [Int], attempt: Int, start: TaskRecord? = nil,
                  events: @escaping @Sendable (RunEvent) -> Void) async -> Scheduler.TaskResult {
         let step = workflow.plannedStep(task.step)!
-        let logFile = logFile(of: task, attempt: attempt)
         let start = start ?? startRecord(of: task, attempt: attempt, itemCount: batch.count)
         let logPath = start.logPath, gpuName = start.gpu, started = start.startedAt
+        let logFile = workspace.url(logPath)
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
                                           gpus: gpus, vram: task.vramGB, logPath: logPath)
         var lent: URL?
         defer { if let lent { self.scratch.giveBack(lent) } }
         do {
             lent = try self.scratch.take()
-            try FileManager.default.createDirectory(at: logFile.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try UnsyncedFile.write(Data(), to: logFile)
+            try UnsyncedFile.write(Data(), to: logFile, creatingFolders: true)
             if !handsOverCommits { try recorder.taskStarted(start) }
         } catch {
             let reason = "cannot prepare the task: \(error)"
@@ -135,8 +134,12 @@ struct TaskRunner: Sendable {
                 let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }
                 do {
                     try await committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
-                    // Hashing a clip or a dataset folder takes seconds: not on the concurrency pool.
-                    let (sha256, bytes, files) = try await BlockingWork.run { try committer.commit(output, to: item.path) }
+                    // Hashing a clip or a dataset folder takes seconds: not on the concurrency
+                    // pool. Small files are hashed and moved right here: for them the trip to
+                    // another thread and back cost more than the work.
+                    let (sha256, bytes, files) = OutputCommitter.isSmall(output)
+                        ? try committer.commit(output, to: item.path)
+                        : try await BlockingWork.run { try committer.commit(output, to: item.path) }
                     let now = Date()
                     let entry = DoneRecorder.Entry(record: ItemRecord(
                         id: item.id, step: item.step, path: item.path, sha256: sha256, bytes: bytes, status: .done,

@@ -17,9 +17,10 @@ public struct Workspace: Sendable, Hashable {
         workflow.directory.appendingPathComponent(".synthset").appendingPathComponent(workflow.name)
     }
 
-    public var store: URL { root.appendingPathComponent("state.db") }
-    public var scratch: URL { root.appendingPathComponent("tmp") }
-    public var logs: URL { root.appendingPathComponent("logs") }
+    // Told whether each is a folder: `appendingPathComponent` would ask the file system.
+    public var store: URL { root.appending(path: "state.db", directoryHint: .notDirectory) }
+    public var scratch: URL { root.appending(path: "tmp", directoryHint: .isDirectory) }
+    public var logs: URL { root.appending(path: "logs", directoryHint: .isDirectory) }
 
     /// The absolute location of a workspace-relative path. Whether it is a folder is taken
     /// from the path (a trailing `/`), not looked up: `appendingPathComponent` asks the

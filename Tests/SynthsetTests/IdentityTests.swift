@@ -47,6 +47,18 @@ struct IdentityTests {
         #expect(ours == foundation)
     }
 
+    /// A plan's hash is fed id by id; it must stay the hash of the ids joined (lock files
+    /// and runs recorded before compare against it).
+    @Test func hashingPiecesIsHashingThemJoined() {
+        let cases: [[String]] = [[], [""], ["a"], ["a", "b"], ["", ""], ["é", "日本", "🙂"], (0..<1000).map { String($0, radix: 16) }]
+        for texts in cases {
+            for separator in ["\n", "", ", "] {
+                #expect(ContentHash.sha256(joining: texts, separator: separator)
+                        == ContentHash.sha256(texts.joined(separator: separator)), "\(texts.prefix(3)) / \(separator)")
+            }
+        }
+    }
+
     @Test func idIsTheHashOfTheCanonicalJSON() {
         for signature in Self.signatures() {
             #expect(signature.id == ContentHash.sha256(signature.foundationJSON()))

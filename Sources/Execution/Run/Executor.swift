@@ -218,9 +218,19 @@ struct Scheduler {
 
     func startEvent() -> RunStart {
         var pending: [String: Int] = [:], doneCount: [String: Int] = [:], total: [String: Int] = [:]
-        for item in executor.plan.items {
-            total[item.step, default: 0] += 1
-            if done.contains(item.id) { doneCount[item.step, default: 0] += 1 }
+        // A step's items are consecutive: counted a run at a time, their fields read in place.
+        let items = executor.plan.items
+        var start = 0
+        while start < items.count {
+            let step = items[start].step
+            var end = start, finished = 0
+            while end < items.count && items[end].step == step {
+                if done.contains(items[end].id) { finished += 1 }
+                end += 1
+            }
+            total[step, default: 0] += end - start
+            if finished > 0 { doneCount[step, default: 0] += finished }
+            start = end
         }
         for state in states { pending[state.task.step, default: 0] += state.remaining.count }
         var perItem: [String: Double] = [:]

@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import Planning
+import Synchronization
 import WorkflowSpec
 import WorkspaceStore
 
@@ -74,14 +75,16 @@ public struct RunScope: Sendable {
         // What an item's step decides, worked out once per step (a step's items are
         // consecutive) instead of once per item.
         var last: (step: String, inScope: Bool, isForced: Bool)?
-        for item in plan.items {
-            if last?.step != item.step {
-                let step = workflow.manifestStepID(item.step)
-                last = (item.step, steps?.contains(step) ?? true, forcedSteps.contains(step))
+        let items = plan.items
+        for index in items.indices {  // fields read in place: a copy of each item retains a dozen references
+            if last?.step != items[index].step {
+                let step = workflow.manifestStepID(items[index].step)
+                last = (items[index].step, steps?.contains(step) ?? true, forcedSteps.contains(step))
             }
             guard let (_, inScope, isForced) = last, inScope else { continue }
-            if isForced { forced.insert(item.id) }
-            if isForced || !done.contains(item.id) { toDo.insert(item.id) }
+            let id = items[index].id
+            if isForced { forced.insert(id) }
+            if isForced || !done.contains(id) { toDo.insert(id) }
         }
         let scope = RunScope(steps: steps, forced: forced, toDo: toDo)
         // `--only` runs no producer outside its steps: inputs must be done already.
@@ -110,12 +113,17 @@ extension Workspace {
     /// size (a dataset folder counts as there), and whose companions and folder files
     /// are too: what a run would not redo.
     public func doneItems(of plan: Plan, store: CheckpointStore) throws -> Set<String> {
-        var done: Set<String> = []
         // One query for every done output and one stat(2) per file: at 100,000 items,
         // decoding whole records and FileManager's attribute dictionaries (which look up
         // owner and group names) were most of a no-op re-run. Hashing is `verify`'s job.
-        let recorded = try store.doneOutputs()
-        let files = try store.recordedFileSizes()
+        let recorded = try store.doneOutputs(hashes: false)
+        // The records of companions and folders' files are read while the main outputs
+        // are looked at (a second core would otherwise wait for the query).
+        let filesRead = DispatchGroup(), filesResult = Mutex<Result<[String: [(path: String, bytes: Int64)]], any Error>?>(nil)
+        DispatchQueue.global().async(group: filesRead) {
+            let result = Result { try store.recordedFileSizes() }
+            filesResult.withLock { $0 = result }
+        }
         let base = root.path.hasSuffix("/") ? root.path : root.path + "/"
         // Paths relative to the workspace, looked up from it held open.
         let folder = FileStatus.Folder(path: root.path)
@@ -124,21 +132,28 @@ extension Workspace {
             return FileStatus(path, in: folder)
         }
         @Sendable func size(_ path: String) -> Int64? { status(path)?.size }
-        // The stats, most of a no-op re-run's time, on every core: items in parallel, and
-        // the files of a big folder (an export's 500,000) in parallel after them.
+        // The stats, most of a no-op re-run's time, on every core: main outputs first,
+        // then companions and small folders' files, items in parallel; the files of a big
+        // folder (an export's 500,000) in parallel after them.
         let items = plan.items
-        let bigFolder = 4096
-        let there = Parallel.map(items.count) { index -> Bool? in
+        let mainThere = Parallel.map(items.count) { index -> Bool in
             let item = items[index]
             guard let record = recorded[item.id] else { return false }
             let found = status(record.path)
-            let mainOK = item.kind.isFolder ? found?.isDirectory == true : found?.size == record.bytes
-            // Companions and a folder's files count too: a missing or resized one means
-            // the item is produced again (a later step would read it).
-            let inside = files[item.id] ?? []
-            guard mainOK else { return false }
+            return item.kind.isFolder ? found?.isDirectory == true : found?.size == record.bytes
+        }
+        Parallel.release(consume recorded)
+        filesRead.wait()
+        let files = try filesResult.withLock { $0.take()! }.get()
+        let bigFolder = 4096
+        // Companions and a folder's files count too: a missing or resized one means the
+        // item is produced again (a later step would read it).
+        let there = Parallel.map(items.count) { index -> Bool? in
+            guard mainThere[index] else { return false }
+            let inside = files[items[index].id] ?? []
             return inside.count < bigFolder ? inside.allSatisfy { size($0.path) == $0.bytes } : nil
         }
+        var done: Set<String> = []
         done.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             if let ok = there[index] {
@@ -148,6 +163,7 @@ extension Workspace {
             let inside = files[item.id] ?? []
             if !Parallel.map(inside.count, { size(inside[$0].path) == inside[$0].bytes }).contains(false) { done.insert(item.id) }
         }
+        Parallel.release(consume files)
         return done
     }
 

@@ -430,7 +430,7 @@ public struct Plan: Sendable, Codable, Hashable {
     }
 
     /// A hash of the item ids in order: equal plans produce equal datasets.
-    public var hash: String { ContentHash.sha256(items.map(\.id).joined(separator: "\n")) }
+    public var hash: String { ContentHash.sha256(joining: items.lazy.map(\.id), separator: "\n") }
 
     public func itemsByID() -> [String: PlannedItem] {
         Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -499,15 +499,18 @@ public final class CheckpointStore: Sendable {
     /// resume checks against the file system and a lock file records. One query over
     /// four columns; at 100,000 items far cheaper than ``items(ids:)`` (no record
     /// decoding, no id lists).
-    public func doneOutputs() throws -> [String: DoneOutput] {
+    ///
+    /// - Parameter hashes: whether to read the hashes too; a resume check, which needs only
+    ///   sizes, leaves them (a 64-character string per item to make and free).
+    public func doneOutputs(hashes: Bool = true) throws -> [String: DoneOutput] {
         try database.read { db in
             // Gathered first, then put in a dictionary made at its full size: one grown
             // row by row rehashed every key a dozen times at 100,000 items.
             var rows: [(String, DoneOutput)] = []
             let cursor = try Row.fetchCursor(
-                db, sql: "SELECT id, path, bytes, sha256 FROM items WHERE status = 'done' AND bytes IS NOT NULL")
+                db, sql: "SELECT id, path, bytes\(hashes ? ", sha256" : "") FROM items WHERE status = 'done' AND bytes IS NOT NULL")
             while let row = try cursor.next() {
-                rows.append((row[0], DoneOutput(path: row[1], bytes: row[2], sha256: row[3])))
+                rows.append((row[0], DoneOutput(path: row[1], bytes: row[2], sha256: hashes ? row[3] : nil)))
             }
             return Dictionary(rows, uniquingKeysWith: { _, last in last })
         }

@@ -158,12 +158,19 @@ struct BatchCollector: Sendable {
              produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
         var handed = Set<String>()
         var lastSizes: [String: Int] = [:]
+        let outcome: ProcessOutcome
+        // Only an output with a sidecar can be trusted before the tool exits: without any,
+        // there is nothing to poll for (a task, a nap and a timer per tool run, much of a
+        // one-line `command`'s cost besides its process), and nothing to save on Ctrl-C.
+        guard expected.contains(where: { !$0.companions.isEmpty }) else {
+            outcome = try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
+            return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
+        }
         let finished = Flag()
         let process = Task {
             defer { finished.finish() }
             return try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
         }
-        let outcome: ProcessOutcome
         do {
             outcome = try await watch(process, finished: finished, expected: expected, handed: &handed, lastSizes: &lastSizes, produced: produced)
         } catch is CancellationError {
@@ -179,8 +186,15 @@ struct BatchCollector: Sendable {
             }
             throw CancellationError()
         }
-        // After a clean exit every written file is complete; after a crash only those
-        // whose sidecar (written after the output) exists are trusted.
+        return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
+    }
+
+    /// Hands over what the ended tool left. After a clean exit every written file is
+    /// complete; after a crash only those whose sidecar (written after the output) exists
+    /// are trusted.
+    private func handOverAfterExit(_ outcome: ProcessOutcome, expected: [ExpectedOutput], handed: Set<String>,
+                                   produced: @Sendable (ProducedOutput) async -> Void) async -> Result {
+        var handed = handed
         for output in expected where !handed.contains(output.item.id) && ToolSupport.exists(output.file) {
             // A failed invocation's files without such a marker are never trusted (a
             // `command` or ffmpeg that wrote a third of its file and exited 1): none of

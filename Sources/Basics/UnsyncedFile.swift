@@ -34,15 +34,12 @@ package enum UnsyncedFile {
 
     /// ``write(_:to:creatingFolders:)`` by path.
     package static func write(_ data: Data, toPath path: String, creatingFolders: Bool = false) throws {
-        var fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-        if fd < 0 && errno == ENOENT && creatingFolders {
-            let folder = (path as NSString).deletingLastPathComponent
-            do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            } catch {
-                throw WriteError(path: path, reason: "cannot create \(folder): \(error)")
-            }
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        let fd: Int32
+        do {
+            fd = creatingFolders ? try openCreatingFolder(path, flags: flags, mode: 0o666) : open(path, flags, 0o666)
+        } catch {
+            throw WriteError(path: path, reason: "cannot create \((path as NSString).deletingLastPathComponent): \(error)")
         }
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
@@ -57,6 +54,16 @@ package enum UnsyncedFile {
                 offset += written
             }
         }
+    }
+
+    /// `open(2)` of a file to create; when its folder is missing, the folder (and those
+    /// above it) is made and the open tried once more, so an existing folder costs no
+    /// lookups. Returns the descriptor, or -1 with `errno` set; throws the folder's error.
+    package static func openCreatingFolder(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        let fd = open(path, flags, mode)
+        guard fd < 0 && errno == ENOENT else { return fd }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        return open(path, flags, mode)
     }
 
     /// Flushes everything written so far on the file system that holds `path` (file data,

@@ -96,5 +96,14 @@ import WorkspaceStore
         } throws: { error in
             "\(error)".contains(missing.path) && "\(error)".contains("No such file")
         }
+        // Asked to, it makes the missing folders; a file where a folder belongs is named.
+        try UnsyncedFile.write(Data("x".utf8), to: missing, creatingFolders: true)
+        #expect(try Data(contentsOf: missing) == Data("x".utf8))
+        let blocked = file.appendingPathComponent("under-a-file/c.bin")
+        #expect {
+            try UnsyncedFile.write(Data("x".utf8), to: blocked, creatingFolders: true)
+        } throws: { error in
+            "\(error)".contains(blocked.path) && !FileManager.default.fileExists(atPath: blocked.path)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Subprocess
 import Synchronization
@@ -360,17 +361,11 @@ public enum ProcessRunner {
     /// duplicate for stderr (both close-on-exec in this process; the child gets them
     /// as fds 1 and 2).
     private static func openLog(_ url: URL) throws -> (FileDescriptor, FileDescriptor) {
-        let flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC
-        var fd = open(url.path, flags, 0o644)
-        if fd < 0 && errno == ENOENT {
-            // The folder is missing (a task's is made before its tool starts).
-            do {
-                try FileManager.default.createDirectory(
-                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            } catch {
-                throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: FileErrorReason.of(error))
-            }
-            fd = open(url.path, flags, 0o644)
+        let fd: Int32
+        do {
+            fd = try UnsyncedFile.openCreatingFolder(url.path, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode: 0o644)
+        } catch {
+            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: FileErrorReason.of(error))
         }
         guard fd >= 0 else {
             throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: ProcessProbe.errorText(errno))

@@ -85,9 +85,6 @@ struct OutputCommitter: Sendable {
         }
     }
 
-    /// Moves companions then the main file into place; returns the main file's sha256
-    /// and size, and every other file the item consists of (its companions, the files
-    /// inside a folder output) with theirs, so later runs can check them one by one.
     /// Whether `output` is files (no folder) of at most 1 MiB in all: a few milliseconds
     /// of hashing at most.
     static func isSmall(_ output: ProducedOutput) -> Bool {
@@ -100,6 +97,9 @@ struct OutputCommitter: Sendable {
         return true
     }
 
+    /// Moves companions then the main file into place; returns the main file's sha256
+    /// and size, and every other file the item consists of (its companions, the files
+    /// inside a folder output) with theirs, so later runs can check them one by one.
     func commit(_ output: ProducedOutput, to destination: String) throws -> (sha256: String, bytes: Int64, files: [ItemFile]) {
         var files: [ItemFile] = []
         let digest: (sha256: String, bytes: Int64)

@@ -181,14 +181,9 @@ struct TaskRunner: Sendable {
         let ending = TaskEnding(id: task.id, runID: runID, attempt: attempt, status: status, exitCode: outcome.exitCode,
                                 duration: duration, loadSeconds: outcome.loadSeconds, itemCount: batch.count,
                                 error: result.failures.values.first ?? thrown)
-        if handsOverCommits {
-            // Written with the task's finished items, in the caller's next group commit.
-            result.records.failedItems = failedRecords
-            result.records.endedTasks = [ending]
-        } else {
-            if !failedRecords.isEmpty { try? recorder.recordFailedItems(failedRecords) }
-            try? recorder.record(StoreBatch(endedTasks: [ending]))
-        }
+        let records = StoreBatch(failedItems: failedRecords, endedTasks: [ending])
+        // Handed over, they are written with the task's finished items in the caller's next group commit.
+        if handsOverCommits { result.records = records } else { try? recorder.record(records) }
         for (id, error) in result.failures.sorted(by: { $0.key < $1.key }) {
             events(.itemFailed(step: task.step, itemID: id, error: error))
         }

@@ -97,11 +97,12 @@ enum ToolSupport {
         }
     }
 
+    private static let shellSpecial = Set(" \"'\\$`\n".utf8)
+
     /// A shell-like rendering of a command line, for the log.
     static func commandLine(_ arguments: [String]) -> String {
-        let special = Set(" \"'\\$`\n".utf8)
-        return arguments.map { argument in
-            argument.isEmpty || argument.utf8.contains(where: special.contains)
+        arguments.map { argument in
+            argument.isEmpty || argument.utf8.contains(where: shellSpecial.contains)
                 ? "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'" : argument
         }.joined(separator: " ")
     }

@@ -30,6 +30,14 @@ package enum Parallel {
         }
     }
 
+    /// `0..<count` cut into a few consecutive runs per core, for work whose neighbours are
+    /// cheaper together (each run remembers where the last one left off).
+    package static func runs(_ count: Int) -> [Range<Int>] {
+        guard count > 0 else { return [] }
+        let runs = min(count, ProcessInfo.processInfo.activeProcessorCount * 4)
+        return (0..<runs).map { count * $0 / runs..<count * ($0 + 1) / runs }
+    }
+
     /// Work begun on another thread at once, its result waited for when needed: for work
     /// that can go on while the caller does something else (a plan's invocations, built
     /// while its items are written).

@@ -106,20 +106,26 @@ public struct ItemSignature: Sendable, Codable, Hashable {
 /// encoded once, and only the members that vary (inputs, prompt, negative, seed) per item.
 /// Writes exactly what ``ItemSignature/canonicalJSON()`` writes for the same signature.
 struct SignatureEncoder: Sendable {
+    /// A run of `constants`, or a member the item gives. Plain values: walking the
+    /// segments of every item touches no reference count (when a segment held its own
+    /// bytes, each item retained and released them, on every core at once).
     enum Segment: Sendable {
-        case constant([UInt8])
+        case constant(Range<Int>)
         case variable(ItemSignature.Field)
     }
 
     let base: ItemSignature
     let varying: Set<ItemSignature.Field>
     private let segments: [Segment]
+    /// The constant members' bytes, one after the other.
+    private let constants: [UInt8]
 
     /// `varying` may hold only `.inputs`, `.negative`, `.prompt` and `.seed`.
     init(base: ItemSignature, varying: Set<ItemSignature.Field>) {
         self.base = base
         self.varying = varying
         var segments: [Segment] = []
+        var constants: [UInt8] = []
         let scratch = CanonicalJSONWriter()
         for field in ItemSignature.Field.allCases {
             if varying.contains(field) {
@@ -128,15 +134,19 @@ struct SignatureEncoder: Sendable {
             }
             scratch.reset()
             scratch.object { base.write(field, to: scratch) }
-            let encoded = Array(scratch.bytes.dropFirst().dropLast())  // without the braces
+            let encoded = scratch.bytes.dropFirst().dropLast()  // without the braces
             guard !encoded.isEmpty else { continue }
             if case .constant(let before)? = segments.last {
-                segments[segments.count - 1] = .constant(before + [UInt8(ascii: ",")] + encoded)
+                constants.append(UInt8(ascii: ","))
+                constants += encoded
+                segments[segments.count - 1] = .constant(before.lowerBound..<constants.count)
             } else {
-                segments.append(.constant(encoded))
+                constants += encoded
+                segments.append(.constant(constants.count - encoded.count..<constants.count))
             }
         }
         self.segments = segments
+        self.constants = constants
     }
 
     /// The item id for the base signature with these varying members, written with `out`.
@@ -145,38 +155,44 @@ struct SignatureEncoder: Sendable {
             bytes.removeAll(keepingCapacity: true)
             bytes.append(UInt8(ascii: "{"))
             var first = true
-            func member(_ key: [UInt8]) {
+            func member(_ key: UnsafeBufferPointer<UInt8>) {
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
                 bytes.append(contentsOf: key)
             }
-            for segment in segments {
-                switch segment {
-                case .constant(let encoded):
-                    member(encoded)
-                case .variable(.inputs):
-                    guard let inputs else { continue }
-                    member(Self.inputsKey)
-                    bytes.append(UInt8(ascii: "["))
-                    for (index, input) in inputs.enumerated() {
-                        if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                        CanonicalJSONWriter.appendString(input, to: &bytes)
+            segments.withUnsafeBufferPointer { segments in
+                constants.withUnsafeBufferPointer { constants in
+                    for index in segments.indices {
+                        switch segments[index] {
+                        case .constant(let range):
+                            member(UnsafeBufferPointer(rebasing: constants[range]))
+                        case .variable(.inputs):
+                            guard let inputs else { continue }
+                            Self.inputsKey.withUTF8Buffer { member($0) }
+                            bytes.append(UInt8(ascii: "["))
+                            inputs.withUnsafeBufferPointer { inputs in
+                                for index in inputs.indices {
+                                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                                    CanonicalJSONWriter.appendString(inputs[index], to: &bytes)
+                                }
+                            }
+                            bytes.append(UInt8(ascii: "]"))
+                        case .variable(.negative):
+                            guard let negative else { continue }
+                            Self.negativeKey.withUTF8Buffer { member($0) }
+                            CanonicalJSONWriter.appendString(negative, to: &bytes)
+                        case .variable(.prompt):
+                            guard let prompt else { continue }
+                            Self.promptKey.withUTF8Buffer { member($0) }
+                            CanonicalJSONWriter.appendString(prompt, to: &bytes)
+                        case .variable(.seed):
+                            guard let seed else { continue }
+                            Self.seedKey.withUTF8Buffer { member($0) }
+                            bytes.append(contentsOf: String(seed).utf8)
+                        case .variable:
+                            preconditionFailure("only inputs, negative, prompt and seed vary")
+                        }
                     }
-                    bytes.append(UInt8(ascii: "]"))
-                case .variable(.negative):
-                    guard let negative else { continue }
-                    member(Self.negativeKey)
-                    CanonicalJSONWriter.appendString(negative, to: &bytes)
-                case .variable(.prompt):
-                    guard let prompt else { continue }
-                    member(Self.promptKey)
-                    CanonicalJSONWriter.appendString(prompt, to: &bytes)
-                case .variable(.seed):
-                    guard let seed else { continue }
-                    member(Self.seedKey)
-                    bytes.append(contentsOf: String(seed).utf8)
-                case .variable:
-                    preconditionFailure("only inputs, negative, prompt and seed vary")
                 }
             }
             bytes.append(UInt8(ascii: "}"))
@@ -184,8 +200,8 @@ struct SignatureEncoder: Sendable {
         }
     }
 
-    private static let inputsKey = Array(#""inputs":"#.utf8)
-    private static let negativeKey = Array(#""negative":"#.utf8)
-    private static let promptKey = Array(#""prompt":"#.utf8)
-    private static let seedKey = Array(#""seed":"#.utf8)
+    private static let inputsKey: StaticString = #""inputs":"#
+    private static let negativeKey: StaticString = #""negative":"#
+    private static let promptKey: StaticString = #""prompt":"#
+    private static let seedKey: StaticString = #""seed":"#
 }

@@ -143,6 +143,11 @@ public struct PlannedItem: Sendable, Codable, Hashable, Identifiable {
         self.storedLineage = lineage
     }
 
+    /// An item that holds nothing of its own: what a step's array of items is left holding
+    /// once they are moved into the plan's (``Swift/Array/appendMoving(_:leaving:)``).
+    static let filler = PlannedItem(id: "", step: "", kind: .file, seed: nil, prompt: nil, negative: nil, promptRef: nil,
+                                    inputs: [], frameIndex: nil, path: nil, shape: SignatureShape(ItemSignature(tool: .command)))
+
     enum CodingKeys: String, CodingKey {
         case id, step, kind, seed, prompt, negative, inputs, path, signature, lineage
         case promptRef = "prompt_ref"

@@ -34,21 +34,27 @@ public struct ItemExpander {
     package func oneOverAllInputs() -> [PlannedItem] {
         guard !upstream.isEmpty else { return [] }
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
-        return [factory.item(inputs: Self.sortedIDs(upstream.map(\.id)), using: CanonicalJSONWriter())]
+        // By position in the buffer: mapping the slice copies each whole item to read its id.
+        let ids = upstream.withUnsafeBufferPointer { items in items.indices.map { items[$0].id } }
+        return [factory.item(inputs: Self.sortedIDs(ids), using: CanonicalJSONWriter())]
     }
 
     /// `ids.sorted()`, faster for item ids: ordered by their first 16 hex digits as a
     /// number (the same order for lowercase hex), then by the whole id on a tie.
     static func sortedIDs(_ ids: [String]) -> [String] {
-        var keyed: [(key: UInt64, id: String)] = []
+        // Keys and positions sort without touching a string (a retain and a cache miss
+        // each, when the tuples held the ids); the ids are compared on a tie only.
+        var keyed: [(key: UInt64, position: Int)] = []
         keyed.reserveCapacity(ids.count)
-        for id in ids {
-            var id = id
+        for position in ids.indices {
+            var id = ids[position]
             guard let key = id.withUTF8({ hexPrefix($0) }) else { return ids.sorted() }
-            keyed.append((key, id))
+            keyed.append((key, position))
         }
-        keyed.sort { $0.key != $1.key ? $0.key < $1.key : $0.id < $1.id }
-        return keyed.map(\.id)
+        return ids.withUnsafeBufferPointer { ids in
+            keyed.sort { $0.key != $1.key ? $0.key < $1.key : ids[$0.position] < ids[$1.position] }
+            return keyed.map { ids[$0.position] }
+        }
     }
 
     /// The first 16 characters as a number, when they are lowercase hex digits.
@@ -249,11 +255,13 @@ public struct ItemExpander {
                                          base: ItemExpander(workflow: workflow, step: candidatesStep, upstream: [], upstreamSteps: []).baseSignature(),
                                          fromItem: [.inputs])
             let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
-            let upstream = upstream
-            return factory.make(count: upstream.count) { index, out in
-                let input = upstream[upstream.startIndex + index]
-                let image = input.id
-                return factory.item(inputs: [image, candidates.item(inputs: [image], using: out).id], lineage: input.lineageOrigin, using: out)
+            return upstream.withUnsafeBufferPointer { upstream in
+                let upstream = UncheckedSendable(upstream)
+                return factory.make(count: upstream.value.count) { index, out in
+                    let image = upstream.value[index].id
+                    return factory.item(inputs: [image, candidates.id(inputs: [image], using: out)],
+                                        lineage: upstream.value[index].lineageOrigin, using: out)
+                }
             }
         default:
             return oneItemPerInput()
@@ -275,10 +283,12 @@ public struct ItemExpander {
     /// One item per upstream item, whose only input it is.
     package func oneItemPerInput() -> [PlannedItem] {
         let factory = ItemFactory(step: step, base: baseSignature(), fromItem: [.inputs])
-        let upstream = upstream
-        return factory.make(count: upstream.count) { index, out in
-            let input = upstream[upstream.startIndex + index]
-            return factory.item(inputs: [input.id], lineage: input.lineageOrigin, using: out)
+        // Read in place through the buffer: the slice's subscript copies each whole item.
+        return upstream.withUnsafeBufferPointer { upstream in
+            let upstream = UncheckedSendable(upstream)
+            return factory.make(count: upstream.value.count) { index, out in
+                factory.item(inputs: [upstream.value[index].id], lineage: upstream.value[index].lineageOrigin, using: out)
+            }
         }
     }
 }
@@ -324,16 +334,7 @@ struct ItemFactory: Sendable {
     /// `lineage`: the first input's lineage origin for a derived item (see ``PlannedItem/lineage``).
     func item(seed: Int? = nil, prompt: ResolvedPrompt? = nil, inputs: [String] = [], frameIndex: Int? = nil,
               lineage: PlannedItem.LineageOrigin? = nil, using out: CanonicalJSONWriter) -> PlannedItem {
-        let id: String
-        if let encoder {
-            id = encoder.id(inputs: varies.inputs && !inputs.isEmpty ? inputs : nil,
-                            negative: varies.prompt ? prompt?.negative : nil,
-                            prompt: varies.prompt ? prompt?.text : nil,
-                            seed: varies.seed ? seed : nil, using: out)
-        } else {
-            id = shape.signature(seed: seed, prompt: prompt?.text, negative: prompt?.negative, inputs: inputs,
-                                 frameIndex: frameIndex).id
-        }
+        let id = id(seed: seed, prompt: prompt, inputs: inputs, frameIndex: frameIndex, using: out)
         // A root generation's lineage, shared with the items derived from it (candidates,
         // labels, frames), so that it is hashed once for all of them when asked for.
         var lineage = lineage
@@ -343,6 +344,20 @@ struct ItemFactory: Sendable {
         return PlannedItem(id: id, step: step, kind: kind, seed: seed, prompt: prompt?.text, negative: prompt?.negative,
                            promptRef: prompt?.ref, inputs: inputs, frameIndex: frameIndex, path: nil, shape: shape,
                            lineage: lineage)
+    }
+
+    /// The id of the item ``item(seed:prompt:inputs:frameIndex:lineage:using:)`` makes, without
+    /// the item.
+    func id(seed: Int? = nil, prompt: ResolvedPrompt? = nil, inputs: [String] = [], frameIndex: Int? = nil,
+            using out: CanonicalJSONWriter) -> String {
+        guard let encoder else {
+            return shape.signature(seed: seed, prompt: prompt?.text, negative: prompt?.negative, inputs: inputs,
+                                   frameIndex: frameIndex).id
+        }
+        return encoder.id(inputs: varies.inputs && !inputs.isEmpty ? inputs : nil,
+                          negative: varies.prompt ? prompt?.negative : nil,
+                          prompt: varies.prompt ? prompt?.text : nil,
+                          seed: varies.seed ? seed : nil, using: out)
     }
 
     /// `count` items made by `body(index, writer)`, in index order; large steps are split

@@ -30,8 +30,7 @@ package final class PlanInvocations: Sendable {
         // Items by id through an index into the plan's items rather than a dictionary of
         // item copies: cheaper to build for every item and to query for every input.
         var index = ItemIndex()
-        index.reserveCapacity(allItems.count)
-        for (position, item) in allItems.enumerated() { _ = index.insert(item.id, at: position, in: allItems) }
+        allItems.withUnsafeBufferPointer { _ = index.insert(0..<$0.count, of: $0) }
         self.index = index
         // Each task's items, by position: a task's items are consecutive in the plan as a
         // rule, so the one after the last found is tried before the index.

@@ -71,6 +71,7 @@ public struct Planner: Sendable {
         var stepPlans: [StepPlan] = []
         var itemIndex = ItemIndex()  // item id -> its index in allItems
         var taskOfItem: [Int] = []  // index in allItems -> index of its task in allTasks
+        var taskIDs: [String] = []  // the ids of allTasks
         var duplicate: PlannedItem?
         // A raw-mode label step is planned as two steps (see `Step.plannedStages`).
         for set in workflow.prompts {
@@ -93,7 +94,7 @@ public struct Planner: Sendable {
                           at: workflow.location(of: "steps.\(workflow.manifestStepID(step.id))"))
                 return Result(plan: nil, diagnostics: bag.diagnostics)
             }
-            let items: [PlannedItem]
+            var items: [PlannedItem]
             do {
                 // The expander holds its upstream items as a slice of allItems: it ends
                 // here, so that appending to allItems below grows a buffer it alone owns
@@ -106,9 +107,8 @@ public struct Planner: Sendable {
             if items.isEmpty && bag.errors.isEmpty {
                 bag.warning("step '\(step.id)' has no items", hint: "check its inputs", at: workflow.location(of: "steps.\(step.id)"))
             }
-            let first = allItems.count
-            stepItems[step.id] = first..<(first + items.count)
-            allItems += items
+            let first = allItems.count, count = items.count
+            stepItems[step.id] = first..<(first + count)
 
             let fit = checkVRAM(step, hardware: hardware, workflow: workflow, &bag)
             let perItem = resolver.secondsPerItem(step, gpu: hardware.gpu)
@@ -118,36 +118,46 @@ public struct Planner: Sendable {
                             hint: "add catalog.timings to the manifest, or plan with --gpu for a GPU in the catalog",
                             at: workflow.location(of: "steps.\(step.id)"))
             }
-            let grouped = TaskGrouper.group(step: step, items: items,
-                                            producer: { itemIndex.find($0, in: allItems).map { taskOfItem[$0] } },
-                                            taskID: { allTasks[$0].id },
-                                            // A step without a per-item figure is left out
-                                            // of the estimate whole, loads included.
-                                            perItem: perItem?.value ?? 0, load: perItem == nil ? 0 : load.value,
-                                            vram: fit.need, gpus: step.gpus ?? 1, gpuSlots: hardware.count)
+            // The step's items are grouped before they join allItems: they read only the
+            // items of earlier steps.
+            let grouped = allItems.withUnsafeBufferPointer { planned in
+                taskOfItem.withUnsafeBufferPointer { taskOfItem in
+                    TaskGrouper.group(step: step, items: items,
+                                      producers: TaskGrouper.Producers(items: planned, index: itemIndex, taskOfItem: taskOfItem),
+                                      taskIDs: taskIDs,
+                                      // A step without a per-item figure is left out of
+                                      // the estimate whole, loads included.
+                                      perItem: perItem?.value ?? 0, load: perItem == nil ? 0 : load.value,
+                                      vram: fit.need, gpus: step.gpus ?? 1, gpuSlots: hardware.count)
+                }
+            }
+            let alternative = Self.alternative(step, items: items, perItem: perItem?.value ?? 0,
+                                               load: perItem == nil ? 0 : load.value, gpuSlots: hardware.count)
+            allItems.appendMoving(&items, leaving: .filler)
             // Which task makes each item; then the ids in plan order (the first repeated
             // id is the one reported).
-            taskOfItem += repeatElement(-1, count: items.count)
+            taskOfItem += repeatElement(-1, count: count)
             for (offset, members) in grouped.members.enumerated() {
                 for index in members { taskOfItem[first + index] = allTasks.count + offset }
             }
-            itemIndex.reserveCapacity(allItems.count)
-            for index in items.indices where !itemIndex.insert(items[index].id, at: first + index, in: allItems) {
-                if duplicate == nil { duplicate = items[index] }
+            allItems.withUnsafeBufferPointer { planned in
+                if let position = itemIndex.insert(first..<planned.count, of: planned), duplicate == nil {
+                    duplicate = planned[position]
+                }
             }
             let tasks = grouped.tasks
             allTasks += tasks
+            taskIDs += tasks.lazy.map(\.id)
             let busy = tasks.reduce(0) { $0 + $1.seconds * Double($1.gpus) }
             let isGPU = step.device == .gpu
             stepPlans.append(StepPlan(
                 id: step.id, uses: step.uses, model: step.model, from: step.from,
-                device: step.device, items: items.count, tasks: tasks.count,
+                device: step.device, items: count, tasks: tasks.count,
                 modelLoads: isGPU && step.planning.loadsModel ? tasks.count : 0,
                 gpuHours: isGPU ? busy / 3600 : 0, busySeconds: busy,
                 vramNeededGB: fit.need, vramFit: fit.fit,
                 secondsPerItem: perItem, loadSeconds: step.device == .gpu && perItem != nil ? load : nil,
-                alternative: Self.alternative(step, items: items, perItem: perItem?.value ?? 0,
-                                              load: perItem == nil ? 0 : load.value, gpuSlots: hardware.count)))
+                alternative: alternative))
         }
         // Steps in file order for display; tasks stay in topological order.
         let fileOrder = Dictionary(uniqueKeysWithValues: workflow.steps.enumerated().map { ($1.id, $0) })
@@ -179,7 +189,7 @@ public struct Planner: Sendable {
     /// same items grouped the other way (``PlanningTool/alternativeRunner(_:)``).
     static func alternative(_ step: Step, items: [PlannedItem], perItem: Double, load: Double, gpuSlots: Int) -> StepPlan.Alternative? {
         guard step.device == .gpu, step.planning.loadsModel, let other = step.planning.alternativeRunner(step) else { return nil }
-        let grouped = TaskGrouper.group(step: other.step, items: items, producer: { _ in nil }, taskID: { _ in "" },
+        let grouped = TaskGrouper.group(step: other.step, items: items, producers: .none, taskIDs: [],
                                         perItem: perItem, load: load, vram: nil, gpus: other.step.gpus ?? 1, gpuSlots: gpuSlots)
         let busy = grouped.tasks.reduce(0) { $0 + $1.seconds * Double(other.step.gpus ?? 1) }
         return StepPlan.Alternative(runner: other.runner, alternative: other.alternative,
@@ -290,74 +300,5 @@ public struct Planner: Sendable {
 
     package static func gb(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) GB" : String(format: "%.2f GB", value)
-    }
-}
-
-/// Item ids to their index in the plan's items, keyed by the id's first 16 hex digits as
-/// a number; ids that are not hex, or that share those digits with another id, go to a
-/// dictionary of whole ids. The digits of a SHA-256 are as good as a hash already, so the
-/// table is open addressing on them: a lookup is one probe of one array, without hashing
-/// (a dictionary's hashing was most of the cost of the lookups planning and invocations
-/// make for every item).
-struct ItemIndex {
-    private struct Slot {
-        var key: UInt64
-        /// The item's index; -1 for an empty slot.
-        var index: Int
-    }
-    private var slots: [Slot] = []
-    private var count = 0
-    private var byID: [String: Int] = [:]
-
-    mutating func reserveCapacity(_ count: Int) {
-        if 2 * count > slots.count { grow(to: 2 * count) }
-    }
-
-    /// Rehashes into at least `minimum` slots (a power of two, at least twice the entries).
-    private mutating func grow(to minimum: Int) {
-        var capacity = max(16, slots.count)
-        while capacity < minimum { capacity *= 2 }
-        let old = slots
-        slots = Array(repeating: Slot(key: 0, index: -1), count: capacity)
-        for slot in old where slot.index >= 0 { _ = place(slot.key, slot.index) }
-    }
-
-    /// The slot holding `key`, or the empty slot where it would go.
-    private func probe(_ key: UInt64) -> Int {
-        let mask = slots.count - 1
-        var position = Int(truncatingIfNeeded: key) & mask
-        while slots[position].index >= 0, slots[position].key != key { position = (position + 1) & mask }
-        return position
-    }
-
-    /// Puts `index` under `key` unless the key is there; the index already there, if any.
-    private mutating func place(_ key: UInt64, _ index: Int) -> Int? {
-        let position = probe(key)
-        if slots[position].index >= 0 { return slots[position].index }
-        slots[position] = Slot(key: key, index: index)
-        return nil
-    }
-
-    func find(_ id: String, in items: [PlannedItem]) -> Int? {
-        var id = id
-        guard let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) else { return byID[id] }
-        guard !slots.isEmpty else { return nil }
-        let slot = slots[probe(key)]
-        guard slot.index >= 0 else { return nil }
-        return items[slot.index].id == id ? slot.index : byID[id]
-    }
-
-    /// False when the id is already there.
-    mutating func insert(_ id: String, at index: Int, in items: [PlannedItem]) -> Bool {
-        var id = id
-        if let key = id.withUTF8({ ItemExpander.hexPrefix($0) }) {
-            if 2 * (count + 1) > slots.count { grow(to: 2 * (count + 1)) }
-            guard let existing = place(key, index) else {
-                count += 1
-                return true
-            }
-            if items[existing].id == id { return false }
-        }
-        return byID.updateValue(index, forKey: id) == nil
     }
 }

@@ -26,12 +26,29 @@ enum SlurmTestCluster {
         if nodeIsUp() { return nil }
         let script = TestSupport.packageRoot.appendingPathComponent("scripts/slurm-test-cluster.sh")
         guard getuid() == 0 else { return "sinfo shows no usable node, and only root can start the test cluster (\(script.path) start)" }
-        let status = (try? shell("/bin/bash", [script.path, "ensure"])) ?? -1
+        let status = runAndReap("/bin/bash", [script.path, "ensure"])
         if nodeIsUp() { return nil }
         return "\(script.path) ensure exited \(status) and sinfo shows no usable node; see /var/log/slurm/"
     }()
 
     static var runnable: Bool { problem == nil || required }
+
+    /// Runs a program to its end and returns its exit status (-1 when it could not start
+    /// or did not exit). Spawned and reaped here with `waitpid`: `Process`, run while the
+    /// suite's `.enabled(if:)` is evaluated, never saw the harness exit once it had started
+    /// the daemons (the shell stayed a zombie and the test run hung).
+    static func runAndReap(_ program: String, _ arguments: [String]) -> Int32 {
+        var argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, program, nil, nil, &argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { return -1 }
+        }
+        // WIFEXITED and WEXITSTATUS, which Swift does not import.
+        return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
+    }
 
     static func nodeIsUp() -> Bool {
         let process = Process()

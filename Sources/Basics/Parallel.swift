@@ -68,3 +68,11 @@ package enum Parallel {
         let pointer: UnsafeMutablePointer<T>
     }
 }
+
+/// A value handed to work on other threads that the compiler cannot prove safe to share:
+/// views of arrays (buffers) that the caller keeps alive and unchanged until the work
+/// returns, which is what every use must make sure of.
+package struct UncheckedSendable<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
+}

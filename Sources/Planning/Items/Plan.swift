@@ -435,7 +435,13 @@ public struct Plan: Sendable, Codable, Hashable {
     }
 
     /// A hash of the item ids in order: equal plans produce equal datasets.
-    public var hash: String { ContentHash.sha256(joining: items.lazy.map(\.id), separator: "\n") }
+    public var hash: String {
+        // Ids read in place through the buffer: mapping the array by key path copied
+        // every whole item.
+        items.withUnsafeBufferPointer { items in
+            ContentHash.sha256(joining: items.indices.lazy.map { items[$0].id }, separator: "\n")
+        }
+    }
 
     public func itemsByID() -> [String: PlannedItem] {
         Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -382,8 +382,3 @@ struct ItemFactory: Sendable {
         }
     }
 }
-
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}

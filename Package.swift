@@ -49,10 +49,12 @@ let package = Package(
             name: "WorkspaceStore",
             dependencies: ["Basics", "WorkflowSpec", "Planning", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // posix_spawn with glibc's _np file actions and pidfds, for tool launches.
+        .target(name: "CSpawn"),
         .target(
             name: "Execution",
             dependencies: [
-                "Basics", "WorkflowSpec", "Planning", "Datasets", "SceneFormats", "Scenes", "WorkspaceStore",
+                "Basics", "CSpawn", "WorkflowSpec", "Planning", "Datasets", "SceneFormats", "Scenes", "WorkspaceStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Crypto", package: "swift-crypto"),

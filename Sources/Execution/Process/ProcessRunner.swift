@@ -216,12 +216,6 @@ public enum ProcessRunner {
             }
         }
 
-        var options = PlatformOptions()
-        options.createSession = true
-        options.teardownSequence = [
-            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)
-        ]
-
         let context = ToolProcessContext.current
         var added = spec.environment
         if let context { added[ToolProcessContext.markerVariable] = context.marker }
@@ -231,48 +225,43 @@ public enum ProcessRunner {
         // Sources/synthset-supervise/main.c); without it the tool is not watched.
         let watchdog = ToolWatchdog.shared
 
-        let processID = Mutex<Int32?>(nil)
-        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
         let clock = ContinuousClock()
         let start = clock.now
-        let result: ExecutionResult<Void, FileDescriptorOutput, FileDescriptorOutput>
+        let child: ChildProcess
         do {
-            result = try await withTaskCancellationHandler {
-                try await Subprocess.run(
-                    .path(FilePath(executablePath)),
-                    arguments: Arguments(spec.arguments),
-                    environment: .custom(environment),
-                    workingDirectory: FilePath(spec.workingDirectory.path),
-                    platformOptions: options,
-                    input: .fileDescriptor(stdinFD, closeAfterSpawningProcess: true),
-                    output: .fileDescriptor(stdoutFD, closeAfterSpawningProcess: true),
-                    error: .fileDescriptor(stderrFD, closeAfterSpawningProcess: true)
-                ) { execution in
-                    let pid = execution.processIdentifier.value
-                    processID.withLock { $0 = pid }
-                    watchdog?.watch(pid, grace: gracePeriod)
-                }
-            } onCancel: {
-                cancelledAt.withLock { if $0 == nil { $0 = clock.now } }
+            defer {
+                // The child has its own copies now (or there is no child).
+                try? stdinFD.close()
+                try? stdoutFD.close()
+                try? stderrFD.close()
             }
-        } catch let error as SubprocessError {
-            // If the process was spawned, make sure nothing of it survives.
-            if let pid = processID.withLock({ $0 }) {
-                if ProcessProbe.groupHasLiveMembers(pid) {
-                    _ = kill(-pid, SIGTERM)
-                    await reapGroup(pid, deadline: clock.now + gracePeriod)
-                }
-                watchdog?.forget(pid)
-            }
-            if Task.isCancelled { throw CancellationError() }
+            child = try ChildProcess.spawn(executablePath, arguments: spec.arguments, environment: environment,
+                                           directory: spec.workingDirectory.path, input: stdinFD.rawValue,
+                                           output: stdoutFD.rawValue, error: stderrFD.rawValue)
+        } catch {
             throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
+        }
+        let pid = child.pid
+        watchdog?.watch(pid, grace: gracePeriod)
+
+        // Cancelled: SIGTERM to the group now, SIGKILL to it if the child outlives the
+        // grace period; the wait goes on until the child has exited.
+        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let exited = await withTaskCancellationHandler {
+            await child.exit()
+        } onCancel: {
+            cancelledAt.withLock { if $0 == nil { $0 = clock.now } }
+            child.signalGroup(SIGTERM)
+            Task {
+                try? await Task.sleep(for: gracePeriod)
+                child.signalGroup(SIGKILL)
+            }
         }
         let duration = clock.now - start
 
         // The child is reaped. Tear down whatever it left in its process group.
         // (Linux does not reuse a pid while a process group with that id exists,
         // so signalling -pid here cannot hit an unrelated group that has members.)
-        let pid = processID.withLock { $0 } ?? result.processIdentifier.value
         if let cancelled = cancelledAt.withLock({ $0 }) {
             await reapGroup(pid, deadline: cancelled + gracePeriod)
             watchdog?.forget(pid)
@@ -283,13 +272,7 @@ public enum ProcessRunner {
             await reapGroup(pid, deadline: clock.now + gracePeriod)
         }
         watchdog?.forget(pid)
-
-        let status: ProcessOutcome.Status
-        switch result.terminationStatus {
-        case .exited(let code): status = .exited(code)
-        case .signaled(let signal): status = .signaled(signal)
-        }
-        return ProcessOutcome(status: status, duration: duration, pid: pid)
+        return ProcessOutcome(status: exited, duration: duration, pid: pid)
     }
 
     /// Waits (until `deadline`) for the live members of process group `pgid` to exit,

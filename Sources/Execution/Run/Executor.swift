@@ -118,7 +118,7 @@ public struct Executor: Sendable {
 }
 
 /// The mutable state of one run: which items are done, which tasks wait, which slots
-/// are free. Owned by the run loop alone; child tasks report back through the task group.
+/// are free. Owned by the run loop alone; child tasks report back through its mailbox.
 struct Scheduler {
     let executor: Executor
     let store: CheckpointStore
@@ -165,6 +165,11 @@ struct Scheduler {
         var notBefore: Date?
         var running = false
         var finished = false
+        /// Whether the running attempt still holds its slot (a CPU slot, or `gpus`): it
+        /// frees when the attempt's tool ends (``Finished/toolEnded(_:)``) or, for a tool
+        /// that does not say, when the attempt returns.
+        var holdsSlot = false
+        var gpus: [Int] = []
     }
 
     struct TaskResult: Sendable {
@@ -182,9 +187,12 @@ struct Scheduler {
         var records = StoreBatch()
     }
 
-    /// What a child of the run's task group reports.
+    /// What a child of the run's task group reports (through the run's ``Mailbox``).
     enum Finished: Sendable {
         case task(TaskResult)
+        /// The tool of the task at this index has ended: its slot is free while its outputs
+        /// are checked, moved and handed over.
+        case toolEnded(Int)
         /// A group of handed-over items committed, or not (with the store's error).
         case committed([DoneRecorder.Entry], error: String?)
         /// The longest a commit waits for company (``Scheduler/commitWindow``) is over.
@@ -293,14 +301,16 @@ struct Scheduler {
         defer { scratch.removeIdle() }
         var stopScheduling = false
         var interrupted = false
-        await withTaskGroup(of: Finished.self) { group in
+        let mailbox = Mailbox<Finished>()
+        await withDiscardingTaskGroup { group in
             var running = 0
             var flushing = false
             var commitTimerArmed = false
             // Items of ended tasks are committed here, in groups across tasks: one flush
             // (a file-system sync and one store transaction) at a time, and what ends
             // meanwhile waits for the next. A task's slot is free as soon as its tool has
-            // ended and its outputs are in place, not once they are committed. The
+            // ended (its outputs are checked and moved while the next tool runs), not once
+            // they are committed. The
             // records of attempts go in the same transactions; a start is written by the
             // flush that follows it at once (or by the next, when one is in flight).
             //
@@ -317,7 +327,7 @@ struct Scheduler {
                             commitTimerArmed = true
                             group.addTask {
                                 try? await Task.sleep(for: Scheduler.commitWindow - waited)
-                                return .commitDue
+                                mailbox.post(.commitDue)
                             }
                         }
                         return
@@ -335,9 +345,9 @@ struct Scheduler {
                         try await DoneRecorder.commit(entries, records: records, to: store) {
                             try UnsyncedFile.syncFileSystem(containing: root)
                         }
-                        return .committed(entries, error: nil)
+                        mailbox.post(.committed(entries, error: nil))
                     } catch {
-                        return .committed(entries, error: DoneRecorder.failure(error))
+                        mailbox.post(.committed(entries, error: DoneRecorder.failure(error)))
                     }
                 }
             }
@@ -373,6 +383,8 @@ struct Scheduler {
                             guard cpuFree > 0 else { continue }
                             cpuFree -= 1
                         }
+                        states[index].holdsSlot = task.device == .gpu || task.device == .cpu
+                        states[index].gpus = gpus
                         states[index].running = true
                         running += 1
                         let invocationItems = ready.compactMap { items[$0] }
@@ -380,12 +392,13 @@ struct Scheduler {
                         var context = TaskRunner(executor: executor, store: store, runID: runID, workspace: workspace,
                                                  committer: committer, items: items, scratch: scratch)
                         context.handsOverCommits = true
+                        context.toolEnded = { mailbox.post(.toolEnded(index)) }
                         let start = context.startRecord(of: task, attempt: attempt, itemCount: invocationItems.count)
                         toRecord.startedTasks.append(start)
                         if pendingSince == nil { pendingSince = .now }
                         group.addTask {
-                            .task(await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
-                                                        attempt: attempt, start: start, events: events))
+                            mailbox.post(.task(await context.execute(index: index, task: task, items: invocationItems, gpus: gpus,
+                                                                     attempt: attempt, start: start, events: events)))
                         }
                     }
                 }
@@ -398,16 +411,21 @@ struct Scheduler {
                     }
                     break
                 }
-                guard let finished = await group.next() else { break }
-                switch finished {
-                case .task(let result):
-                    running -= 1
-                    complete(result, stopScheduling: &stopScheduling)
-                case .committed(let entries, let error):
-                    flushing = false
-                    committed(entries, error: error, events: events, stopScheduling: &stopScheduling)
-                case .commitDue:
-                    commitTimerArmed = false
+                // Something is running or committing, so something will be posted (a
+                // cancelled child posts as it ends).
+                for finished in await mailbox.next() {
+                    switch finished {
+                    case .task(let result):
+                        running -= 1
+                        complete(result, stopScheduling: &stopScheduling)
+                    case .toolEnded(let index):
+                        releaseSlot(of: index)
+                    case .committed(let entries, let error):
+                        flushing = false
+                        committed(entries, error: error, events: events, stopScheduling: &stopScheduling)
+                    case .commitDue:
+                        commitTimerArmed = false
+                    }
                 }
             }
             // All is committed; a commit timer may still sleep.
@@ -447,9 +465,20 @@ struct Scheduler {
         if error != nil && !executor.options.keepGoing { stopScheduling = true }
     }
 
+    /// Frees the slot the running attempt of the task at `index` holds, if it still does.
+    mutating func releaseSlot(of index: Int) {
+        guard states[index].holdsSlot else { return }
+        states[index].holdsSlot = false
+        switch states[index].task.device {
+        case .gpu: gpuPool.release(states[index].gpus)
+        case .cpu: cpuFree += 1
+        case .network: break
+        }
+    }
+
     mutating func complete(_ result: TaskResult, stopScheduling: inout Bool) {
         let task = states[result.index].task
-        if task.device == .gpu { gpuPool.release(result.gpus) } else if task.device == .cpu { cpuFree += 1 }
+        releaseSlot(of: result.index)
         states[result.index].running = false
         done.formUnion(result.done)
         produced += result.done.count

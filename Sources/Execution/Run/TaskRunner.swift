@@ -28,6 +28,8 @@ struct TaskRunner: Sendable {
     /// written before ``execute(index:task:items:gpus:attempt:start:events:)`` returns:
     /// the local run's scheduler commits them across tasks and frees the task's slot first.
     var handsOverCommits = false
+    /// Called when the attempt's tool process has ended (``Invocation/toolEnded``).
+    var toolEnded: (@Sendable () -> Void)?
 
     init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, committer: OutputCommitter,
          items: [String: PlannedItem], scratch: ScratchFolders) {
@@ -106,7 +108,8 @@ struct TaskRunner: Sendable {
         let invocation = Invocation(workflow: workflow, step: step, task: task, planned: planned, items: batch,
                                     inputs: InputLocations(workspace: workspace, items: items),
                                     workspace: workspace, scratch: scratch, logFile: logFile, gpus: gpus,
-                                    attempt: attempt, gracePeriod: gracePeriod, store: recorder as? CheckpointStore)
+                                    attempt: attempt, gracePeriod: gracePeriod, store: recorder as? CheckpointStore,
+                                    toolEnded: toolEnded)
         let tally = Tally()
         let perItemStart = Mutex(started)
         let committer = self.committer, recorder = self.recorder, runID = self.runID, items = self.items

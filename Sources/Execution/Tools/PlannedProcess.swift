@@ -63,7 +63,8 @@ struct PlannedProcess: Sendable {
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> BatchCollector.Result {
         var spec = try Self.prepare(invocation)
         guard let input = invocation.planned.standardInput else {
-            return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+            return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod,
+                                           ended: invocation.toolEnded, produced: produced)
         }
         // The planned input is fed while the program runs, and closed (so it stops after
         // the item in hand) as soon as the run is interrupted.
@@ -75,7 +76,8 @@ struct PlannedProcess: Sendable {
             feeder.close()
         }
         return try await withTaskCancellationHandler {
-            try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod, produced: produced)
+            try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod,
+                                    ended: invocation.toolEnded, produced: produced)
         } onCancel: {
             feeding.cancel()
             feeder.close()

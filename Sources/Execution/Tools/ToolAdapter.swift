@@ -25,6 +25,13 @@ public struct Invocation: Sendable {
     /// The run's checkpoint store, for adapters that keep their own records (uploads).
     /// Nil when an adapter is driven outside a run.
     public var store: CheckpointStore? = nil
+    /// Called once the invocation's tool process has ended, before its outputs are
+    /// checked and moved into place: the run frees the task's slot then, so the next
+    /// tool starts while this one's outputs are committed. Adapters that run the
+    /// planned process through ``PlannedProcess`` get this for free; one that still
+    /// works on its slot after its process (a second process, GPU work of its own)
+    /// leaves it alone, and its slot frees when it returns.
+    public var toolEnded: (@Sendable () -> Void)? = nil
 
     /// The environment that pins a GPU task to its GPUs: the devices of its slots among
     /// those the user's own `CUDA_VISIBLE_DEVICES` lists (``VisibleDevices``).

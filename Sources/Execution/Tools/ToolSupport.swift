@@ -155,7 +155,9 @@ struct BatchCollector: Sendable {
         }
     }
 
-    func run(_ spec: ProcessSpec, expected: [ExpectedOutput], gracePeriod: Duration,
+    /// Runs `spec`; `ended` is called once its process has ended (not when it could not
+    /// start), before the outputs it left are handed over.
+    func run(_ spec: ProcessSpec, expected: [ExpectedOutput], gracePeriod: Duration, ended: (@Sendable () -> Void)? = nil,
              produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
         var handed = Set<String>()
         var lastSizes: [String: Int] = [:]
@@ -165,6 +167,7 @@ struct BatchCollector: Sendable {
         // one-line `command`'s cost besides its process), and nothing to save on Ctrl-C.
         guard expected.contains(where: { !$0.companions.isEmpty }) else {
             outcome = try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
+            ended?()
             return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
         }
         let finished = Flag()
@@ -187,6 +190,7 @@ struct BatchCollector: Sendable {
             }
             throw CancellationError()
         }
+        ended?()
         return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
     }
 

@@ -193,10 +193,7 @@ public enum ProcessRunner {
         do {
             try Task.checkCancellation()
             executablePath = try resolveExecutable(spec)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: spec.workingDirectory.path, isDirectory: &isDirectory),
-                  isDirectory.boolValue
-            else {
+            guard FileStatus(path: spec.workingDirectory.path)?.isDirectory == true else {
                 throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
             }
             (stdoutFD, stderrFD) = try openLog(spec.logFile)
@@ -333,9 +330,8 @@ public enum ProcessRunner {
     }
 
     private static func isExecutableFile(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
-            && !isDirectory.boolValue && access(path, X_OK) == 0
+        guard let status = FileStatus(path: path) else { return false }
+        return !status.isDirectory && access(path, X_OK) == 0
     }
 
     // MARK: Log file

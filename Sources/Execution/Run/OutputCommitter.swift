@@ -54,15 +54,15 @@ struct OutputCommitter: Sendable {
             throw OutputRejected(description: "\(companion.file.lastPathComponent) (beside \(name)) is missing or not a regular file")
         }
         guard (FileStatus(path: path)?.size ?? 0) > 0 else { throw OutputRejected(description: "\(name) is empty") }
-        let head = MediaProbe.head(output.file)
         switch kind == .file ? Self.kind(byExtension: output.file.pathExtension) : kind {
         case .image:
+            let head = MediaProbe.head(output.file)
             guard MediaProbe.imageSize(head) != nil else {
                 throw OutputRejected(description: "\(name) is not a decodable JPEG or PNG")
             }
             if let problem = WholeFile.imageProblem(output.file, head: head) { throw OutputRejected(description: problem) }
         case .video:
-            guard MediaProbe.isMP4(head) else { throw OutputRejected(description: "\(name) is not an MP4 file") }
+            guard MediaProbe.isMP4(MediaProbe.head(output.file)) else { throw OutputRejected(description: "\(name) is not an MP4 file") }
             if let problem = WholeFile.mp4Problem(output.file) { throw OutputRejected(description: problem) }
             if let expectedFrames, let frames = try await MediaProbe.videoFrames(output.file), frames != expectedFrames {
                 throw OutputRejected(description: "\(name) has \(frames) frames, expected \(expectedFrames)")

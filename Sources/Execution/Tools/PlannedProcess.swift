@@ -42,7 +42,8 @@ struct PlannedProcess: Sendable {
             try fm.createSymbolicLink(at: url, withDestinationURL: resolve(link.source, invocation))
         }
         for output in planned.outputs {
-            // Tools write into folders they expect to exist.
+            // Tools write into folders they expect to exist (scratch itself does).
+            if case .scratch(let path) = output.file, !path.utf8.contains(UInt8(ascii: "/")) { continue }
             try fm.createDirectory(at: resolve(output.file, invocation).deletingLastPathComponent(), withIntermediateDirectories: true)
         }
         var environment = planned.environment

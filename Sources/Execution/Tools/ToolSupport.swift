@@ -97,14 +97,33 @@ enum ToolSupport {
         }
     }
 
-    private static let shellSpecial = Set(" \"'\\$`\n".utf8)
-
-    /// A shell-like rendering of a command line, for the log.
+    /// A shell-like rendering of a command line, for the log: an argument that is empty
+    /// or holds a space, a quote, a backslash, `$`, a backtick or a newline is
+    /// single-quoted, its own single quotes written as `'\\''`.
     static func commandLine(_ arguments: [String]) -> String {
-        arguments.map { argument in
-            argument.isEmpty || argument.utf8.contains(where: shellSpecial.contains)
-                ? "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'" : argument
-        }.joined(separator: " ")
+        var line: [UInt8] = []
+        for (index, argument) in arguments.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: " ")) }
+            let bytes = argument.utf8
+            guard bytes.isEmpty || bytes.contains(where: isShellSpecial) else {
+                line.append(contentsOf: bytes)
+                continue
+            }
+            line.append(UInt8(ascii: "'"))
+            for byte in bytes {
+                if byte == UInt8(ascii: "'") { line.append(contentsOf: "'\\''".utf8) } else { line.append(byte) }
+            }
+            line.append(UInt8(ascii: "'"))
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    private static func isShellSpecial(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: " "), UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "$"),
+             UInt8(ascii: "`"), UInt8(ascii: "\n"): true
+        default: false
+        }
     }
 }
 

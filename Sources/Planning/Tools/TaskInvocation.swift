@@ -119,7 +119,8 @@ public enum InvocationPath: Sendable, Codable, Hashable {
         // result is a folder: an export's 200,000 sources spent half their resolving on it.
         case .scratch(let path): path.isEmpty ? scratch : scratch.appending(path: path, directoryHint: .inferFromPath)
         case .workspace(let path): path.isEmpty ? workspace : workspace.appending(path: path, directoryHint: .inferFromPath)
-        case .absolute(let path): URL(fileURLWithPath: path)
+        // Nor `URL(fileURLWithPath:)`, which asks the same of the path (a stat per launch).
+        case .absolute(let path): URL(filePath: path, directoryHint: .inferFromPath)
         }
     }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// `{var}` templates: parsing placeholders and substituting values.
 ///
 /// `{{` and `}}` stand for literal braces. A placeholder name is letters, digits and `_`.
@@ -7,47 +9,66 @@ public enum PromptTemplate {
         public var hint: String
     }
 
-    enum Piece: Equatable {
+    enum Piece: Equatable, Sendable {
         case text(String)
         case placeholder(String)
     }
 
+    /// Templates already parsed: a step's argument templates are filled in for every one
+    /// of its tasks (a thousand one-line commands parsed the same four arguments twice each).
+    private static let parsed = Mutex<[String: [Piece]]>([:])
+
     static func pieces(_ template: String) -> Result<[Piece], Problem> {
+        if let known = parsed.withLock({ $0[template] }) { return .success(known) }
+        let result = parse(template)
+        if case .success(let pieces) = result {
+            parsed.withLock { if $0.count < 4096 { $0[template] = pieces } }
+        }
+        return result
+    }
+
+    /// Braces are ASCII, so the template is scanned as UTF-8 bytes; a placeholder's name
+    /// is checked as characters (letters and digits of any script).
+    private static func parse(_ template: String) -> Result<[Piece], Problem> {
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        let bytes = Array(template.utf8)
+        guard bytes.contains(where: { $0 == open || $0 == close }) else {
+            return .success(bytes.isEmpty ? [] : [.text(template)])
+        }
         var pieces: [Piece] = []
-        var text = ""
-        var index = template.startIndex
-        while index < template.endIndex {
-            let char = template[index]
-            let next = template.index(after: index)
-            if char == "{" {
-                if next < template.endIndex, template[next] == "{" {
-                    text.append("{")
-                    index = template.index(after: next)
+        var text: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index], next = index + 1
+            if byte == open {
+                if next < bytes.count, bytes[next] == open {
+                    text.append(open)
+                    index = next + 1
                     continue
                 }
-                guard let close = template[next...].firstIndex(of: "}") else {
+                guard let end = bytes[next...].firstIndex(of: close) else {
                     return .failure(Problem(message: "template has a '{' without a closing '}'", hint: "close the placeholder, or write '{{' for a literal brace"))
                 }
-                let name = String(template[next..<close])
+                let name = String(decoding: bytes[next..<end], as: UTF8.self)
                 guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
                     return .failure(Problem(message: "template has an invalid placeholder '{\(name)}'", hint: "placeholder names use letters, digits and '_'; write '{{' and '}}' for literal braces"))
                 }
-                if !text.isEmpty { pieces.append(.text(text)); text = "" }
+                if !text.isEmpty { pieces.append(.text(String(decoding: text, as: UTF8.self))); text = [] }
                 pieces.append(.placeholder(name))
-                index = template.index(after: close)
-            } else if char == "}" {
-                if next < template.endIndex, template[next] == "}" {
-                    text.append("}")
-                    index = template.index(after: next)
+                index = end + 1
+            } else if byte == close {
+                if next < bytes.count, bytes[next] == close {
+                    text.append(close)
+                    index = next + 1
                     continue
                 }
                 return .failure(Problem(message: "template has a '}' without an opening '{'", hint: "write '}}' for a literal brace"))
             } else {
-                text.append(char)
+                text.append(byte)
                 index = next
             }
         }
-        if !text.isEmpty { pieces.append(.text(text)) }
+        if !text.isEmpty { pieces.append(.text(String(decoding: text, as: UTF8.self))) }
         return .success(pieces)
     }
 

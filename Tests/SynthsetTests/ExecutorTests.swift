@@ -197,6 +197,50 @@ struct ExecutorTests {
         #expect(try store.allItems().filter { $0.status == .failed }.count == 1)
     }
 
+    @Test("A GPU frees when its tool exits: the next task's tool starts while the last one's large output is hashed and moved")
+    func slotFreesWhenTheToolExits() async throws {
+        let dir = try TestSupport.temporaryDirectory("slot-free")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 96 MiB per item: read and hashed off the task's thread for a tenth of a second or so.
+        try TestSupport.script("""
+            #!/bin/sh
+            echo "start $(date +%s.%N) $1" >> "$TOOL_LOG"
+            head -c 100663296 /dev/zero > "$2"
+            """, at: dir.appendingPathComponent("big-tool.sh"))
+        try """
+            version: 1
+            name: slotfree
+            hardware: { gpu: h100-sxm, count: 1 }
+            steps:
+              gen:
+                uses: command
+                program: ./big-tool.sh
+                args: ["{seed}", "{output}"]
+                seeds: 0..1
+                output: bin
+                gpu: true
+                vram_gb: 20
+                env: { TOOL_LOG: \(dir.appendingPathComponent("tool.log").path) }
+            """.write(to: dir.appendingPathComponent("slotfree.yaml"), atomically: true, encoding: .utf8)
+        let result = try await TestSupport.run(["run", "slotfree.yaml", "--gpus", "1"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let starts = try String(contentsOf: dir.appendingPathComponent("tool.log"), encoding: .utf8)
+            .split(separator: "\n").compactMap { line -> (Double, Int)? in
+                let parts = line.split(separator: " ")
+                guard parts.count == 3, let time = Double(parts[1]), let seed = Int(parts[2]) else { return nil }
+                return (time, seed)
+            }.sorted { $0.0 < $1.0 }
+        try #require(starts.count == 2)
+        let store = try #require(try CheckpointStore.openForReading(path: dir.appendingPathComponent(".synthset/slotfree/state.db")))
+        let items = try store.allItems().filter { $0.status == .done }
+        try #require(items.count == 2)
+        // The item whose tool ran first was committed (its hash and move done) after the
+        // second tool had started on the same, single GPU.
+        let first = try #require(items.min { ($0.startedAt ?? .distantFuture) < ($1.startedAt ?? .distantFuture) })
+        let firstDone = try #require(first.finishedAt).timeIntervalSince1970
+        #expect(starts[1].0 < firstDone, "the second tool started \(starts[1].0 - firstDone) s after the first item was committed")
+    }
+
     /// A GPU stand-in that records when it ran and which GPU it was given.
     static func gpuWorkflow(directory: URL) throws -> String {
         try TestSupport.script("""

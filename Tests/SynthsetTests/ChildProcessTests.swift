@@ -98,6 +98,25 @@ import Glibc
         for (code, status) in statuses { #expect(status == .exited(code)) }
     }
 
+    @Test("Without pidfds (Linux before 5.3) a thread per child waits: exit codes and signals arrive the same")
+    func exitsWithoutPidfds() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let threads = ChildExits(pidfds: false)
+        let devNull = open("/dev/null", O_RDWR)
+        defer { close(devNull) }
+        func run(_ script: String) throws -> ChildProcess {
+            try ChildProcess.spawn("/bin/sh", arguments: ["-c", script], environment: [], directory: sandbox.dir.path,
+                                   input: devNull, output: devNull, error: devNull)
+        }
+        let failing = try run("exit 7"), killed = try run("kill -TERM $$")
+        #expect(await failing.exit(through: threads) == .exited(7))
+        #expect(await killed.exit(through: threads) == .signaled(SIGTERM))
+        let slow = try run("sleep 30")
+        slow.signalGroup(SIGKILL)
+        #expect(await slow.exit(through: threads) == .signaled(SIGKILL))
+    }
+
     @Test("A batch tool's end is reported before its outputs are handed over (the slot frees first)")
     func endedComesBeforeTheHandOver() async throws {
         let sandbox = try ScriptSandbox()

@@ -64,8 +64,8 @@ final class ChildProcess: Sendable {
 
     /// How the child ended, once it has; the child is reaped then. Not cancellable: a
     /// caller that is cancelled signals the group and keeps waiting.
-    func exit() async -> ProcessOutcome.Status {
-        await ChildExits.shared.exit(of: self)
+    func exit(through exits: ChildExits = .shared) async -> ProcessOutcome.Status {
+        await exits.exit(of: self)
     }
 
     /// Marks the child reaped; called by the reaper just before it reaps.
@@ -93,8 +93,9 @@ final class ChildExits: @unchecked Sendable {
     }
     private let waiters = Mutex<[Int32: Waiter]>([:])
 
-    private init() {
-        epoll = synthset_exits_create()
+    /// `pidfds: false` waits with a thread per child, as on a kernel without pidfds (tests).
+    init(pidfds: Bool = true) {
+        epoll = pidfds ? synthset_exits_create() : -1
         guard epoll >= 0 else { return }
         let thread = Thread { [self] in watch() }
         thread.name = "synthset.child-exits"

@@ -5,7 +5,9 @@
 # `make -r -j2` on the same DAG back to back in fresh folders, so each ratio compares runs
 # taken under the same load; the script prints the median times and the median ratio.
 # Snakemake (`.build/bench-venv/bin/snakemake`, see compare-snakemake.sh) runs once, when
-# installed.
+# installed. It also prints the CPU time (user + system, the tools' included) each tool
+# took: on a machine with as many cores as jobs, the run is CPU-bound, and the CPU that
+# synthset spends besides the tools' is what its wall time lacks against make's.
 #   Benchmarks/executor.sh [N] [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,7 +72,15 @@ rule label:
 PY
 }
 
+# cpu_seconds CMD...: user + system seconds of CMD and the children it waited for.
+cpu_seconds() {
+  local TIMEFORMAT='%U %S' times
+  times=$( { time "$@" >/dev/null 2>&1; } 2>&1 )
+  awk -v t="$times" 'BEGIN {split(t, a, " "); print a[1] + a[2]}'
+}
+
 : > "$dir/times"
+: > "$dir/cpu"
 for run in $(seq "$repeats"); do
   ss=$dir/ss-$run mk=$dir/mk-$run
   mkdir -p "$ss" "$mk"
@@ -81,6 +91,10 @@ for run in $(seq "$repeats"); do
   m=$(cd "$mk" && seconds make -r -j2)
   [ "$(ls "$mk/label" | wc -l)" = "$count" ] || { echo "make did not build every target" >&2; exit 1; }
   echo "$s $m" >> "$dir/times"
+  # Once more each, for their CPU time (fresh folders, as above).
+  mkdir -p "$ss-cpu" "$mk-cpu"
+  write_recipe "$ss-cpu"; write_makefile "$mk-cpu"
+  echo "$(cd "$ss-cpu" && cpu_seconds "$bin" run dag.yaml --jobs 2) $(cd "$mk-cpu" && cpu_seconds make -r -j2)" >> "$dir/cpu"
   echo "run $run: synthset $s s, make -r -j2 $m s, ratio $(awk "BEGIN {printf \"%.2f\", $s / $m}")"
   # Kept, not deleted, until the temp folder goes: ext4 without a journal skips inodes
   # freed in the last minutes when it makes new ones (recently_deleted() in
@@ -94,6 +108,7 @@ echo "executor DAG: $count generate + $count label command items (/bin/sh -c one
 echo "synthset run --jobs 2: median $ss_s s over $repeats runs"
 echo "make -r -j2: median $mk_s s over $repeats runs"
 printf 'ratio synthset / make: median %.2f (goal: within 1.3)\n' "$ratio"
+echo "CPU (user + system, tools included): synthset median $(awk '{print $1}' "$dir/cpu" | median) s, make median $(awk '{print $2}' "$dir/cpu" | median) s"
 if [ -x "$smk" ]; then
   sm=$dir/smk; mkdir -p "$sm"; write_snakefile "$sm"
   t=$(cd "$sm" && seconds "$smk" -j2 --quiet --config count="$count")

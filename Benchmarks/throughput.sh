@@ -6,7 +6,7 @@
 # is timed from the first finished item, so start-up and planning are left out) and the
 # peak memory seen during that tenth. Long: run it in the background with its output
 # to a file. KEEP=DIR keeps the workspace there (for export.sh or a later look).
-#   [SIZE=WxH] Benchmarks/throughput.sh [N]
+#   [SIZE=WxH] [DROP_CACHES=0] Benchmarks/throughput.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-1000000}"
@@ -15,6 +15,20 @@ bench_setup
 bench_size 64x48
 scenes_recipe long $count "$dir/long.yaml"
 cd "$dir"
+# The page cache: once a run has filled free memory, the kernel reclaims a page for
+# every page it writes, and writing the same bytes got 5x dearer here (dd into tmpfs:
+# 0.3 s per GB with free pages, 1.5 s with reclaim), which showed as slower late tenths.
+# Dropped first when this runs as root (DROP_CACHES=0 keeps it), so the tenths measure
+# synthset; the free memory at the start is printed either way.
+sync
+if [ "${DROP_CACHES:-1}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi
+free_mb=$(awk '/^MemFree/ {printf "%.0f", $2 / 1024}' /proc/meminfo)
+# Background writeback starts after this much dirty data (vm.dirty_background_*, of the
+# memory the kernel counts as dirtyable, about MemAvailable): until then writes cost no
+# disk work, so a run's first GBs go faster than the rest (here: 2.3 GB, 270,000 images).
+writeback_mb=$(awk -v bytes="$(cat /proc/sys/vm/dirty_background_bytes 2>/dev/null || echo 0)" \
+  -v ratio="$(cat /proc/sys/vm/dirty_background_ratio 2>/dev/null || echo 10)" \
+  '/^MemAvailable/ {printf "%.0f", (bytes > 0 ? bytes / 1048576 : $2 / 1024 * ratio / 100)}' /proc/meminfo)
 start=$(date +%s.%N)
 "$bin" run long.yaml --jobs 2 > run.log 2>&1 &
 pid=$!
@@ -31,6 +45,7 @@ sqlite3 "$db" "SELECT finished_at FROM items WHERE status = 'done' ORDER BY fini
 done_items=$(wc -l < finished)
 [ "$done_items" = "$count" ] || { echo "the store has $done_items of $count items done" >&2; exit 1; }
 echo "procedural run: $count images (${width}x${height}), --jobs 2, $(awk "BEGIN {printf \"%.0f\", $end - $start}") s wall, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "free memory at the start: $free_mb MB; writeback from about $writeback_mb MB of dirty data; the workspace holds $(du -sm .synthset | cut -f1) MB"
 echo "tenth  items/s  peak RSS MB"
 awk -v n="$count" -v start="$start" 'NR == FNR {t[NR] = $1; k[NR] = $2; m = NR; next}
   {f[FNR] = $1}

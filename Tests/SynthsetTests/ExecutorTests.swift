@@ -201,11 +201,12 @@ struct ExecutorTests {
     func slotFreesWhenTheToolExits() async throws {
         let dir = try TestSupport.temporaryDirectory("slot-free")
         defer { try? FileManager.default.removeItem(at: dir) }
-        // 96 MiB per item: read and hashed off the task's thread for a tenth of a second or so.
+        // 256 MiB per item: read and hashed off the task's thread for a few tenths of a
+        // second, a wide margin over the next tool's launch even on a loaded machine.
         try TestSupport.script("""
             #!/bin/sh
             echo "start $(date +%s.%N) $1" >> "$TOOL_LOG"
-            head -c 100663296 /dev/zero > "$2"
+            head -c 268435456 /dev/zero > "$2"
             """, at: dir.appendingPathComponent("big-tool.sh"))
         try """
             version: 1

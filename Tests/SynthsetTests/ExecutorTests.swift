@@ -208,21 +208,9 @@ struct ExecutorTests {
             echo "start $(date +%s.%N) $1" >> "$TOOL_LOG"
             head -c 268435456 /dev/zero > "$2"
             """, at: dir.appendingPathComponent("big-tool.sh"))
-        try """
-            version: 1
-            name: slotfree
-            hardware: { gpu: h100-sxm, count: 1 }
-            steps:
-              gen:
-                uses: command
-                program: ./big-tool.sh
-                args: ["{seed}", "{output}"]
-                seeds: 0..1
-                output: bin
-                gpu: true
-                vram_gb: 20
-                env: { TOOL_LOG: \(dir.appendingPathComponent("tool.log").path) }
-            """.write(to: dir.appendingPathComponent("slotfree.yaml"), atomically: true, encoding: .utf8)
+        try Self.gpuCommandRecipe(name: "slotfree", gpus: 1, program: "./big-tool.sh", seeds: "0..1", output: "bin",
+                                  log: ("TOOL_LOG", dir.appendingPathComponent("tool.log")))
+            .write(to: dir.appendingPathComponent("slotfree.yaml"), atomically: true, encoding: .utf8)
         let result = try await TestSupport.run(["run", "slotfree.yaml", "--gpus", "1"], in: dir)
         #expect(result.status == 0, "\(result.stderr)")
         let starts = try String(contentsOf: dir.appendingPathComponent("tool.log"), encoding: .utf8)
@@ -251,21 +239,29 @@ struct ExecutorTests {
             echo "seed $1" > "$2"
             echo "end $(date +%s.%N) ${CUDA_VISIBLE_DEVICES:-none} $1" >> "$GPU_LOG"
             """, at: directory.appendingPathComponent("gpu-tool.sh"))
-        return """
-            version: 1
-            name: gpus
-            hardware: { gpu: h100-sxm, count: 2 }
-            steps:
-              gen:
-                uses: command
-                program: ./gpu-tool.sh
-                args: ["{seed}", "{output}"]
-                seeds: 0..5
-                output: txt
-                gpu: true
-                vram_gb: 20
-                env: { GPU_LOG: \(directory.appendingPathComponent("gpu.log").path) }
-            """
+        return gpuCommandRecipe(name: "gpus", gpus: 2, program: "./gpu-tool.sh", seeds: "0..5", output: "txt",
+                                log: ("GPU_LOG", directory.appendingPathComponent("gpu.log")))
+    }
+
+    /// One `command` step on `gpus` H100s: `program {seed} {output}` per seed, told where
+    /// to log through the environment variable `log.variable`.
+    static func gpuCommandRecipe(name: String, gpus: Int, program: String, seeds: String, output: String,
+                                 log: (variable: String, file: URL)) -> String {
+        """
+        version: 1
+        name: \(name)
+        hardware: { gpu: h100-sxm, count: \(gpus) }
+        steps:
+          gen:
+            uses: command
+            program: \(program)
+            args: ["{seed}", "{output}"]
+            seeds: \(seeds)
+            output: \(output)
+            gpu: true
+            vram_gb: 20
+            env: { \(log.variable): \(log.file.path) }
+        """
     }
 
     struct Interval { var start: Double; var end: Double; var device: String }

@@ -368,7 +368,7 @@ struct Coordinator {
                                      logTail: failures.isEmpty ? [] : ProcessRunner.logTail(workspace.url(logPath), lines: 12),
                                      error: failures.isEmpty ? nil : (reason ?? failures.values.first), willRetry: willRetry)))
         scheduler.complete(Scheduler.TaskResult(index: index, attempt: attempt, done: Array(ingested.done), failures: failures,
-                                                interrupted: false, gpus: [], vram: task.vramGB, logPath: logPath),
+                                                interrupted: false, vram: task.vramGB, logPath: logPath),
                            stopScheduling: &stopScheduling)
     }
 
@@ -509,7 +509,7 @@ struct Coordinator {
             var failures: [String: String] = [:]
             for id in items { failures[id] = reason; events(.itemFailed(step: task.step, itemID: id, error: reason)) }
             scheduler.complete(Scheduler.TaskResult(index: index, attempt: scheduler.states[index].attempt, done: [], failures: failures,
-                                                    interrupted: false, gpus: [], vram: nil, logPath: ""),
+                                                    interrupted: false, vram: nil, logPath: ""),
                                stopScheduling: &stopScheduling)
         }
     }

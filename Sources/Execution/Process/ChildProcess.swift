@@ -105,23 +105,22 @@ final class ChildExits: @unchecked Sendable {
     func exit(of child: ChildProcess) async -> ProcessOutcome.Status {
         await withCheckedContinuation { continuation in
             let pidfd = epoll >= 0 ? synthset_pidfd_open(child.pid) : -1
-            guard pidfd >= 0 else {
-                Thread.detachNewThread {
-                    child.willReap()
-                    continuation.resume(returning: Self.reap { synthset_reap_pid(child.pid, &$0, &$1) })
-                }
-                return
-            }
+            guard pidfd >= 0 else { return Self.waitOnThread(child, continuation) }
             waiters.withLock { $0[pidfd] = Waiter(child: child, continuation: continuation) }
             if synthset_exits_add(epoll, pidfd) != 0 {
                 // Cannot happen with a fresh pidfd; wait on a thread of its own then.
-                let waiter = waiters.withLock { $0.removeValue(forKey: pidfd) }
+                waiters.withLock { _ = $0.removeValue(forKey: pidfd) }
                 close(pidfd)
-                Thread.detachNewThread {
-                    child.willReap()
-                    waiter?.continuation.resume(returning: Self.reap { synthset_reap_pid(child.pid, &$0, &$1) })
-                }
+                Self.waitOnThread(child, continuation)
             }
+        }
+    }
+
+    /// Waits for `child` on a thread of its own, blocked in `waitid(P_PID)`.
+    private static func waitOnThread(_ child: ChildProcess, _ continuation: CheckedContinuation<ProcessOutcome.Status, Never>) {
+        Thread.detachNewThread {
+            child.willReap()
+            continuation.resume(returning: reap { synthset_reap_pid(child.pid, &$0, &$1) })
         }
     }
 

@@ -1,6 +1,5 @@
 import Basics
 import Foundation
-import Subprocess
 import Synchronization
 import WorkspaceStore
 
@@ -146,7 +145,7 @@ public enum ProcessRunnerError: Error, Sendable, Equatable, CustomStringConverti
 /// built a dictionary of all of it, twice per tool launched.
 enum InheritedEnvironment {
     static let values: [String: String] = ProcessInfo.processInfo.environment
-    /// `KEY=value` and a NUL, by key, as a child's environment is handed to Subprocess.
+    /// `KEY=value` and a NUL, by key, as a child's environment is handed to `ChildProcess.spawn` and Subprocess.
     private static let rows: [(key: String, row: [UInt8])] = values.sorted { $0.key < $1.key }.map { key, value in
         (key, Array("\(key)=\(value)".utf8) + [0])
     }

@@ -178,7 +178,6 @@ struct Scheduler {
         var done: [String]
         var failures: [String: String]
         var interrupted: Bool
-        var gpus: [Int]
         var vram: Double?
         var logPath: String
         /// Finished items handed over for the scheduler to commit (``TaskRunner/handsOverCommits``).

@@ -80,7 +80,7 @@ struct TaskRunner: Sendable {
         let logPath = start.logPath, gpuName = start.gpu, started = start.startedAt
         let logFile = workspace.url(logPath)
         var result = Scheduler.TaskResult(index: index, attempt: attempt, done: [], failures: [:], interrupted: false,
-                                          gpus: gpus, vram: task.vramGB, logPath: logPath)
+                                          vram: task.vramGB, logPath: logPath)
         var lent: URL?
         defer { if let lent { self.scratch.giveBack(lent) } }
         do {

@@ -43,17 +43,26 @@ package enum UnsyncedFile {
         }
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                let written = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw WriteError(path: path, reason: String(cString: strerror(errno)))
-                }
-                offset += written
-            }
+        guard data.withUnsafeBytes({ writeAll($0, to: fd) }) else {
+            throw WriteError(path: path, reason: String(cString: strerror(errno)))
         }
+    }
+
+    /// Writes all of `bytes` to `fd` (again after a short write or EINTR); false, with
+    /// `errno` set, when a write fails.
+    @discardableResult
+    package static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            if written == 0 { return false }
+            offset += written
+        }
+        return true
     }
 
     /// `open(2)` of a file to create; when its folder is missing, the folder (and those

@@ -1,3 +1,4 @@
+import CSpawn
 import Foundation
 import Synchronization
 import Testing
@@ -18,8 +19,22 @@ import Glibc
             .flatMap { UInt64($0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) }
     }
 
-    @Test("A tool starts in a session of its own, with only fds 0-2 of synthset's, no signal ignored or blocked")
-    func childStartsClean() async throws {
+    /// Runs `body` with launches made by clone (`true`, the default where the kernel
+    /// allows) or by posix_spawn (`false`, the fallback), then restores the default.
+    static func launching(byClone: Bool, _ body: () async throws -> Void) async rethrows {
+        let before = synthset_launch_uses_clone()
+        synthset_launch_use_clone(byClone ? 1 : 0)
+        defer { synthset_launch_use_clone(before) }
+        try await body()
+    }
+
+    @Test("A tool starts in a session of its own, with only fds 0-2 of synthset's, no signal ignored or blocked",
+          arguments: [true, false])
+    func childStartsClean(byClone: Bool) async throws {
+        try await Self.launching(byClone: byClone) { try await startsClean() }
+    }
+
+    func startsClean() async throws {
         let sandbox = try ScriptSandbox()
         defer { sandbox.cleanup() }
         let path = try sandbox.script("probe.sh", """
@@ -57,8 +72,13 @@ import Glibc
         #expect(blockedMask.map { $0 & (1 << (UInt64(SIGUSR2) - 1)) == 0 } == true, "SIGUSR2 stayed blocked: \(probe)")
     }
 
-    @Test("A program that cannot be executed, or a missing folder, is a launch error with the reason; nothing runs")
-    func launchFailures() throws {
+    @Test("A program that cannot be executed, or a missing folder, is a launch error with the reason; nothing runs",
+          arguments: [true, false])
+    func launchFailures(byClone: Bool) async throws {
+        try await Self.launching(byClone: byClone) { try failsToLaunch(byClone: byClone) }
+    }
+
+    func failsToLaunch(byClone: Bool) throws {
         let sandbox = try ScriptSandbox()
         defer { sandbox.cleanup() }
         let notExecutable = sandbox.dir.appendingPathComponent("plain.txt")
@@ -76,8 +96,47 @@ import Glibc
             Issue.record("a missing working folder launched the program")
         } catch {
             #expect(error.code == ENOENT, "\(error)")
+            // A clone's child says which step failed; posix_spawn does not.
+            #expect(error.isDirectory == byClone, "\(error)")
         }
         #expect(!FileManager.default.fileExists(atPath: sandbox.dir.appendingPathComponent("ran.txt").path))
+    }
+
+    @Test("The thread that launches a tool takes SIGCHLD: blocked there, each tool's exit woke two other threads")
+    func launcherTakesSigchld() async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let devNull = open("/dev/null", O_RDWR)
+        defer { close(devNull) }
+        // On a thread of its own that blocks every signal, as libdispatch's workers do.
+        let (mask, status) = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                var all = sigset_t()
+                sigfillset(&all)
+                pthread_sigmask(SIG_BLOCK, &all, nil)
+                do {
+                    let child = try ChildProcess.spawn("/bin/true", arguments: [], environment: [], directory: sandbox.dir.path,
+                                                       input: devNull, output: devNull, error: devNull)
+                    var now = sigset_t()
+                    pthread_sigmask(SIG_BLOCK, nil, &now)
+                    let semaphore = DispatchSemaphore(value: 0)
+                    let ended = Mutex<ProcessOutcome.Status?>(nil)
+                    Task {
+                        let status = await child.exit()
+                        ended.withLock { $0 = status }
+                        semaphore.signal()
+                    }
+                    semaphore.wait()
+                    continuation.resume(returning: (now, ended.withLock { $0 }))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        var copy = mask
+        #expect(sigismember(&copy, SIGCHLD) == 0, "the launching thread still blocks SIGCHLD")
+        #expect(sigismember(&copy, SIGUSR1) == 1, "the launch changed more of the thread's mask than SIGCHLD")
+        #expect(status == .exited(0))
     }
 
     @Test("Many tools ending at once: each caller gets its own child's status")

@@ -3,13 +3,34 @@
 
 #include <sys/types.h>
 
+/// What a failed launch was doing (``synthset_launch``'s `stage`).
+enum {
+    SYNTHSET_STAGE_NONE = 0,
+    /// Before the clone (descriptors, the child's stack).
+    SYNTHSET_STAGE_PREPARE = 1,
+    SYNTHSET_STAGE_CLONE = 2,
+    /// In the child: setsid, its descriptors, its working directory, execve.
+    SYNTHSET_STAGE_SESSION = 3,
+    SYNTHSET_STAGE_DESCRIPTORS = 4,
+    SYNTHSET_STAGE_DIRECTORY = 5,
+    SYNTHSET_STAGE_EXEC = 6,
+};
+
 /// Starts `path` with `argv` and `envp` (NULL-terminated) in `directory`, in a new
-/// session (its own process group), with `in`, `out` and `err` as its fds 0, 1 and 2,
-/// every other descriptor closed, no signal blocked and every signal at its default
-/// action. Returns 0 and the child's pid in `pid`, or the errno of what failed (an
-/// executable that cannot be run, a missing directory) with no child left behind.
-int synthset_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
-                   const char *directory, int in, int out, int err);
+/// session (its own process group), with `in`, `out` and `err` as its fds 0, 1 and 2
+/// (they may be the same descriptor), every other descriptor closed, no signal blocked
+/// and every signal at its default action. Returns 0 with the child's pid in `pid` and,
+/// where the kernel has them, its pidfd in `pidfd` (else -1). The calling thread no
+/// longer blocks SIGCHLD afterwards (spawn.c says why).
+/// On failure returns the errno of what failed, with `stage` saying which step (an
+/// executable that cannot be run, a missing directory), and no child left behind.
+int synthset_launch(pid_t *pid, int *pidfd, int *stage, const char *path, char *const argv[], char *const envp[],
+                    const char *directory, int in, int out, int err);
+
+/// Whether launches clone (1, until the kernel refuses what that needs) or use
+/// posix_spawn (0); tests set it to check both ways.
+void synthset_launch_use_clone(int use);
+int synthset_launch_uses_clone(void);
 
 /// A pidfd for `pid` (close-on-exec), or -1 with errno set (ENOSYS before Linux 5.3).
 int synthset_pidfd_open(pid_t pid);

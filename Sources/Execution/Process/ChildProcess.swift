@@ -10,7 +10,8 @@ import Musl
 
 /// A tool process ``ProcessRunner`` started, and its end.
 ///
-/// Started by `posix_spawn` on the calling thread and awaited through its pidfd on one
+/// Started by a vfork-style clone on the calling thread (Sources/CSpawn/spawn.c says how
+/// it differs from `posix_spawn`, the fallback) and awaited through its pidfd on one
 /// thread shared by all (``ChildExits``). swift-subprocess, which this replaced for tool
 /// runs, spent about 0.15 ms of CPU per launch on a 2-core machine around the fork itself
 /// (the spawn moved to a worker thread and back, two task groups, a stream and a task
@@ -18,17 +19,22 @@ import Musl
 /// DAG of one-line commands (Benchmarks/executor.sh).
 final class ChildProcess: Sendable {
     let pid: Int32
+    /// The child's pidfd from its launch, or -1 (the kernel gave none); ``ChildExits``
+    /// closes it once the child is reaped.
+    let pidfd: Int32
     /// Whether the child has been (or is being) reaped: from then on its pid may be
     /// reused, so its group is signalled only before, under the same lock.
     private let reaped = Mutex(false)
 
-    private init(pid: Int32) {
+    private init(pid: Int32, pidfd: Int32) {
         self.pid = pid
+        self.pidfd = pidfd
     }
 
     /// Starts `executable` (an absolute path) with `arguments` and `environment`
     /// (`KEY=value` rows, each NUL-terminated) in `directory`, in a session of its own,
-    /// with `input`, `output` and `error` as its standard descriptors and no other.
+    /// with `input`, `output` and `error` as its standard descriptors (`output` and
+    /// `error` may be one descriptor) and no other.
     static func spawn(_ executable: String, arguments: [String], environment: [[UInt8]], directory: String,
                       input: Int32, output: Int32, error: Int32) throws(ChildProcessError) -> ChildProcess {
         // One buffer holds every string; the pointer arrays point into it.
@@ -44,15 +50,15 @@ final class ChildProcess: Sendable {
             bytes.append(contentsOf: row)
             if row.last != 0 { bytes.append(0) }
         }
-        var pid: pid_t = 0
+        var pid: pid_t = 0, pidfd: Int32 = -1, stage: Int32 = 0
         let code: Int32 = bytes.withUnsafeMutableBufferPointer { buffer in
             let base = UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
             var argv: [UnsafeMutablePointer<CChar>?] = argumentStarts.map { base + $0 } + [nil]
             var envp: [UnsafeMutablePointer<CChar>?] = environmentStarts.map { base + $0 } + [nil]
-            return synthset_spawn(&pid, base + argumentStarts[0], &argv, &envp, directory, input, output, error)
+            return synthset_launch(&pid, &pidfd, &stage, base + argumentStarts[0], &argv, &envp, directory, input, output, error)
         }
-        guard code == 0 else { throw ChildProcessError(code: code) }
-        return ChildProcess(pid: pid)
+        guard code == 0 else { throw ChildProcessError(code: code, stage: Int(stage)) }
+        return ChildProcess(pid: pid, pidfd: pidfd)
     }
 
     /// Sends `signal` to the child's process group while the child is not reaped.
@@ -74,10 +80,24 @@ final class ChildProcess: Sendable {
     }
 }
 
-/// Why a child could not be started: the errno of posix_spawn.
+/// Why a child could not be started: the errno of the step that failed.
 struct ChildProcessError: Error, CustomStringConvertible {
     var code: Int32
-    var description: String { String(cString: strerror(code)) }
+    /// `SYNTHSET_STAGE_*` (0 where posix_spawn, which does not say, failed).
+    var stage: Int = 0
+
+    /// Whether the working folder could not be entered.
+    var isDirectory: Bool { stage == Int(SYNTHSET_STAGE_DIRECTORY) }
+
+    var description: String {
+        let reason = String(cString: strerror(code))
+        switch stage {
+        case Int(SYNTHSET_STAGE_DIRECTORY): return "cannot enter its working folder: \(reason)"
+        case Int(SYNTHSET_STAGE_SESSION): return "cannot start a session for it: \(reason)"
+        case Int(SYNTHSET_STAGE_DESCRIPTORS): return "cannot set up its descriptors: \(reason)"
+        default: return reason
+        }
+    }
 }
 
 /// Waits for the exits of this process's tool children: their pidfds in one epoll set,
@@ -104,7 +124,13 @@ final class ChildExits: @unchecked Sendable {
 
     func exit(of child: ChildProcess) async -> ProcessOutcome.Status {
         await withCheckedContinuation { continuation in
-            let pidfd = epoll >= 0 ? synthset_pidfd_open(child.pid) : -1
+            var pidfd = child.pidfd
+            if epoll < 0 && pidfd >= 0 {
+                close(pidfd)
+                pidfd = -1
+            } else if epoll >= 0 && pidfd < 0 {
+                pidfd = synthset_pidfd_open(child.pid)
+            }
             guard pidfd >= 0 else { return Self.waitOnThread(child, continuation) }
             waiters.withLock { $0[pidfd] = Waiter(child: child, continuation: continuation) }
             if synthset_exits_add(epoll, pidfd) != 0 {

@@ -37,6 +37,9 @@ public struct ProcessSpec: Sendable, Equatable {
     /// The read end the child gets as its standard input (closed here once it is
     /// started); nil: `/dev/null`.
     public var standardInput: FileDescriptor?
+    /// A line written to ``logFile`` just before the child starts (its newline added), in
+    /// the same open as the child's.
+    public var logHeader: String?
 
     /// Creates a process specification.
     public init(
@@ -188,28 +191,29 @@ public enum ProcessRunner {
     public static func run(
         _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10)
     ) async throws -> ProcessOutcome {
-        let executablePath: String, stdoutFD: FileDescriptor, stderrFD: FileDescriptor
+        let executablePath: String, logFD: Int32
         do {
             try Task.checkCancellation()
             executablePath = try resolveExecutable(spec)
             guard FileStatus(path: spec.workingDirectory.path)?.isDirectory == true else {
                 throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
             }
-            (stdoutFD, stderrFD) = try openLog(spec.logFile)
+            logFD = try openLog(spec.logFile)
+            if let header = spec.logHeader { Array((header + "\n").utf8).withUnsafeBytes { _ = UnsyncedFile.writeAll($0, to: logFD) } }
         } catch {
             // The input's read end is ours to close until the child has it.
             try? spec.standardInput?.close()
             throw error
         }
-        let stdinFD: FileDescriptor
+        // The planned input's read end, or this process's one /dev/null.
+        let stdinFD: Int32
         if let given = spec.standardInput {
-            stdinFD = given
+            stdinFD = given.rawValue
+        } else if let null = nullDevice {
+            stdinFD = null
         } else {
-            do { stdinFD = try FileDescriptor.open("/dev/null", .readOnly, options: .closeOnExec) } catch {
-                try? stdoutFD.close()
-                try? stderrFD.close()
-                throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "cannot open /dev/null: \(error)")
-            }
+            close(logFD)
+            throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "cannot open /dev/null")
         }
 
         let context = ToolProcessContext.current
@@ -227,13 +231,15 @@ public enum ProcessRunner {
         do {
             defer {
                 // The child has its own copies now (or there is no child).
-                try? stdinFD.close()
-                try? stdoutFD.close()
-                try? stderrFD.close()
+                try? spec.standardInput?.close()
+                close(logFD)
             }
+            // stdout and stderr share the log's one open file (and its O_APPEND offset).
             child = try ChildProcess.spawn(executablePath, arguments: spec.arguments, environment: environment,
-                                           directory: spec.workingDirectory.path, input: stdinFD.rawValue,
-                                           output: stdoutFD.rawValue, error: stderrFD.rawValue)
+                                           directory: spec.workingDirectory.path, input: stdinFD,
+                                           output: logFD, error: logFD)
+        } catch where error.isDirectory {
+            throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
         } catch {
             throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
         }
@@ -338,7 +344,7 @@ public enum ProcessRunner {
     /// Opens the log for appending, twice-referenced: one descriptor for stdout and a
     /// duplicate for stderr (both close-on-exec in this process; the child gets them
     /// as fds 1 and 2).
-    private static func openLog(_ url: URL) throws -> (FileDescriptor, FileDescriptor) {
+    private static func openLog(_ url: URL) throws -> Int32 {
         let fd: Int32
         do {
             fd = try UnsyncedFile.openCreatingFolder(url.path, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode: 0o644)
@@ -348,14 +354,14 @@ public enum ProcessRunner {
         guard fd >= 0 else {
             throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: ProcessProbe.errorText(errno))
         }
-        let dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard dup >= 0 else {
-            let reason = ProcessProbe.errorText(errno)
-            close(fd)
-            throw ProcessRunnerError.cannotOpenLog(path: url.path, reason: reason)
-        }
-        return (FileDescriptor(rawValue: fd), FileDescriptor(rawValue: dup))
+        return fd
     }
+
+    /// `/dev/null`, opened once (close-on-exec) for every tool without planned input.
+    private static let nullDevice: Int32? = {
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        return fd >= 0 ? fd : nil
+    }()
 
     // MARK: Log tail
 

@@ -40,7 +40,8 @@ struct OutputCommitter: Sendable {
         let name = output.file.lastPathComponent
         // A link is never an output: it could point anywhere (outside the workspace, at
         // a file another step rewrites) and its target is not ours to commit.
-        switch WholeFile.entry(output.file) {
+        let (entry, size) = WholeFile.status(output.file)
+        switch entry {
         case .missing: throw OutputRejected(description: "the tool did not write \(name)")
         case .symlink: throw OutputRejected(description: "\(name) is a symbolic link, not a file the tool wrote")
         case .other: throw OutputRejected(description: "\(name) is not a regular file")
@@ -53,7 +54,8 @@ struct OutputCommitter: Sendable {
         for companion in output.companions where WholeFile.entry(companion.file) != .file {
             throw OutputRejected(description: "\(companion.file.lastPathComponent) (beside \(name)) is missing or not a regular file")
         }
-        guard (FileStatus(path: path)?.size ?? 0) > 0 else { throw OutputRejected(description: "\(name) is empty") }
+        // A regular file (checked above), so lstat's size is the file's.
+        guard size > 0 else { throw OutputRejected(description: "\(name) is empty") }
         switch kind == .file ? Self.kind(byExtension: output.file.pathExtension) : kind {
         case .image:
             let head = MediaProbe.head(output.file)
@@ -108,7 +110,7 @@ struct OutputCommitter: Sendable {
             digest = Self.folderDigest(listing)
             files = listing.map { ItemFile(path: destination + "/" + $0.path, bytes: $0.bytes, sha256: $0.sha256) }
         } else {
-            digest = try Self.sha256(of: output.file)
+            digest = try Self.sha256(ofFileAt: output.file.path)
         }
         for companion in output.companions {
             let (sha256, bytes) = try Self.sha256(of: companion.file)
@@ -122,8 +124,13 @@ struct OutputCommitter: Sendable {
     }
 
     private func place(_ source: URL, at target: URL) throws {
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if Foundation.rename(source.path, target.path) != 0 {
+        // The target's folder is there but for the first output of a step: made then.
+        var moved = Foundation.rename(source.path, target.path) == 0
+        if !moved && errno == ENOENT && FileManager.default.fileExists(atPath: source.path) {
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            moved = Foundation.rename(source.path, target.path) == 0
+        }
+        if !moved {
             let code = errno
             // A folder cannot replace a folder with rename(2): move the old one aside first.
             if code == ENOTEMPTY || code == EEXIST {

@@ -22,14 +22,20 @@ enum WholeFile {
 
     /// The kind of entry at `url` (`lstat`: a link is reported as a link).
     static func entry(_ url: URL) -> Entry {
+        status(url).entry
+    }
+
+    /// The kind of entry at `url` and its size, from one `lstat`.
+    static func status(_ url: URL) -> (entry: Entry, size: Int64) {
         var info = stat()
-        guard lstat(url.path, &info) == 0 else { return .missing }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return .file
-        case S_IFDIR: return .directory
-        case S_IFLNK: return .symlink
-        default: return .other
+        guard lstat(url.path, &info) == 0 else { return (.missing, 0) }
+        let entry: Entry = switch info.st_mode & S_IFMT {
+        case S_IFREG: .file
+        case S_IFDIR: .directory
+        case S_IFLNK: .symlink
+        default: .other
         }
+        return (entry, Int64(info.st_size))
     }
 
     /// Why the image is not whole, or nil when it is: a JPEG must end with its EOI

@@ -26,7 +26,9 @@ struct PlannedProcess: Sendable {
     }
 
     /// Writes the planned files and links, and returns the process to start.
-    static func prepare(_ invocation: Invocation) throws -> ProcessSpec {
+    /// `deferringLogHeader`: the log's first line goes in the spec (``ProcessSpec/logHeader``),
+    /// written when the log is opened for the tool, instead of here with an open of its own.
+    static func prepare(_ invocation: Invocation, deferringLogHeader: Bool = false) throws -> ProcessSpec {
         let planned = invocation.planned, scratch = invocation.scratch, workspace = invocation.workspace.root
         guard let program = planned.program else { throw PlannedProcessError.noProgram(invocation.step.uses.rawValue) }
         let fm = FileManager.default
@@ -53,16 +55,19 @@ struct PlannedProcess: Sendable {
             environment["PYTHONPATH"] = path + ":" + inherited
         }
         let arguments = planned.arguments.map { $0.resolved(scratch: scratch, workspace: workspace) }
-        ToolSupport.log("synthset: running \(invocation.items.count) item(s): \(ToolSupport.commandLine([program] + arguments))"
-                        + (planned.standardInput.map { " < \($0.lines.count) line(s)" } ?? ""), to: invocation.logFile)
-        return ProcessSpec(executable: program, arguments: arguments, environment: environment,
-                           workingDirectory: planned.workingDirectory.map { resolve($0, invocation) } ?? scratch,
-                           logFile: invocation.logFile)
+        let header = "synthset: running \(invocation.items.count) item(s): \(ToolSupport.commandLine([program] + arguments))"
+            + (planned.standardInput.map { " < \($0.lines.count) line(s)" } ?? "")
+        if !deferringLogHeader { ToolSupport.log(header, to: invocation.logFile) }
+        var spec = ProcessSpec(executable: program, arguments: arguments, environment: environment,
+                               workingDirectory: planned.workingDirectory.map { resolve($0, invocation) } ?? scratch,
+                               logFile: invocation.logFile)
+        if deferringLogHeader { spec.logHeader = header }
+        return spec
     }
 
     /// Prepares and runs the process, collecting the planned outputs.
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> BatchCollector.Result {
-        var spec = try Self.prepare(invocation)
+        var spec = try Self.prepare(invocation, deferringLogHeader: true)
         guard let input = invocation.planned.standardInput else {
             return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod,
                                            ended: invocation.toolEnded, produced: produced)

@@ -87,14 +87,7 @@ enum ToolSupport {
         let fd = open(logFile.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        let line = Array((text + "\n").utf8)
-        var offset = 0
-        while offset < line.count {
-            let written = line.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
-        }
+        Array((text + "\n").utf8).withUnsafeBytes { _ = UnsyncedFile.writeAll($0, to: fd) }
     }
 
     /// A shell-like rendering of a command line, for the log: an argument that is empty

@@ -69,9 +69,12 @@ final class ChildProcess: Sendable {
     }
 
     /// How the child ended, once it has; the child is reaped then. Not cancellable: a
-    /// caller that is cancelled signals the group and keeps waiting.
-    func exit(through exits: ChildExits = .shared) async -> ProcessOutcome.Status {
-        await exits.exit(of: self)
+    /// caller that is cancelled signals the group and keeps waiting. `reaped` runs on the
+    /// reaping thread right after the reap, before the caller resumes (a hop to a worker
+    /// thread later): what must learn of the end soonest, a free slot, hears it there.
+    func exit(through exits: ChildExits = .shared,
+              reaped: (@Sendable (ProcessOutcome.Status) -> Void)? = nil) async -> ProcessOutcome.Status {
+        await exits.exit(of: self, reaped: reaped)
     }
 
     /// Marks the child reaped; called by the reaper just before it reaps.
@@ -109,6 +112,7 @@ final class ChildExits: @unchecked Sendable {
     private let epoll: Int32
     private struct Waiter {
         var child: ChildProcess
+        var reaped: (@Sendable (ProcessOutcome.Status) -> Void)?
         var continuation: CheckedContinuation<ProcessOutcome.Status, Never>
     }
     private let waiters = Mutex<[Int32: Waiter]>([:])
@@ -122,7 +126,7 @@ final class ChildExits: @unchecked Sendable {
         thread.start()
     }
 
-    func exit(of child: ChildProcess) async -> ProcessOutcome.Status {
+    func exit(of child: ChildProcess, reaped: (@Sendable (ProcessOutcome.Status) -> Void)? = nil) async -> ProcessOutcome.Status {
         await withCheckedContinuation { continuation in
             var pidfd = child.pidfd
             if epoll < 0 && pidfd >= 0 {
@@ -131,22 +135,25 @@ final class ChildExits: @unchecked Sendable {
             } else if epoll >= 0 && pidfd < 0 {
                 pidfd = synthset_pidfd_open(child.pid)
             }
-            guard pidfd >= 0 else { return Self.waitOnThread(child, continuation) }
-            waiters.withLock { $0[pidfd] = Waiter(child: child, continuation: continuation) }
+            guard pidfd >= 0 else { return Self.waitOnThread(child, reaped, continuation) }
+            waiters.withLock { $0[pidfd] = Waiter(child: child, reaped: reaped, continuation: continuation) }
             if synthset_exits_add(epoll, pidfd) != 0 {
                 // Cannot happen with a fresh pidfd; wait on a thread of its own then.
                 waiters.withLock { _ = $0.removeValue(forKey: pidfd) }
                 close(pidfd)
-                Self.waitOnThread(child, continuation)
+                Self.waitOnThread(child, reaped, continuation)
             }
         }
     }
 
     /// Waits for `child` on a thread of its own, blocked in `waitid(P_PID)`.
-    private static func waitOnThread(_ child: ChildProcess, _ continuation: CheckedContinuation<ProcessOutcome.Status, Never>) {
+    private static func waitOnThread(_ child: ChildProcess, _ reaped: (@Sendable (ProcessOutcome.Status) -> Void)?,
+                                     _ continuation: CheckedContinuation<ProcessOutcome.Status, Never>) {
         Thread.detachNewThread {
             child.willReap()
-            continuation.resume(returning: reap { synthset_reap_pid(child.pid, &$0, &$1) })
+            let status = reap { synthset_reap_pid(child.pid, &$0, &$1) }
+            reaped?(status)
+            continuation.resume(returning: status)
         }
     }
 
@@ -159,6 +166,7 @@ final class ChildExits: @unchecked Sendable {
                 waiter.child.willReap()
                 let status = Self.reap { synthset_reap_pidfd(pidfd, &$0, &$1) }
                 close(pidfd)
+                waiter.reaped?(status)
                 waiter.continuation.resume(returning: status)
             }
         }

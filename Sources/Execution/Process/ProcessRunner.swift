@@ -188,8 +188,14 @@ public enum ProcessRunner {
     /// - Throws: ``ProcessRunnerError`` when the process cannot be launched;
     ///   `CancellationError` when the calling task was cancelled before the child
     ///   exited (the process group has been torn down by then).
+    /// - Parameter exited: called once the tool has exited and nothing of its process
+    ///   group is left (not when it could not start): on the thread that reaped it, at
+    ///   once, when it left nothing behind; otherwise once the group is torn down.
+    /// - Parameter slot: taken (waited for) once everything is ready, just before the
+    ///   child starts; a cancelled wait throws `CancellationError` and starts nothing.
     public static func run(
-        _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10)
+        _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10), exited: (@Sendable () -> Void)? = nil,
+        slot: SlotTicket? = nil
     ) async throws -> ProcessOutcome {
         let executablePath: String, logFD: Int32
         do {
@@ -224,6 +230,13 @@ public enum ProcessRunner {
         // The watchdog ends the tool's whole group should synthset die (see
         // Sources/synthset-supervise/main.c); without it the tool is not watched.
         let watchdog = ToolWatchdog.shared
+        if let slot {
+            do { try await slot.wait() } catch {
+                try? spec.standardInput?.close()
+                close(logFD)
+                throw error
+            }
+        }
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -249,8 +262,18 @@ public enum ProcessRunner {
         // Cancelled: SIGTERM to the group now, SIGKILL to it if the child outlives the
         // grace period; the wait goes on until the child has exited.
         let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
-        let exited = await withTaskCancellationHandler {
-            await child.exit()
+        // A group without members once its leader is reaped is gone: kill says ESRCH.
+        let toldAtReap = ToldFlag()
+        var reaped: (@Sendable (ProcessOutcome.Status) -> Void)?
+        if let exited {
+            reaped = { _ in
+                guard kill(-pid, 0) != 0 && errno == ESRCH else { return }
+                toldAtReap.value.store(true, ordering: .relaxed)
+                exited()
+            }
+        }
+        let status = await withTaskCancellationHandler {
+            await child.exit(reaped: reaped)
         } onCancel: {
             cancelledAt.withLock { if $0 == nil { $0 = clock.now } }
             child.signalGroup(SIGTERM)
@@ -274,7 +297,13 @@ public enum ProcessRunner {
             await reapGroup(pid, deadline: clock.now + gracePeriod)
         }
         watchdog?.forget(pid)
-        return ProcessOutcome(status: exited, duration: duration, pid: pid)
+        if !toldAtReap.value.load(ordering: .relaxed) { exited?() }
+        return ProcessOutcome(status: status, duration: duration, pid: pid)
+    }
+
+    /// Whether `exited` was called at the reap already.
+    private final class ToldFlag: Sendable {
+        let value = Atomic<Bool>(false)
     }
 
     /// Waits (until `deadline`) for the live members of process group `pgid` to exit,

@@ -155,7 +155,10 @@ struct Scheduler {
     var hasGPUTasks = false, hasCPUTasks = false
     var alreadyDone = 0
     var produced = 0
+    /// CPU tasks that may start now: twice `--jobs`, for ``cpuSlots`` keeps to `--jobs`
+    /// tools at once; those beyond it prepare and wait there for a slot.
     var cpuFree: Int
+    let cpuSlots: SlotGate
     var gpuPool: GPUPool
 
     struct TaskState {
@@ -205,7 +208,8 @@ struct Scheduler {
         self.workspace = workspace
         self.committer = OutputCommitter(workspace: workspace)
         self.scratch = ScratchFolders(root: workspace.scratch)
-        cpuFree = max(1, executor.options.jobs)
+        cpuFree = 2 * max(1, executor.options.jobs)
+        cpuSlots = SlotGate(slots: max(1, executor.options.jobs))
         gpuPool = GPUPool(count: max(1, executor.plan.hardware.count))
         // Forced items are redone: they count as not done, so what reads them waits.
         self.done = done.subtracting(scope.forced)
@@ -392,6 +396,7 @@ struct Scheduler {
                                                  committer: committer, items: items, scratch: scratch)
                         context.handsOverCommits = true
                         context.toolEnded = { mailbox.post(.toolEnded(index)) }
+                        if task.device == .cpu { context.slots = cpuSlots }
                         let start = context.startRecord(of: task, attempt: attempt, itemCount: invocationItems.count)
                         toRecord.startedTasks.append(start)
                         if pendingSince == nil { pendingSince = .now }

@@ -30,6 +30,10 @@ struct TaskRunner: Sendable {
     var handsOverCommits = false
     /// Called when the attempt's tool process has ended (``Invocation/toolEnded``).
     var toolEnded: (@Sendable () -> Void)?
+    /// The run's CPU slots, when this attempt is to take one of them itself (the local
+    /// run's CPU tasks): it prepares first, then waits (``SlotGate``), and gives the slot
+    /// back when its tool ends.
+    var slots: SlotGate?
 
     init(executor: Executor, store: CheckpointStore, runID: Int64, workspace: Workspace, committer: OutputCommitter,
          items: [String: PlannedItem], scratch: ScratchFolders) {
@@ -55,6 +59,15 @@ struct TaskRunner: Sendable {
     /// Items committed and items refused while the adapter runs (called concurrently).
     final class Tally: Sendable {
         let state = Mutex<(done: [String], failures: [String: String])>(([], [:]))
+    }
+
+    /// When the item being made now started: the attempt's start, then each hand-over.
+    final class ItemClock: Sendable {
+        private let start: Mutex<Date>
+        init(_ start: Date) { self.start = Mutex(start) }
+        /// The current item's start; the next one starts now.
+        func lap() -> Date { start.withLock { start in defer { start = Date() }; return start } }
+        func restart() { start.withLock { $0 = Date() } }
     }
 
     /// The attempt's log, relative to the workspace: one per run and attempt, so a later
@@ -98,20 +111,35 @@ struct TaskRunner: Sendable {
             return result
         }
         guard let scratch = lent else { return result }
-        events(.taskStarted(TaskStart(taskID: task.id, step: task.step, attempt: attempt, items: batch.count,
-                                      gpus: gpus, logPath: logPath)))
+        let taskStart = TaskStart(taskID: task.id, step: task.step, attempt: attempt, items: batch.count, gpus: gpus, logPath: logPath)
+        let itemClock = ItemClock(started)
+        // With a slot to take, the attempt starts (is reported, and timed) once it has it.
+        let ticket = slots.map { gate in
+            SlotTicket(gate: gate) {
+                itemClock.restart()
+                events(.taskStarted(taskStart))
+            }
+        }
+        if ticket == nil { events(.taskStarted(taskStart)) }
         // The plan's invocation for these items: the task's own, or a smaller one on resume.
         let plannedItems = self.items
         let context = InvocationContext(workflow: workflow, step: step, items: { plannedItems[$0] })
         let planned = task.invocation.flatMap { batch.count == task.items.count ? $0 : nil }
             ?? step.planning.invocation(for: batch, context: context)
+        var ended = toolEnded
+        if let ticket {
+            let outer = toolEnded
+            ended = { @Sendable in
+                ticket.release()
+                outer?()
+            }
+        }
         let invocation = Invocation(workflow: workflow, step: step, task: task, planned: planned, items: batch,
                                     inputs: InputLocations(workspace: workspace, items: items),
                                     workspace: workspace, scratch: scratch, logFile: logFile, gpus: gpus,
                                     attempt: attempt, gracePeriod: gracePeriod, store: recorder as? CheckpointStore,
-                                    toolEnded: toolEnded)
+                                    toolEnded: ended, slot: ticket)
         let tally = Tally()
-        let perItemStart = Mutex(started)
         let committer = self.committer, recorder = self.recorder, runID = self.runID, items = self.items
         let expectedFrames = step.tool.output == .video ? Planner.expectedFrames(of: step) : nil
         // Finished items are committed in groups, each after one file-system sync, and
@@ -132,9 +160,10 @@ struct TaskRunner: Sendable {
         var thrown: String?
         do {
             let adapter = step.runner!
+            if let ticket, !adapter.waitsForItsSlot { try await ticket.wait() }
             outcome = try await adapter.run(invocation) { output in
                 guard let item = items[output.itemID] else { return }
-                let itemStarted = perItemStart.withLock { start in defer { start = Date() }; return start }
+                let itemStarted = itemClock.lap()
                 do {
                     try await committer.verify(output, kind: item.kind, expectedFrames: expectedFrames)
                     // Hashing a clip or a dataset folder takes seconds: not on the concurrency
@@ -160,6 +189,7 @@ struct TaskRunner: Sendable {
         } catch {
             thrown = "\(error)"
         }
+        ticket?.release()
         // Outputs already in place are committed even when the run is interrupted.
         await doneRecorder?.drain()
         if Task.isCancelled { result.interrupted = true }
@@ -174,10 +204,12 @@ struct TaskRunner: Sendable {
                 result.failures[item.id] = reason
             }
         }
-        let duration = Date().timeIntervalSince(started)
+        // Timed from when it had its slot, if it waited for one (not at all if it never got it).
+        let began = ticket.map { $0.heldSince ?? Date() } ?? started
+        let duration = Date().timeIntervalSince(began)
         let failedRecords = result.failures.map { id, error in
             ItemRecord(id: id, step: task.step, path: items[id]?.path ?? "", status: .failed, attempts: attempt,
-                       startedAt: started, finishedAt: Date(), duration: duration, gpu: gpuName, logPath: logPath,
+                       startedAt: began, finishedAt: Date(), duration: duration, gpu: gpuName, logPath: logPath,
                        error: error, taskID: task.id, runID: runID, tool: task.uses.rawValue, model: task.model)
         }
         let status: TaskStatus = result.interrupted ? .interrupted : (result.failures.isEmpty ? .succeeded : .failed)
@@ -191,6 +223,8 @@ struct TaskRunner: Sendable {
             events(.itemFailed(step: task.step, itemID: id, error: error))
         }
         let willRetry = !result.failures.isEmpty && attempt <= (step.retries ?? retries)
+        // Every task_finished follows its task_started, even for an attempt stopped before its slot came.
+        if let ticket, ticket.heldSince == nil { events(.taskStarted(taskStart)) }
         events(.taskFinished(TaskEnd(
             taskID: task.id, step: task.step, attempt: attempt, succeeded: result.failures.isEmpty && !result.interrupted,
             itemsDone: doneIDs.count + result.pending.count, itemsFailed: result.failures.count, seconds: duration, logPath: logPath,

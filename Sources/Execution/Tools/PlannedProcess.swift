@@ -70,7 +70,7 @@ struct PlannedProcess: Sendable {
         var spec = try Self.prepare(invocation, deferringLogHeader: true)
         guard let input = invocation.planned.standardInput else {
             return try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod,
-                                           ended: invocation.toolEnded, produced: produced)
+                                           ended: invocation.toolEnded, slot: invocation.slot, produced: produced)
         }
         // The planned input is fed while the program runs, and closed (so it stops after
         // the item in hand) as soon as the run is interrupted.
@@ -83,7 +83,7 @@ struct PlannedProcess: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await collector.run(spec, expected: Self.expected(invocation), gracePeriod: invocation.gracePeriod,
-                                    ended: invocation.toolEnded, produced: produced)
+                                    ended: invocation.toolEnded, slot: invocation.slot, produced: produced)
         } onCancel: {
             feeding.cancel()
             feeder.close()

@@ -32,6 +32,10 @@ public struct Invocation: Sendable {
     /// works on its slot after its process (a second process, GPU work of its own)
     /// leaves it alone, and its slot frees when it returns.
     public var toolEnded: (@Sendable () -> Void)? = nil
+    /// The attempt's CPU slot, when it has yet to take it: an adapter that says it
+    /// ``ToolAdapter/waitsForItsSlot`` waits on it just before its tool starts (what
+    /// ``PlannedProcess`` does); for any other the run has taken it before the adapter runs.
+    public var slot: SlotTicket? = nil
 
     /// The environment that pins a GPU task to its GPUs: the devices of its slots among
     /// those the user's own `CUDA_VISIBLE_DEVICES` lists (``VisibleDevices``).
@@ -83,4 +87,12 @@ public protocol ToolAdapter: Sendable {
     func preflight(step: Step, workflow: Workflow) async -> [Diagnostic]
 
     func run(_ invocation: Invocation, produced: @Sendable (ProducedOutput) async -> Void) async throws -> InvocationOutcome
+
+    /// Whether the adapter waits for the invocation's ``Invocation/slot`` itself, right
+    /// before its tool starts, so that its preparation overlaps the tool before it.
+    var waitsForItsSlot: Bool { get }
+}
+
+extension ToolAdapter {
+    public var waitsForItsSlot: Bool { false }
 }

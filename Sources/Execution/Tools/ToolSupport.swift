@@ -168,9 +168,10 @@ struct BatchCollector: Sendable {
     }
 
     /// Runs `spec`; `ended` is called once its process has ended (not when it could not
-    /// start), before the outputs it left are handed over.
+    /// start), before the outputs it left are handed over (``ProcessRunner/run(_:gracePeriod:exited:)``).
+    /// `slot` is taken just before the process starts (``ProcessRunner/run(_:gracePeriod:exited:slot:)``).
     func run(_ spec: ProcessSpec, expected: [ExpectedOutput], gracePeriod: Duration, ended: (@Sendable () -> Void)? = nil,
-             produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
+             slot: SlotTicket? = nil, produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
         var handed = Set<String>()
         var lastSizes: [String: Int] = [:]
         let outcome: ProcessOutcome
@@ -178,14 +179,13 @@ struct BatchCollector: Sendable {
         // there is nothing to poll for (a task, a nap and a timer per tool run, much of a
         // one-line `command`'s cost besides its process), and nothing to save on Ctrl-C.
         guard expected.contains(where: { !$0.companions.isEmpty }) else {
-            outcome = try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
-            ended?()
+            outcome = try await ProcessRunner.run(spec, gracePeriod: gracePeriod, exited: ended, slot: slot)
             return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
         }
         let finished = Flag()
         let process = Task {
             defer { finished.finish() }
-            return try await ProcessRunner.run(spec, gracePeriod: gracePeriod)
+            return try await ProcessRunner.run(spec, gracePeriod: gracePeriod, exited: ended, slot: slot)
         }
         do {
             outcome = try await watch(process, finished: finished, expected: expected, handed: &handed, lastSizes: &lastSizes, produced: produced)
@@ -202,7 +202,6 @@ struct BatchCollector: Sendable {
             }
             throw CancellationError()
         }
-        ended?()
         return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
     }
 

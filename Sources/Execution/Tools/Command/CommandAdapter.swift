@@ -12,6 +12,9 @@ import WorkflowSpec
 public struct CommandAdapter: ToolAdapter {
     public init() {}
 
+    /// Its one process starts through ``PlannedProcess``, which waits for the slot.
+    public var waitsForItsSlot: Bool { true }
+
     public func preflight(step: Step, workflow: Workflow) -> [Diagnostic] {
         guard let command = step.command else { return [] }
         let program = Self.resolve(command.program, workflow: workflow)

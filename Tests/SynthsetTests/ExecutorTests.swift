@@ -277,6 +277,47 @@ struct ExecutorTests {
         return result
     }
 
+    @Test("--jobs 2: tasks prepared ahead never run a third tool at once, and an item's time is its tool's, not its wait")
+    func cpuJobsLimit() async throws {
+        let dir = try TestSupport.temporaryDirectory("jobs")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try TestSupport.script("""
+            #!/bin/sh
+            echo "start $(date +%s.%N) cpu $1" >> "$TOOL_LOG"
+            sleep 0.3
+            echo "seed $1" > "$2"
+            echo "end $(date +%s.%N) cpu $1" >> "$TOOL_LOG"
+            """, at: dir.appendingPathComponent("tool.sh"))
+        try """
+            version: 1
+            name: jobs
+            steps:
+              gen:
+                uses: command
+                program: ./tool.sh
+                args: ["{seed}", "{output}"]
+                seeds: 0..7
+                output: txt
+                env: { TOOL_LOG: \(dir.appendingPathComponent("tool.log").path) }
+            """.write(to: dir.appendingPathComponent("jobs.yaml"), atomically: true, encoding: .utf8)
+        let result = try await TestSupport.run(["run", "jobs.yaml", "--jobs", "2", "--json"], in: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        let runs = try Self.intervals(dir.appendingPathComponent("tool.log"))
+        #expect(runs.count == 8)
+        // The most tools running at one moment: at some tool's start, those begun and not ended.
+        let most = runs.map { run in runs.filter { $0.start <= run.start && run.start < $0.end }.count }.max() ?? 0
+        #expect(most == 2, "at most \(most) tools ran at once with --jobs 2")
+        // Timed from the slot, not from the preparation: about the tool's 0.3 s each (a
+        // task timed from its start would count the wait for the tool before it, 0.6 s).
+        let store = try #require(try CheckpointStore.openForReading(path: dir.appendingPathComponent(".synthset/jobs/state.db")))
+        let seconds = try store.allItems().compactMap(\.duration).sorted()
+        try #require(seconds.count == 8)
+        #expect(seconds[4] < 0.5, "items' recorded times \(seconds) include the wait for a slot")
+        // Every task_finished follows its task_started.
+        let events = TestSupport.events(result.stdout).compactMap { $0["event"] as? String }
+        #expect(events.filter { $0 == "task_started" }.count == 8 && events.filter { $0 == "task_finished" }.count == 8)
+    }
+
     @Test("Two GPU slots run two GPU tasks at once on different GPUs; one slot never overlaps")
     func gpuSlots() async throws {
         for slots in [2, 1] {

@@ -1,3 +1,4 @@
+import CSpawn
 import Foundation
 import Testing
 
@@ -136,8 +137,32 @@ func waitForPID(_ sandbox: ScriptSandbox, _ file: String, timeout: Duration = .s
             return name == "synthset-no-such-tool" && searched == ["/usr/bin", "/bin"]
                 && "\(error)".contains("add its directory to PATH")
         }
-        await #expect(throws: ProcessRunnerError.self) {
-            try await ProcessRunner.run(sandbox.spec("/no/such/tool"))
+    }
+
+    @Test("A path that is no program, or a missing working folder, is the same error whether the launch clones or not",
+          arguments: [true, false])
+    func launchErrorsByPath(byClone: Bool) async throws {
+        let sandbox = try ScriptSandbox()
+        defer { sandbox.cleanup() }
+        let plain = sandbox.dir.appendingPathComponent("plain.txt")
+        try Data("echo ran\n".utf8).write(to: plain)
+        try await ChildProcessTests.launching(byClone: byClone) {
+            for path in ["/no/such/tool", plain.path, sandbox.dir.path] {
+                await #expect {
+                    try await ProcessRunner.run(sandbox.spec(path))
+                } throws: { error in
+                    guard case ProcessRunnerError.executableNotFound(let name, let searched) = error else { return false }
+                    return name == path && searched.isEmpty && "\(error)".contains("does not exist or is not executable")
+                }
+            }
+            var missing = sandbox.spec("/bin/sh", ["-c", "true"])
+            missing.workingDirectory = sandbox.dir.appendingPathComponent("nope")
+            await #expect {
+                try await ProcessRunner.run(missing)
+            } throws: { error in
+                guard case ProcessRunnerError.workingDirectoryMissing(let path) = error else { return false }
+                return path == missing.workingDirectory.path
+            }
         }
     }
 

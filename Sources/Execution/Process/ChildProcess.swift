@@ -92,6 +92,12 @@ struct ChildProcessError: Error, CustomStringConvertible {
     /// Whether the working folder could not be entered.
     var isDirectory: Bool { stage == Int(SYNTHSET_STAGE_DIRECTORY) }
 
+    /// Whether execve found no program it may run at the path (missing, a folder, not
+    /// executable, a dangling link).
+    var isMissingExecutable: Bool {
+        stage == Int(SYNTHSET_STAGE_EXEC) && [ENOENT, EACCES, ENOTDIR, ELOOP, EISDIR].contains(code)
+    }
+
     var description: String {
         let reason = String(cString: strerror(code))
         switch stage {

@@ -1,4 +1,5 @@
 import Basics
+import CSpawn
 import Foundation
 import Synchronization
 import WorkspaceStore
@@ -156,10 +157,23 @@ enum InheritedEnvironment {
     /// A child's environment: this process's, less `removed` and the keys of `added`,
     /// then `added` (so a variable both removed and added is added).
     static func child(removing removed: Set<String>, adding added: [String: String]) -> [[UInt8]] {
+        let key = Key(removed: removed, added: added)
+        if let known = recent.withLock({ $0[key] }) { return known }
         var result = rows.compactMap { removed.contains($0.key) || added[$0.key] != nil ? nil : $0.row }
         for (key, value) in added.sorted(by: { $0.key < $1.key }) { result.append(Array("\(key)=\(value)".utf8) + [0]) }
+        recent.withLock { recent in
+            if recent.count >= 64 { recent.removeAll() }
+            recent[key] = result
+        }
         return result
     }
+
+    /// The environments made lately: a step's tasks all get the same one.
+    private struct Key: Hashable {
+        var removed: Set<String>
+        var added: [String: String]
+    }
+    private static let recent = Mutex<[Key: [[UInt8]]]>([:])
 }
 
 /// Runs tool subprocesses the way a workflow engine must.
@@ -200,8 +214,12 @@ public enum ProcessRunner {
         let executablePath: String, logFD: Int32
         do {
             try Task.checkCancellation()
-            executablePath = try resolveExecutable(spec)
-            guard FileStatus(path: spec.workingDirectory.path)?.isDirectory == true else {
+            // A cloned child says which step failed (ChildProcessError.stage), so a path's
+            // executable and the working folder are not looked at twice, here and by execve
+            // and chdir; posix_spawn's errno alone does not tell them apart.
+            let childSaysWhy = synthset_launch_uses_clone() != 0
+            executablePath = try resolveExecutable(spec, checkingPath: !childSaysWhy)
+            guard childSaysWhy || FileStatus(path: spec.workingDirectory.path)?.isDirectory == true else {
                 throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
             }
             logFD = try openLog(spec.logFile)
@@ -253,6 +271,8 @@ public enum ProcessRunner {
                                            output: logFD, error: logFD)
         } catch where error.isDirectory {
             throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
+        } catch where error.isMissingExecutable {
+            throw ProcessRunnerError.executableNotFound(executablePath, searched: [])
         } catch {
             throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
         }
@@ -332,7 +352,8 @@ public enum ProcessRunner {
     // MARK: Executable lookup
 
     /// Resolves `spec.executable` to an absolute path of an executable file.
-    static func resolveExecutable(_ spec: ProcessSpec) throws -> String {
+    /// `checkingPath: false` leaves a path (one with a `/`) unchecked, for the launch to report.
+    static func resolveExecutable(_ spec: ProcessSpec, checkingPath: Bool = true) throws -> String {
         let pathValue: String?
         if let override = spec.environment["PATH"] {
             pathValue = override
@@ -341,15 +362,17 @@ public enum ProcessRunner {
         } else {
             pathValue = InheritedEnvironment.values["PATH"]
         }
-        return try resolveExecutable(spec.executable, workingDirectory: spec.workingDirectory, searchPath: pathValue)
+        return try resolveExecutable(spec.executable, workingDirectory: spec.workingDirectory, searchPath: pathValue,
+                                     checkingPath: checkingPath)
     }
 
     /// Resolves `name` (a path, or a bare name looked up in `searchPath`, a `PATH` value)
     /// to an absolute path of an executable file.
-    static func resolveExecutable(_ name: String, workingDirectory: URL, searchPath pathValue: String?) throws -> String {
-        if name.contains("/") {
+    static func resolveExecutable(_ name: String, workingDirectory: URL, searchPath pathValue: String?,
+                                  checkingPath: Bool = true) throws -> String {
+        if name.utf8.contains(UInt8(ascii: "/")) {
             let path = name.hasPrefix("/") ? name : workingDirectory.appendingPathComponent(name).path
-            guard isExecutableFile(path) else {
+            guard !checkingPath || isExecutableFile(path) else {
                 throw ProcessRunnerError.executableNotFound(path, searched: [])
             }
             return path

@@ -6,9 +6,10 @@ import Synchronization
 ///
 /// The scheduler starts up to twice as many CPU tasks as there are slots: those beyond
 /// the slots prepare their attempt (scratch folder, log, arguments, environment) and then
-/// wait here, so a slot that frees starts the next tool at once. On two cores, a DAG of
-/// one-line commands spent a third of a millisecond between one tool's exit and the next
-/// tool's start, one tool in five of its time (Benchmarks/executor.sh).
+/// wait here, so a slot that frees starts the next tool at once. On a DAG of one-line
+/// commands on two cores (Benchmarks/executor.sh, traced with uprobes), a median 0.34 ms
+/// went from one tool's exit to the next one's start (make: 0.15 ms), beside 1.2 ms for
+/// the tool itself; with tasks prepared ahead, 0.17 ms.
 final class SlotGate: Sendable {
     private struct State {
         var free: Int

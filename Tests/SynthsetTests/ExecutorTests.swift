@@ -74,15 +74,21 @@ struct ExecutorTests {
 
         var killsMidRun = 0
         var previouslyDone = 0
-        for _ in 0..<45 where killsMidRun < 20 {
+        // Shrinks each time a run ends before its kill: the reference run, taken beside
+        // other tests, can be much slower than the runs after it, which then finished
+        // the work before enough kills had landed.
+        var scale = 1.0
+        for _ in 0..<60 where killsMidRun < 20 {
             let launched = try TestSupport.launch(["run", "kill.yaml", "--workspace", "crash"], in: dir)
             // A random moment within the time the remaining work should take, so kills land
             // mid-run on fast and slow machines alike.
             let expectedSeconds = 0.1 + referenceSeconds * Double(total - min(previouslyDone / 2, total - 1)) / Double(total)
-            try await Task.sleep(for: .seconds(Double.random(in: 0.05...max(0.06, 0.7 * expectedSeconds), using: &generator)))
+            try await Task.sleep(for: .seconds(Double.random(in: 0.01...max(0.02, 0.7 * expectedSeconds * scale), using: &generator)))
             if launched.process.isRunning {
                 kill(launched.process.processIdentifier, SIGKILL)
                 killsMidRun += 1
+            } else {
+                scale /= 2
             }
             await launched.wait()
             // Whatever sits where an output belongs is complete and identical to the reference

@@ -1,6 +1,14 @@
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The scratch folders tasks write their unverified outputs into: each is lent to one
 /// task at a time and emptied, not removed, when the task gives it back, so a run of
 /// thousands of one-item tasks makes a handful of folders instead of one per task.
@@ -33,7 +41,8 @@ final class ScratchFolders: Sendable {
     func giveBack(_ folder: URL) {
         let manager = FileManager.default
         do {
-            for entry in try manager.contentsOfDirectory(atPath: folder.path) {
+            guard let entries = Self.entries(of: folder.path) else { throw CocoaError(.fileReadUnknown) }
+            for entry in entries {
                 try manager.removeItem(at: folder.appendingPathComponent(entry))
             }
         } catch {
@@ -41,6 +50,22 @@ final class ScratchFolders: Sendable {
             return
         }
         idle.withLock { $0.append(folder) }
+    }
+
+    /// The names in the folder at `path` (without `.` and `..`), or nil when it cannot be
+    /// read: `readdir` itself, for the usual empty folder of a task whose outputs are all
+    /// moved (`contentsOfDirectory` made an array of names, and more, for nothing).
+    static func entries(of path: String) -> [String]? {
+        guard let directory = opendir(path) else { return nil }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// Removes the folders no task holds: a finished run leaves no scratch behind.

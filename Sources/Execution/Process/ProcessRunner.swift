@@ -248,32 +248,35 @@ public enum ProcessRunner {
         // The watchdog ends the tool's whole group should synthset die (see
         // Sources/synthset-supervise/main.c); without it the tool is not watched.
         let watchdog = ToolWatchdog.shared
-        if let slot {
-            do { try await slot.wait() } catch {
-                try? spec.standardInput?.close()
-                close(logFD)
-                throw error
+        // The launch, run where the slot is had: here, or on the thread that reaped the
+        // tool whose slot this is (SlotTicket.start), at once.
+        let directory = spec.workingDirectory.path, arguments = spec.arguments
+        let launch: @Sendable () -> Result<ChildProcess, ChildProcessError> = {
+            // stdout and stderr share the log's one open file (and its O_APPEND offset).
+            Result { () throws(ChildProcessError) in
+                try ChildProcess.spawn(executablePath, arguments: arguments, environment: environment,
+                                       directory: directory, input: stdinFD, output: logFD, error: logFD)
             }
         }
-
-        let clock = ContinuousClock()
-        let start = clock.now
-        let child: ChildProcess
+        let launched: Result<ChildProcess, ChildProcessError>
         do {
             defer {
                 // The child has its own copies now (or there is no child).
                 try? spec.standardInput?.close()
                 close(logFD)
             }
-            // stdout and stderr share the log's one open file (and its O_APPEND offset).
-            child = try ChildProcess.spawn(executablePath, arguments: spec.arguments, environment: environment,
-                                           directory: spec.workingDirectory.path, input: stdinFD,
-                                           output: logFD, error: logFD)
-        } catch where error.isDirectory {
+            launched = if let slot { try await slot.start(launch) } else { launch() }
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let child: ChildProcess
+        switch launched {
+        case .success(let started): child = started
+        case .failure(let error) where error.isDirectory:
             throw ProcessRunnerError.workingDirectoryMissing(spec.workingDirectory.path)
-        } catch where error.isMissingExecutable {
+        case .failure(let error) where error.isMissingExecutable:
             throw ProcessRunnerError.executableNotFound(executablePath, searched: [])
-        } catch {
+        case .failure(let error):
             throw ProcessRunnerError.launchFailed(executable: executablePath, reason: "\(error)")
         }
         let pid = child.pid

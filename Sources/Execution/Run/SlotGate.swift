@@ -11,9 +11,15 @@ import Synchronization
 /// went from one tool's exit to the next one's start (make: 0.15 ms), beside 1.2 ms for
 /// the tool itself; with tasks prepared ahead, 0.17 ms.
 final class SlotGate: Sendable {
+    private struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Void, any Error>
+        /// Run by the thread that hands the slot over, before the waiter resumes.
+        var onGrant: (@Sendable () -> Void)?
+    }
     private struct State {
         var free: Int
-        var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+        var waiters: [Waiter] = []
         var nextID: UInt64 = 0
     }
     private let state: Mutex<State>
@@ -23,8 +29,12 @@ final class SlotGate: Sendable {
     }
 
     /// Takes a slot, waiting (first come, first served) while none is free. Cancellable:
-    /// a cancelled wait throws `CancellationError` and takes nothing.
-    func acquire() async throws {
+    /// a cancelled wait throws `CancellationError` and takes nothing. Returns whether
+    /// `onGrant` ran: it does when the slot is handed over by ``release()``, on the
+    /// releasing thread (the one that reaped the tool before, at its exit), not when a
+    /// slot was free at once.
+    @discardableResult
+    func acquire(onGrant: (@Sendable () -> Void)? = nil) async throws -> Bool {
         let id: UInt64? = state.withLock { state in
             if state.free > 0 && state.waiters.isEmpty {
                 state.free -= 1
@@ -33,7 +43,8 @@ final class SlotGate: Sendable {
             defer { state.nextID += 1 }
             return state.nextID
         }
-        guard let id else { return }
+        guard let id else { return false }
+        let granted = Granted()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 // Looked at again under the lock: a slot may have freed since.
@@ -43,7 +54,8 @@ final class SlotGate: Sendable {
                         state.free -= 1
                         return .some(nil)
                     }
-                    state.waiters.append((id, continuation))
+                    let onGrant = onGrant.map { action in { @Sendable in granted.mark(); action() } }
+                    state.waiters.append(Waiter(id: id, continuation: continuation, onGrant: onGrant))
                     return nil
                 }
                 switch ready {
@@ -53,30 +65,40 @@ final class SlotGate: Sendable {
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            let waiter = state.withLock { state -> Waiter? in
                 guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index).continuation
+                return state.waiters.remove(at: index)
             }
-            waiter?.resume(throwing: CancellationError())
+            waiter?.continuation.resume(throwing: CancellationError())
         }
+        return granted.ran
     }
 
-    /// Gives a slot back: to the longest waiter, or to the pool.
+    /// Gives a slot back: to the longest waiter (running its `onGrant` first), or to the pool.
     func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let waiter = state.withLock { state -> Waiter? in
             guard !state.waiters.isEmpty else {
                 state.free += 1
                 return nil
             }
-            return state.waiters.removeFirst().continuation
+            return state.waiters.removeFirst()
         }
-        waiter?.resume()
+        guard let waiter else { return }
+        waiter.onGrant?()
+        waiter.continuation.resume()
+    }
+
+    /// Whether a waiter's `onGrant` ran (set before its continuation resumes).
+    private final class Granted: Sendable {
+        private let value = Atomic<Bool>(false)
+        func mark() { value.store(true, ordering: .releasing) }
+        var ran: Bool { value.load(ordering: .acquiring) }
     }
 }
 
 /// One attempt's hold on a ``SlotGate`` slot: taken once, before its first tool starts
-/// (``wait()``, again a no-op), given back once (``release()``, when the tool ends or
-/// the attempt returns, whichever comes first).
+/// (``wait()`` or ``start(_:)``; again, a no-op), given back once (``release()``, when the
+/// tool ends or the attempt returns, whichever comes first).
 public final class SlotTicket: Sendable {
     private let gate: SlotGate
     private let state = Mutex<(held: Bool, done: Bool, heldSince: Date?)>((false, false, nil))
@@ -95,14 +117,26 @@ public final class SlotTicket: Sendable {
     public func wait() async throws {
         guard state.withLock({ !$0.held && !$0.done }) else { return }
         try await gate.acquire()
-        let keep = state.withLock { state -> Bool in
-            guard !state.done else { return false }
+        taken()
+    }
+
+    /// Takes the slot, then runs `launch` (a tool's start) and returns what it returns.
+    /// When the slot is handed over by a tool that ends, `launch` runs right there, on
+    /// the thread that reaped that tool, with no hop to another thread in between: the
+    /// next tool starts as a tool ends, as make's next child does.
+    public func start<T: Sendable>(_ launch: @escaping @Sendable () -> T) async throws -> T {
+        guard state.withLock({ !$0.held && !$0.done }) else { return launch() }
+        let result = Outcome<T>()
+        let granted = try await gate.acquire { result.set(launch()) }
+        taken()
+        return granted ? result.get()! : launch()
+    }
+
+    private func taken() {
+        state.withLock { state in
             state.held = true
             state.heldSince = Date()
-            return true
         }
-        // Released meanwhile (the attempt gave up): the slot goes straight back.
-        guard keep else { return gate.release() }
         onAcquire()
     }
 
@@ -113,5 +147,13 @@ public final class SlotTicket: Sendable {
             return state.held
         }
         if held { gate.release() }
+    }
+
+    /// What `launch` returned on the granting thread.
+    private final class Outcome<T: Sendable>: @unchecked Sendable {
+        private let lock = Mutex(())
+        private var value: T?
+        func set(_ new: T) { lock.withLock { _ in value = new } }
+        func get() -> T? { lock.withLock { _ in value } }
     }
 }

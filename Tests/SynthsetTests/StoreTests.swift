@@ -349,6 +349,36 @@ func deadPID() throws -> Int32 {
         }
     }
 
+    /// A start and its end in one batch are written as one ended row: the same row as the
+    /// start written first and the end applied to it, for every field an end sets or keeps.
+    @Test func aStartAndItsEndInOneBatchMakeTheSameRow() throws {
+        let merged = try CheckpointStore.inMemory(), apart = try CheckpointStore.inMemory()
+        let runs = try [merged, apart].map { try $0.beginRun(argv: [], planHash: "h", estimatedGPUSeconds: nil) }
+        let starts = [
+            TaskRecord(id: "kept", runID: runs[0], step: "s", tool: "command", gpu: "0", attempt: 2, itemCount: 4, logPath: "l1"),
+            TaskRecord(id: "set", runID: runs[0], step: "s", tool: "command", itemCount: 1, logPath: "l2"),
+            TaskRecord(id: "open", runID: runs[0], step: "s", tool: "command", itemCount: 1, logPath: "l3"),
+        ]
+        let ends = [
+            TaskEnding(id: "kept", runID: runs[0], attempt: 2, status: .failed, exitCode: 3, duration: 1.5, loadSeconds: 0.25,
+                       error: "boom"),
+            TaskEnding(id: "set", runID: runs[0], attempt: 1, status: .succeeded, exitCode: 0, duration: 0.5, loadSeconds: nil,
+                       itemCount: 7, error: nil),
+            // Another attempt's end: not this start's.
+            TaskEnding(id: "open", runID: runs[0], attempt: 9, status: .succeeded, exitCode: 0, duration: 1, loadSeconds: nil, error: nil),
+        ]
+        try merged.record(StoreBatch(startedTasks: starts, endedTasks: ends))
+        try apart.record(StoreBatch(startedTasks: starts))
+        try apart.record(StoreBatch(endedTasks: ends))
+        let rows = try [merged, apart].map { store in
+            try store.database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tasks ORDER BY id") }
+        }
+        #expect(rows[0].count == 3)
+        #expect(rows[0] == rows[1])
+        let open = try #require(merged.tasks(runID: runs[0]).first { $0.id == "open" })
+        #expect(open.status == .running && open.finishedAt == nil)
+    }
+
     /// One group commit: starts, failures, finished items, ends, in that order, so an item
     /// that failed and then succeeded within one batch ends up done; an ending without its
     /// start is skipped rather than failing the batch's items.

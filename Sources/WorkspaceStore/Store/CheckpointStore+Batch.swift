@@ -70,12 +70,33 @@ extension CheckpointStore {
     /// take the batch's finished items down with it.
     public func record(_ batch: StoreBatch) throws {
         guard !batch.isEmpty else { return }
+        // An attempt that starts and ends within the batch (a short task's, in the run's
+        // group commits) is written once, ended: one statement instead of two.
+        var endings = batch.endedTasks
+        var started = batch.startedTasks
+        if !started.isEmpty && !endings.isEmpty {
+            var endingOf: [TaskKey: Int] = [:]
+            for (index, ending) in endings.enumerated() { endingOf[TaskKey(ending.id, ending.runID, ending.attempt)] = index }
+            var merged = IndexSet()
+            for index in started.indices {
+                let task = started[index]
+                guard let ending = endingOf[TaskKey(task.id, task.runID, task.attempt)] else { continue }
+                started[index].end(with: endings[ending])
+                merged.insert(ending)
+            }
+            if !merged.isEmpty { endings = endings.indices.filter { !merged.contains($0) }.map { endings[$0] } }
+        }
         try database.write { db in
-            for task in batch.startedTasks { try task.write(in: db) }
+            for task in started { try task.write(in: db) }
             for item in batch.failedItems { try item.write(in: db) }
             try Self.write(items: batch.items, in: db)
-            for ending in batch.endedTasks { _ = try Self.write(ending, in: db) }
+            for ending in endings { _ = try Self.write(ending, in: db) }
         }
+    }
+
+    private struct TaskKey: Hashable {
+        var id: String, runID: Int64, attempt: Int
+        init(_ id: String, _ runID: Int64, _ attempt: Int) { (self.id, self.runID, self.attempt) = (id, runID, attempt) }
     }
 
     /// Records the end of a task attempt; whether a row was there to update.
@@ -113,6 +134,17 @@ extension ItemRecord {
 }
 
 extension TaskRecord {
+    /// The record as ``CheckpointStore/write(_:in:)`` leaves its row once `ending` is written.
+    mutating func end(with ending: TaskEnding) {
+        status = ending.status
+        finishedAt = ending.finishedAt
+        exitCode = ending.exitCode
+        duration = ending.duration
+        loadSeconds = ending.loadSeconds
+        itemCount = ending.itemCount ?? itemCount
+        error = ending.error
+    }
+
     /// The `tasks` table's columns, in the order ``write(in:)`` gives their values.
     static let columns = ["id", "run_id", "step", "tool", "model", "gpu", "attempt", "status", "started_at", "finished_at",
                           "duration", "exit_code", "load_seconds", "item_count", "log_path", "error"]

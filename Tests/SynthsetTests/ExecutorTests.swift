@@ -324,6 +324,48 @@ struct ExecutorTests {
         #expect(events.filter { $0 == "task_started" }.count == 8 && events.filter { $0 == "task_finished" }.count == 8)
     }
 
+    @Test("Ctrl-C while command tasks wait for a slot: exit 130, the waiting ones never start and their logs say so, the next run finishes")
+    func interruptWhileTasksWaitForASlot() async throws {
+        let dir = try TestSupport.temporaryDirectory("slot-stop")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+            version: 1
+            name: stop
+            steps:
+              slow:
+                uses: command
+                program: /bin/sh
+                args: ["-c", 'sleep 0.4; echo "$1" > "$2"', "sh", "{seed}", "{output}"]
+                output: txt
+                seeds: 0..9
+            """.write(to: dir.appendingPathComponent("stop.yaml"), atomically: true, encoding: .utf8)
+        let launched = try TestSupport.launch(["run", "stop.yaml", "--jobs", "1"], in: dir)
+        // With one slot, one task runs and one more waits for the slot, prepared: two logs
+        // with their command line written.
+        let logs = dir.appendingPathComponent(".synthset/stop/logs/slow")
+        func prepared() -> Int {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: logs.path)) ?? []
+            return names.filter { name in
+                ((try? String(contentsOf: logs.appendingPathComponent(name), encoding: .utf8)) ?? "").hasPrefix("synthset: running")
+            }.count
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, prepared() < 2 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(launched.process.isRunning, "the run finished before it could be interrupted")
+        launched.process.interrupt()
+        let stopped = await launched.result()
+        #expect(stopped.status == 130, "\(stopped.stderr)")
+        let texts = try FileManager.default.contentsOfDirectory(atPath: logs.path)
+            .map { try String(contentsOf: logs.appendingPathComponent($0), encoding: .utf8) }
+        #expect(texts.contains { $0.contains("stopped before the tool started") }, "no waiting task's log says it never started: \(texts)")
+        let resumed = try await TestSupport.run(["run", "stop.yaml", "--jobs", "2"], in: dir)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(".synthset/stop/outputs/slow").path)
+        #expect(outputs.count == 10)
+    }
+
     @Test("Two GPU slots run two GPU tasks at once on different GPUs; one slot never overlaps")
     func gpuSlots() async throws {
         for slots in [2, 1] {

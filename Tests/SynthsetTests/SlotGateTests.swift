@@ -65,6 +65,20 @@ struct SlotGateTests {
         await #expect(throws: CancellationError.self) { try await third.value }
     }
 
+    @Test("A closed gate (the run stops) fails its waiters and later takers, and a slot given back starts nothing")
+    func closedGate() async throws {
+        let gate = SlotGate(slots: 1)
+        try await gate.acquire()
+        let started = Log()
+        let waiting = Task { try await gate.acquire { started.append(1) } }
+        try await Task.sleep(for: .milliseconds(20))
+        gate.close()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        gate.release()
+        #expect(started.all.isEmpty, "a slot given back after the close started a waiter's tool")
+        await #expect(throws: CancellationError.self) { try await gate.acquire() }
+    }
+
     @Test("A ticket takes its slot once, reports it once, and gives it back once")
     func ticketOnce() async throws {
         let gate = SlotGate(slots: 1)

@@ -265,7 +265,17 @@ public enum ProcessRunner {
                 try? spec.standardInput?.close()
                 close(logFD)
             }
-            launched = if let slot { try await slot.start(launch) } else { launch() }
+            if let slot {
+                do { launched = try await slot.start(launch) } catch {
+                    // Stopped while it waited for a slot: its log, header written, says so.
+                    Array("synthset: stopped before the tool started (no slot was free yet)\n".utf8).withUnsafeBytes {
+                        _ = UnsyncedFile.writeAll($0, to: logFD)
+                    }
+                    throw error
+                }
+            } else {
+                launched = launch()
+            }
         }
         let clock = ContinuousClock()
         let start = clock.now

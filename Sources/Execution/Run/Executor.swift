@@ -362,6 +362,7 @@ struct Scheduler {
                 if Task.isCancelled && !interrupted {
                     interrupted = true
                     stopScheduling = true
+                    cpuSlots.close()
                     group.cancelAll()
                 }
                 var nextWake: Date?

@@ -21,6 +21,8 @@ final class SlotGate: Sendable {
         var free: Int
         var waiters: [Waiter] = []
         var nextID: UInt64 = 0
+        /// The run is stopping: no slot is handed out any more.
+        var closed = false
     }
     private let state: Mutex<State>
 
@@ -35,7 +37,8 @@ final class SlotGate: Sendable {
     /// slot was free at once.
     @discardableResult
     func acquire(onGrant: (@Sendable () -> Void)? = nil) async throws -> Bool {
-        let id: UInt64? = state.withLock { state in
+        let id: UInt64? = try state.withLock { state in
+            if state.closed { throw CancellationError() }
             if state.free > 0 && state.waiters.isEmpty {
                 state.free -= 1
                 return nil
@@ -49,7 +52,7 @@ final class SlotGate: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 // Looked at again under the lock: a slot may have freed since.
                 let ready: (any Error)?? = state.withLock { state in
-                    if Task.isCancelled { return .some(CancellationError()) }
+                    if Task.isCancelled || state.closed { return .some(CancellationError()) }
                     if state.free > 0 && state.waiters.isEmpty {
                         state.free -= 1
                         return .some(nil)
@@ -72,6 +75,18 @@ final class SlotGate: Sendable {
             waiter?.continuation.resume(throwing: CancellationError())
         }
         return granted.ran
+    }
+
+    /// Stops handing out slots (the run was interrupted): every waiter, and every later
+    /// ``acquire(onGrant:)``, gets `CancellationError`, so no tool starts once the run stops
+    /// (a tool that ends as the run stops would otherwise start the next one waiting).
+    func close() {
+        let waiters = state.withLock { state in
+            state.closed = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.continuation.resume(throwing: CancellationError()) }
     }
 
     /// Gives a slot back: to the longest waiter (running its `onGrant` first), or to the pool.

@@ -366,6 +366,37 @@ struct ExecutorTests {
         #expect(outputs.count == 10)
     }
 
+    @Test("Without --keep-going a failure starts no further tool, not even one prepared and waiting for its slot")
+    func failureStartsNoWaitingTool() async throws {
+        let dir = try TestSupport.temporaryDirectory("fail-stop")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try TestSupport.script("""
+            #!/bin/sh
+            echo "start $1" >> "$TOOL_LOG"
+            sleep 0.3
+            [ "$1" = 0 ] && exit 1
+            echo "seed $1" > "$2"
+            """, at: dir.appendingPathComponent("tool.sh"))
+        try """
+            version: 1
+            name: failstop
+            steps:
+              gen:
+                uses: command
+                program: ./tool.sh
+                args: ["{seed}", "{output}"]
+                seeds: 0..5
+                output: txt
+                retries: 0
+                env: { TOOL_LOG: \(dir.appendingPathComponent("tool.log").path) }
+            """.write(to: dir.appendingPathComponent("failstop.yaml"), atomically: true, encoding: .utf8)
+        let result = try await TestSupport.run(["run", "failstop.yaml", "--jobs", "1"], in: dir)
+        #expect(result.status != 0)
+        let starts = try String(contentsOf: dir.appendingPathComponent("tool.log"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        #expect(starts == ["start 0"], "tools started after the failure: \(starts)")
+    }
+
     @Test("Two GPU slots run two GPU tasks at once on different GPUs; one slot never overlaps")
     func gpuSlots() async throws {
         for slots in [2, 1] {

@@ -202,13 +202,13 @@ public enum ProcessRunner {
     /// - Throws: ``ProcessRunnerError`` when the process cannot be launched;
     ///   `CancellationError` when the calling task was cancelled before the child
     ///   exited (the process group has been torn down by then).
-    /// - Parameter exited: called once the tool has exited and nothing of its process
-    ///   group is left (not when it could not start): on the thread that reaped it, at
-    ///   once, when it left nothing behind; otherwise once the group is torn down.
+    /// - Parameter exited: called with how the tool ended once it has exited and nothing
+    ///   of its process group is left (not when it could not start): on the thread that
+    ///   reaped it, at once, when it left nothing behind; otherwise once the group is torn down.
     /// - Parameter slot: taken (waited for) once everything is ready, just before the
     ///   child starts; a cancelled wait throws `CancellationError` and starts nothing.
     public static func run(
-        _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10), exited: (@Sendable () -> Void)? = nil,
+        _ spec: ProcessSpec, gracePeriod: Duration = .seconds(10), exited: (@Sendable (ProcessOutcome.Status) -> Void)? = nil,
         slot: SlotTicket? = nil
     ) async throws -> ProcessOutcome {
         let executablePath: String, logFD: Int32
@@ -299,10 +299,10 @@ public enum ProcessRunner {
         let toldAtReap = ToldFlag()
         var reaped: (@Sendable (ProcessOutcome.Status) -> Void)?
         if let exited {
-            reaped = { _ in
+            reaped = { status in
                 guard kill(-pid, 0) != 0 && errno == ESRCH else { return }
                 toldAtReap.value.store(true, ordering: .relaxed)
-                exited()
+                exited(status)
             }
         }
         let status = await withTaskCancellationHandler {
@@ -330,7 +330,7 @@ public enum ProcessRunner {
             await reapGroup(pid, deadline: clock.now + gracePeriod)
         }
         watchdog?.forget(pid)
-        if !toldAtReap.value.load(ordering: .relaxed) { exited?() }
+        if !toldAtReap.value.load(ordering: .relaxed) { exited?(status) }
         return ProcessOutcome(status: status, duration: duration, pid: pid)
     }
 

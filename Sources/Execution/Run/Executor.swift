@@ -191,6 +191,8 @@ struct Scheduler {
         var pending: [DoneRecorder.Entry] = []
         /// The attempt's failed items and its end, handed over to be written with them.
         var records = StoreBatch()
+        /// A failed attempt's CPU slot, still held: given back once the failure is seen.
+        var slot: SlotTicket?
     }
 
     /// What a child of the run's task group reports (through the run's ``Mailbox``).
@@ -471,7 +473,14 @@ struct Scheduler {
                 events(.itemDone(step: record.step, itemID: record.id, path: record.path))
             }
         }
-        if error != nil && !executor.options.keepGoing { stopScheduling = true }
+        if error != nil && !executor.options.keepGoing { stopAfterFailure(&stopScheduling) }
+    }
+
+    /// Without `--keep-going`, a failure stops the run: nothing new is scheduled, and the
+    /// tasks prepared ahead and waiting for a slot stop without starting their tools.
+    func stopAfterFailure(_ stopScheduling: inout Bool) {
+        stopScheduling = true
+        cpuSlots.close()
     }
 
     /// Frees the slot the running attempt of the task at `index` holds, if it still does.
@@ -486,6 +495,7 @@ struct Scheduler {
     }
 
     mutating func complete(_ result: TaskResult, stopScheduling: inout Bool) {
+        defer { result.slot?.release() }
         let task = states[result.index].task
         releaseSlot(of: result.index)
         states[result.index].running = false
@@ -511,7 +521,7 @@ struct Scheduler {
                     failed[id] = RunSummary.FailedItem(step: task.step, itemID: id, error: error, logPath: result.logPath)
                 }
                 states[result.index].remaining.removeAll { result.failures[$0] != nil }
-                if !executor.options.keepGoing { stopScheduling = true }
+                if !executor.options.keepGoing { stopAfterFailure(&stopScheduling) }
             }
         }
         if states[result.index].remaining.isEmpty { states[result.index].finished = true }

@@ -189,7 +189,6 @@ struct TaskRunner: Sendable {
         } catch {
             thrown = "\(error)"
         }
-        ticket?.release()
         // Outputs already in place are committed even when the run is interrupted.
         await doneRecorder?.drain()
         if Task.isCancelled { result.interrupted = true }
@@ -219,6 +218,9 @@ struct TaskRunner: Sendable {
         let records = StoreBatch(failedItems: failedRecords, endedTasks: [ending])
         // Handed over, they are written with the task's finished items in the caller's next group commit.
         if handsOverCommits { result.records = records } else { try? recorder.record(records) }
+        // A failed attempt's slot goes back once the scheduler has seen the failure: without
+        // `--keep-going` it stops the run first, and the slot then starts no other tool.
+        if handsOverCommits && !result.failures.isEmpty && !result.interrupted { result.slot = ticket } else { ticket?.release() }
         for (id, error) in result.failures.sorted(by: { $0.key < $1.key }) {
             events(.itemFailed(step: task.step, itemID: id, error: error))
         }

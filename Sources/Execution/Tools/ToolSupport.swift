@@ -167,25 +167,31 @@ struct BatchCollector: Sendable {
         }
     }
 
-    /// Runs `spec`; `ended` is called once its process has ended (not when it could not
-    /// start), before the outputs it left are handed over (``ProcessRunner/run(_:gracePeriod:exited:)``).
+    /// Runs `spec`; `ended` is called once its process has exited with 0 (not when it
+    /// could not start, nor when it failed), before the outputs it left are handed over (``ProcessRunner/run(_:gracePeriod:exited:)``).
     /// `slot` is taken just before the process starts (``ProcessRunner/run(_:gracePeriod:exited:slot:)``).
     func run(_ spec: ProcessSpec, expected: [ExpectedOutput], gracePeriod: Duration, ended: (@Sendable () -> Void)? = nil,
              slot: SlotTicket? = nil, produced: @Sendable (ProducedOutput) async -> Void) async throws -> Result {
         var handed = Set<String>()
         var lastSizes: [String: Int] = [:]
         let outcome: ProcessOutcome
+        // A tool that failed keeps its slot until its attempt is over: without
+        // `--keep-going` the run stops then, and must not have started another tool.
+        var exited: (@Sendable (ProcessOutcome.Status) -> Void)?
+        if let ended {
+            exited = { status in if status == .exited(0) { ended() } }
+        }
         // Only an output with a sidecar can be trusted before the tool exits: without any,
         // there is nothing to poll for (a task, a nap and a timer per tool run, much of a
         // one-line `command`'s cost besides its process), and nothing to save on Ctrl-C.
         guard expected.contains(where: { !$0.companions.isEmpty }) else {
-            outcome = try await ProcessRunner.run(spec, gracePeriod: gracePeriod, exited: ended, slot: slot)
+            outcome = try await ProcessRunner.run(spec, gracePeriod: gracePeriod, exited: exited, slot: slot)
             return await handOverAfterExit(outcome, expected: expected, handed: handed, produced: produced)
         }
         let finished = Flag()
         let process = Task {
             defer { finished.finish() }
-            return try await ProcessRunner.run(spec, gracePeriod: gracePeriod, exited: ended, slot: slot)
+            return try await ProcessRunner.run(spec, gracePeriod: gracePeriod, exited: exited, slot: slot)
         }
         do {
             outcome = try await watch(process, finished: finished, expected: expected, handed: &handed, lastSizes: &lastSizes, produced: produced)

@@ -290,7 +290,7 @@ struct ExecutorTests {
         try TestSupport.script("""
             #!/bin/sh
             echo "start $(date +%s.%N) cpu $1" >> "$TOOL_LOG"
-            sleep 0.3
+            sleep 0.4
             echo "seed $1" > "$2"
             echo "end $(date +%s.%N) cpu $1" >> "$TOOL_LOG"
             """, at: dir.appendingPathComponent("tool.sh"))
@@ -313,12 +313,12 @@ struct ExecutorTests {
         // The most tools running at one moment: at some tool's start, those begun and not ended.
         let most = runs.map { run in runs.filter { $0.start <= run.start && run.start < $0.end }.count }.max() ?? 0
         #expect(most == 2, "at most \(most) tools ran at once with --jobs 2")
-        // Timed from the slot, not from the preparation: about the tool's 0.3 s each (a
-        // task timed from its start would count the wait for the tool before it, 0.6 s).
+        // Timed from the slot, not from the preparation: about the tool's 0.4 s each (a
+        // task timed from its start would count the wait for the tool before it, 0.8 s).
         let store = try #require(try CheckpointStore.openForReading(path: dir.appendingPathComponent(".synthset/jobs/state.db")))
         let seconds = try store.allItems().compactMap(\.duration).sorted()
         try #require(seconds.count == 8)
-        #expect(seconds[4] < 0.5, "items' recorded times \(seconds) include the wait for a slot")
+        #expect(seconds[4] < 0.65, "items' recorded times \(seconds) include the wait for a slot")
         // Every task_finished follows its task_started.
         let events = TestSupport.events(result.stdout).compactMap { $0["event"] as? String }
         #expect(events.filter { $0 == "task_started" }.count == 8 && events.filter { $0 == "task_finished" }.count == 8)

@@ -13,9 +13,9 @@ struct SlotGateTests {
         var all: [Int] { values.withLock { $0 } }
     }
 
-    /// Waits until `condition` holds (or a second passes).
+    /// Waits until `condition` holds (or ten seconds pass).
     static func eventually(_ condition: () -> Bool) async {
-        let deadline = Date().addingTimeInterval(1)
+        let deadline = Date().addingTimeInterval(10)
         while !condition() && Date() < deadline { try? await Task.sleep(for: .milliseconds(2)) }
     }
 
@@ -31,7 +31,7 @@ struct SlotGateTests {
                 order.append(index)
             })
             // Each in line before the next.
-            try await Task.sleep(for: .milliseconds(20))
+            await Self.eventually { gate.waiting == index + 1 }
         }
         #expect(order.all.isEmpty, "a waiter went ahead while the slot was held")
         gate.release()
@@ -51,16 +51,16 @@ struct SlotGateTests {
         let gate = SlotGate(slots: 1)
         try await gate.acquire()
         let cancelled = Task { try await gate.acquire() }
-        try await Task.sleep(for: .milliseconds(20))
+        await Self.eventually { gate.waiting == 1 }
         let next = Task { try await gate.acquire() }
-        try await Task.sleep(for: .milliseconds(20))
+        await Self.eventually { gate.waiting == 2 }
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
         gate.release()
         try await next.value
         // The slot is next's now: a third waiter waits until next gives it back.
         let third = Task { try await gate.acquire() }
-        try await Task.sleep(for: .milliseconds(20))
+        await Self.eventually { gate.waiting == 1 }
         third.cancel()
         await #expect(throws: CancellationError.self) { try await third.value }
     }
@@ -71,7 +71,7 @@ struct SlotGateTests {
         try await gate.acquire()
         let started = Log()
         let waiting = Task { try await gate.acquire { started.append(1) } }
-        try await Task.sleep(for: .milliseconds(20))
+        await Self.eventually { gate.waiting == 1 }
         gate.close()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         gate.release()
@@ -94,7 +94,7 @@ struct SlotGateTests {
         // Exactly one slot back: one acquire passes, a second waits.
         try await gate.acquire()
         let second = Task { try await gate.acquire() }
-        try await Task.sleep(for: .milliseconds(20))
+        await Self.eventually { gate.waiting == 1 }
         second.cancel()
         await #expect(throws: CancellationError.self) { try await second.value }
         // A released ticket takes no slot again.

@@ -77,6 +77,9 @@ final class SlotGate: Sendable {
         return granted.ran
     }
 
+    /// How many wait for a slot now.
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
     /// Stops handing out slots (the run was interrupted): every waiter, and every later
     /// ``acquire(onGrant:)``, gets `CancellationError`, so no tool starts once the run stops
     /// (a tool that ends as the run stops would otherwise start the next one waiting).

@@ -22,7 +22,8 @@ fi
 
 mkdir -p "$root/.build"
 # torch's CUDA wheels from PyPI (the only torch index this machine reaches) take about
-# 6 GB once installed, 3 GB more while the wheels download; say so plainly rather than failing halfway with ENOSPC.
+# 6 GB once installed, 3 GB more while the wheels download; say so plainly rather than
+# failing halfway with ENOSPC.
 need_gb=9
 free_gb=$(df -Pk "$root/.build" | awk 'NR == 2 { print int($4 / 1048576) }')
 if [ "$free_gb" -lt "$need_gb" ]; then

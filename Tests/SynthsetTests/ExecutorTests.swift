@@ -7,7 +7,7 @@ import WorkspaceStore
 
 /// End-to-end behaviour of `synthset run` on the built binary: crash safety, retries,
 /// GPU slots and Ctrl-C. Serialized: they measure concurrency and kill processes.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ExecutorTests {
     static func proceduralWorkflow(name: String, seeds: String, size: (Int, Int), batch: Int = 10) -> String {
         """

@@ -311,7 +311,7 @@ struct SlurmExecutorTests {
         try SlurmTestCluster.require()
         let directory = try TestSupport.temporaryDirectory("synthset-slurm-interrupt")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let recipe = try Self.flakyRecipe(in: directory, name: "interrupted", seeds: "[0, 1]", sleep: 20, failFirst: false)
+        let recipe = try Self.flakyRecipe(in: directory, name: "interrupted", seeds: "[0, 1]", sleep: 120, failFirst: false)
         let workspace = directory.appendingPathComponent("ws")
         let first = try TestSupport.launch(["run", recipe.path, "--workspace", workspace.path], in: directory, environment: Self.environment)
         let submitted = try await Self.waitForJobsInFlight(workspace, count: 2)

@@ -20,25 +20,30 @@ if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
     exit 0
 fi
 
-mkdir -p "$root/.build"
 # torch's CUDA wheels from PyPI (the only torch index this machine reaches) take about
-# 6 GB once installed, 3 GB more while the wheels download; say so plainly rather than
-# failing halfway with ENOSPC.
+# 6 GB once installed, 3 GB more while the wheels download; say so plainly, before
+# anything is written, rather than failing halfway with ENOSPC. A venv that already has
+# torch needs only what a changed pin adds.
 need_gb=9
-free_gb=$(df -Pk "$root/.build" | awk 'NR == 2 { print int($4 / 1048576) }')
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import torch' 2>/dev/null; then
+    need_gb=1
+fi
+free_gb=$(df -Pk "$root" | awk 'NR == 2 { print int($4 / 1048576) }')
 if [ "$free_gb" -lt "$need_gb" ]; then
-    echo "setup-python: error: $free_gb GB free under $root/.build, $need_gb GB needed for ${packages[*]}; free some disk (pip's cache: python3 -m pip cache purge) and run again" >&2
+    echo "setup-python: error: $free_gb GB free under $root, $need_gb GB needed for ${packages[*]}; free some disk (pip's cache: python3 -m pip cache purge) and run again" >&2
     exit 1
 fi
+mkdir -p "$root/.build"
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-# No cache (a fresh machine gains nothing from one, and it would double the disk used);
-# retries, and resumed downloads where this pip has them (25.1 on), because a 200 MB
-# wheel over a flaky link is common.
+# No cache (a fresh machine gains nothing from one, and it would keep a second copy of
+# the 3 GB of wheels); retries, and resumed downloads where this pip has them (25.1 on),
+# because a 200 MB wheel over a flaky link is common. (The help is read whole first: with
+# pipefail, grep -q closing the pipe early could fail the test.)
 flaky=(--retries 10 --timeout 60)
-if "$venv/bin/python" -m pip install --help | grep -q -- --resume-retries; then
+if grep -q -- --resume-retries <<< "$("$venv/bin/python" -m pip install --help)"; then
     flaky+=(--resume-retries 10)
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \

@@ -286,12 +286,12 @@ import Testing
         let launched = try TestSupport.launch(["run", fixture.workflow.path, "--workspace", fixture.workspace.path, "--grace", "1"],
                                               in: fixture.directory)
         let generations = fixture.root.appendingPathComponent("generations.jsonl")
+        let started = fixture.root.appendingPathComponent("started.jsonl")
+        // Once the worker has started its second image, that image is in hand.
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, try Self.lines(generations).count < 1 {
+        while Date() < deadline, try Self.lines(started).count < 2 {
             try await Task.sleep(for: .milliseconds(50))
         }
-        // The second image is now in hand.
-        try await Task.sleep(for: .milliseconds(500))
         #expect(launched.process.isRunning)
         launched.process.interrupt()
         let result = await launched.result()

@@ -150,7 +150,10 @@ GENERATED = [0]
 def before_generation():
     # With <root>/slow holding S, every generation takes S seconds. With
     # <root>/hang_after holding N, the Nth generation of a process hangs (the marker is
-    # removed first, so the next process goes through).
+    # removed first, so the next process goes through). Each generation is logged to
+    # <root>/started.jsonl as it starts, so a test knows when an item is in hand.
+    with open(os.path.join(ROOT, "started.jsonl"), "a") as f:
+        f.write(json.dumps({"pid": os.getpid()}) + "\n")
     slow = os.path.join(ROOT, "slow")
     if os.path.exists(slow):
         import time
